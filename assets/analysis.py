@@ -1,0 +1,103 @@
+"""Analyse: scale scores, survey wave differences, registry DiD, interview theme counts.
+All computation lives in evaluation_pipeline.analysis."""
+
+import dagster as dg
+import pandas as pd
+
+from evaluation_pipeline.analysis.effects import effects_frame
+from evaluation_pipeline.analysis.interviews import code_frequencies
+from evaluation_pipeline.analysis.registry import group_means, registry_effects
+from evaluation_pipeline.analysis.survey import scale_summary, score_scales, wave_differences
+
+from .partitions import survey_waves
+from .resources import StudyResource
+
+
+def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
+    cols = ["outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value", "n_obs"]
+    return dg.MetadataValue.md(df[cols].round(3).to_markdown(index=False))
+
+
+@dg.asset(
+    group_name="analyse",
+    partitions_def=survey_waves,
+    metadata={"partition_expr": "wave"},
+    kinds={"pandas", "duckdb"},
+    description="Scale scores per respondent × wave (mean of answered items after reverse "
+    "coding; NaN when fewer than the scale's min_share_answered items are answered).",
+)
+def scale_scores(
+    context: dg.AssetExecutionContext, study: StudyResource, survey_answers_valid: pd.DataFrame
+) -> pd.DataFrame:
+    s = study.load()
+    scores = score_scales(survey_answers_valid, s.survey.scales)
+    context.add_output_metadata(
+        {"rows": len(scores), "scored": int(scores["score"].notna().sum())}
+    )
+    return scores
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Follow-up minus baseline difference of each survey scale (Welch t-test, "
+    "Hedges' g), for network and comparison kommuner, as Effect rows.",
+)
+def survey_effects(
+    context: dg.AssetExecutionContext, study: StudyResource, scale_scores: pd.DataFrame
+) -> pd.DataFrame:
+    df = effects_frame(wave_differences(scale_scores, study.load()))
+    context.add_output_metadata({"effects": _effects_md(df)})
+    return df
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Mean scale score with 95 % CI per scale × wave × group.",
+)
+def survey_scale_summary(study: StudyResource, scale_scores: pd.DataFrame) -> pd.DataFrame:
+    return scale_summary(scale_scores, study.load())
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Network vs comparison effect of each registry indicator: two-way fixed-effects "
+    "DiD with kommune-clustered CR1 standard errors, as Effect rows.",
+)
+def registry_effects_twfe(
+    context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame
+) -> pd.DataFrame:
+    df = effects_frame(registry_effects(registry_observations, study.load()))
+    context.add_output_metadata({"effects": _effects_md(df)})
+    return df
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Pooled rate per indicator × year for network and comparison kommuner.",
+)
+def registry_group_rates(
+    study: StudyResource, registry_observations: pd.DataFrame
+) -> pd.DataFrame:
+    return group_means(registry_observations, study.load())
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Coded segments and interviews mentioning each theme, per interview round.",
+)
+def theme_frequencies(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
+    return code_frequencies(coded_segments_valid, by=("theme", "wave"))
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="All Effect rows of the study (survey and registry).",
+)
+def effects(survey_effects: pd.DataFrame, registry_effects_twfe: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([survey_effects, registry_effects_twfe], ignore_index=True)

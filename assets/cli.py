@@ -1,0 +1,111 @@
+"""``evaluation-pipeline``: run the whole study through Dagster from the command line.
+
+The plain ``dagster asset materialize`` CLI refuses a selection that mixes partitioned and
+unpartitioned assets, so ``run`` registers the study's survey waves as partitions, runs the
+per-wave job once per wave and then the study job, all recorded in the local Dagster instance
+(so the runs show in ``dagster dev``).
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .resources import PROJECT_ROOT, STUDY_ENV, default_study_path
+
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+#: console logging of the runs: warnings and errors only (the full event log is in the UI)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def ensure_dagster_home() -> Path:
+    """$DAGSTER_HOME, defaulting to a project-local ``.dagster_home`` with telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def register_waves(study_path: str) -> list[str]:
+    """Add every wave declared in study.yaml as a partition on the local instance."""
+    import dagster as dg
+
+    from .partitions import survey_waves
+    from .resources import load_study
+
+    study = load_study(study_path)
+    instance = dg.DagsterInstance.get()
+    have = set(instance.get_dynamic_partitions(survey_waves.name))
+    new = [w for w in study.wave_ids if w not in have]
+    if new:
+        instance.add_dynamic_partitions(survey_waves.name, new)
+    return study.wave_ids
+
+
+def run(study_path: str) -> int:
+    import dagster as dg
+
+    from .definitions import STUDY_JOB, WAVE_JOB, build_definitions
+    from .resources import load_study
+
+    study = load_study(study_path)
+    defs = build_definitions(study_path)
+    waves = register_waves(study_path)
+    instance = dg.DagsterInstance.get()
+    wave_job = defs.resolve_job_def(WAVE_JOB)
+    for wave in waves:
+        print(f"[evaluation-pipeline] wave {wave} ...", flush=True)
+        res = wave_job.execute_in_process(instance=instance, partition_key=wave,
+                                          run_config=QUIET, raise_on_error=False)
+        if not res.success:
+            print(f"[evaluation-pipeline] wave {wave} FAILED (see the run in the Dagster UI, "
+                  f"run id {res.run_id})", file=sys.stderr)
+            return 1
+    print("[evaluation-pipeline] study job ...", flush=True)
+    res = defs.resolve_job_def(STUDY_JOB).execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=False
+    )
+    if not res.success:
+        print(f"[evaluation-pipeline] study job FAILED (run id {res.run_id})", file=sys.stderr)
+        return 1
+    out = study.output
+    report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
+    print(f"[evaluation-pipeline] done: {study.study}")
+    print(f"  report:    {report}")
+    print(f"  tables:    {out / 'tables'}")
+    print(f"  figures:   {out / 'figures'}")
+    print(f"  warehouse: {out / 'warehouse.duckdb'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="evaluation-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="materialize every asset (all wave partitions) of a study")
+    p_run.add_argument("--study", default=None, help="study.yaml or its folder "
+                       "(default: $EVALUATION_STUDY or the shipped example study)")
+    p_reg = sub.add_parser("register-waves", help="add the study's waves as partitions")
+    p_reg.add_argument("--study", default=None)
+    args = parser.parse_args(argv)
+
+    study_path = str(Path(args.study).resolve()) if args.study else default_study_path()
+    os.environ[STUDY_ENV] = study_path
+    ensure_dagster_home()
+    from evaluation_pipeline.errors import PipelineError
+
+    try:
+        if args.command == "run":
+            return run(study_path)
+        waves = register_waves(study_path)
+        print(f"[evaluation-pipeline] wave partitions: {', '.join(waves)}")
+        return 0
+    except PipelineError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Harmonize: kommune codes mapped to the study's geography, rates from numerators and
+denominators."""
+
+import dagster as dg
+import pandas as pd
+
+from evaluation_pipeline.geography import add_rates, harmonize, kommune_name
+
+from .resources import StudyResource
+
+
+@dg.asset(
+    group_name="harmonize",
+    kinds={"pandas", "duckdb"},
+    description="Registry observations in the study's kommune borders (geography_year): "
+    "merged kommuner summed, split kommuner allocated by population share and flagged "
+    "'estimated', rates = numerator / denominator × per.",
+)
+def registry_observations(
+    context: dg.AssetExecutionContext,
+    study: StudyResource,
+    registry_observations_valid: pd.DataFrame,
+) -> pd.DataFrame:
+    s = study.load()
+    inds = s.registry.indicators
+    out = harmonize(
+        registry_observations_valid,
+        s.geography_year,
+        age_groups={k: v.age_group for k, v in inds.items()},
+    )
+    out = add_rates(out, {k: v.per for k, v in inds.items()})
+    context.add_output_metadata(
+        {
+            "rows": len(out),
+            "kommuner": int(out["kommune"].nunique()),
+            "estimated_rows": int(out["estimated"].sum()),
+            "missing_values": int(out["value"].isna().sum()),
+        }
+    )
+    return out
+
+
+@dg.asset(
+    group_name="harmonize",
+    kinds={"pandas", "duckdb"},
+    description="The study's kommuner: code, name, network or comparison, join year.",
+)
+def study_kommuner(study: StudyResource) -> pd.DataFrame:
+    s = study.load()
+    return pd.DataFrame(
+        {
+            "kommune": s.kommuner,
+            "name": [kommune_name(k) for k in s.kommuner],
+            "group": ["network" if s.is_network(k) else "comparison" for k in s.kommuner],
+            "join_year": [s.network.get(k) for k in s.kommuner],
+        }
+    )

@@ -1,0 +1,260 @@
+"""Kommune codes: which codes exist, names, and harmonization of observations to one geography.
+
+Reference data (packaged in ``evaluation_pipeline/reference``, see ATTRIBUTION.md there):
+- SSB's grouping of every kommune code used 1994–2024 to its 2024 kommune
+  (``kommune_code_history_1994-2024.xlsx``);
+- SSB KLASS 131, the codes valid on 2026-01-01;
+- population 0–29 by kommune (2024 borders), year and age group (SSB 07459 via FHI), used to
+  allocate figures of a code that was later split (2020–2023 Ålesund 1507 -> 1508 Ålesund and
+  1580 Haram) by population share.
+
+No maintained Python library carries Norwegian kommune code history, hence this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import PipelineError
+
+REFERENCE = Path(str(resources.files("evaluation_pipeline") / "reference"))
+HISTORY_FILE = REFERENCE / "kommune_code_history_1994-2024.xlsx"
+KLASS_FILE = REFERENCE / "klass_131_codesAt_2026-01-01.json"
+POPULATION_FILE = REFERENCE / "population_0-29_by_kommune_2005-2026.csv.gz"
+SPLITS_FILE = REFERENCE / "kommune_splits.csv"
+
+#: geography years this module can harmonize to (the 2024 borders held through 2025).
+SUPPORTED_GEOGRAPHY_YEARS = (2024, 2025)
+
+
+class GeographyError(PipelineError, ValueError):
+    """A kommune code is unknown, or cannot be mapped to the study's geography."""
+
+
+
+
+_YEARS = re.compile(r"\((\d{4})?-(\d{4})?\)\s*$")
+
+
+@lru_cache(maxsize=1)
+def code_history() -> pd.DataFrame:
+    """Every kommune code 1994–2024 with its name, 2024 kommune and years of validity."""
+    raw = pd.read_excel(HISTORY_FILE, dtype=str)
+    raw = raw[raw["GRUPPEKODE"].str.fullmatch(r"K\.\d{4}")]
+    years = raw["TEKST"].str.extract(_YEARS)
+    out = pd.DataFrame(
+        {
+            "code": raw["KODE"].str.strip(),
+            "name": raw["TEKST"].str.replace(_YEARS, "", regex=True).str.strip(),
+            "target": raw["GRUPPEKODE"].str[2:],
+            "target_name": raw["GRUPPETEKST"].str.strip(),
+            "valid_from": pd.to_numeric(years[0]).astype("Int64"),
+            "valid_to": pd.to_numeric(years[1]).astype("Int64"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+@lru_cache(maxsize=1)
+def kommuner_2024() -> dict[str, str]:
+    """The 357 kommune codes of 2024 -> name."""
+    h = code_history()
+    return dict(zip(h["target"], h["target_name"], strict=False))
+
+
+@lru_cache(maxsize=1)
+def klass_2026() -> dict[str, str]:
+    """KLASS 131 codes valid on 2026-01-01 -> name (includes 9999 Uoppgitt)."""
+    codes = json.loads(KLASS_FILE.read_text(encoding="utf-8"))["codes"]
+    return {c["code"]: c["name"] for c in codes}
+
+
+def valid_codes(year: int) -> dict[str, str]:
+    """Kommune codes (-> name) of the borders of ``year``: 2024 and 2025 use the 2024 borders,
+    2026 uses KLASS 131 as of 2026-01-01."""
+    if year in (2024, 2025):
+        return kommuner_2024()
+    if year == 2026:
+        return {k: v for k, v in klass_2026().items() if k != "9999"}
+    raise GeographyError(f"no kommune code list for {year}: supported years are 2024-2026")
+
+
+def known_codes() -> dict[str, str]:
+    """Every kommune code used 1994-2024 (-> name as SSB writes it in the code history)."""
+    h = code_history()
+    return dict(zip(h["code"], h["name"], strict=False))
+
+
+def kommune_name(code: str) -> str:
+    """The name of a kommune code (2024 name for current codes, historical otherwise)."""
+    names = kommuner_2024()
+    if code in names:
+        return names[code]
+    h = code_history().set_index("code")
+    if code in h.index:
+        return str(h.at[code, "name"])
+    raise GeographyError(f"unknown kommune code {code!r}")
+
+
+@lru_cache(maxsize=1)
+def splits() -> pd.DataFrame:
+    """Codes whose area was later split between several 2024 kommuner (from_code, first_year,
+    last_year, to_code)."""
+    return pd.read_csv(SPLITS_FILE, dtype={"from_code": str, "to_code": str})
+
+
+@lru_cache(maxsize=1)
+def population() -> pd.DataFrame:
+    """Population on 1 January by kommune (2024 borders), year and age group, both sexes."""
+    pop = pd.read_csv(POPULATION_FILE)
+    pop = pop[pop["sex"] == "total"]
+    return pd.DataFrame(
+        {
+            "kommune": pop["location_code"].str[-4:],
+            "year": pop["calyear"].astype(int),
+            "age_group": pop["age_group"],
+            "population": pop["pop_jan1_n"].astype(float),
+        }
+    ).reset_index(drop=True)
+
+
+def population_for(age_groups: list[str] | tuple[str, ...] | None) -> pd.DataFrame:
+    """Population per kommune (2024 borders) and year summed over ``age_groups`` (all if None)."""
+    pop = population()
+    if age_groups:
+        unknown = set(age_groups) - set(pop["age_group"])
+        if unknown:
+            raise GeographyError(
+                f"unknown age group(s) {sorted(unknown)}: expected some of "
+                f"{sorted(pop['age_group'].unique())}"
+            )
+        pop = pop[pop["age_group"].isin(age_groups)]
+    return pop.groupby(["kommune", "year"], as_index=False)["population"].sum()
+
+
+def _targets(codes: pd.Series, to_year: int) -> pd.Series:
+    if to_year not in SUPPORTED_GEOGRAPHY_YEARS:
+        raise GeographyError(
+            f"cannot harmonize to {to_year}: supported geography years are "
+            f"{', '.join(map(str, SUPPORTED_GEOGRAPHY_YEARS))}"
+        )
+    mapping = dict(zip(code_history()["code"], code_history()["target"], strict=False))
+    out = codes.map(mapping)
+    unknown = sorted(set(codes[out.isna()].dropna()))
+    if unknown:
+        raise GeographyError(
+            f"unknown kommune code(s) {', '.join(map(repr, unknown))}: not in SSB's code history "
+            "1994-2024"
+        )
+    return out
+
+
+def harmonize(
+    observations: pd.DataFrame,
+    to_year: int = 2024,
+    *,
+    age_groups: dict[str, list[str]] | None = None,
+    allocate_splits: bool = True,
+) -> pd.DataFrame:
+    """Map observations (kommune, year, indicator, numerator, denominator, value, status) to the
+    kommune borders of ``to_year``.
+
+    Merged kommuner: numerators and denominators are summed (rates are recomputed, never
+    averaged); if any part of a merge is missing, the merged cell is missing with the reason.
+    Split codes (see :func:`splits`): numerator and denominator are allocated to the 2024
+    kommuner by the population share of the indicator's age groups (``age_groups`` maps
+    indicator -> groups) in the first year the parts are counted separately (2024 for Ålesund
+    1507; the population file gives the pre-split years a 50/50 approximation) and flagged
+    ``estimated``; with ``allocate_splits=False`` they are left missing with status ``split``.
+    Renumberings are plain relabels. Cells with SSB's status ``.`` (not applicable, e.g. a code
+    that did not exist that year) contribute nothing to a merge; any other missing part (``:``
+    suppressed, ``..`` not yet available) makes the merged cell missing with that status.
+    """
+    obs = observations.copy()
+    obs["kommune"] = obs["kommune"].astype(str)
+    obs["year"] = obs["year"].astype(int)
+    for col in ("numerator", "denominator", "value"):
+        if col not in obs:
+            obs[col] = np.nan
+    if "status" not in obs:
+        obs["status"] = pd.NA
+    obs["target"] = _targets(obs["kommune"], to_year)
+    obs["share"] = 1.0
+    obs["estimated"] = False
+
+    sp = splits()
+    keyed = obs.reset_index(names="_row").merge(
+        sp, left_on="kommune", right_on="from_code", how="inner"
+    )
+    keyed = keyed[keyed["year"].between(keyed["first_year"], keyed["last_year"])].copy()
+    plain = obs.drop(index=keyed["_row"].unique())
+    if len(keyed):
+        keyed["target"] = keyed["to_code"]
+        keyed["estimated"] = True
+        if allocate_splits:
+            groups = age_groups or {}
+            parts = []
+            for ind, chunk in keyed.groupby("indicator", sort=False):
+                pop = population_for(groups.get(ind)).rename(
+                    columns={"kommune": "target", "year": "share_year"}
+                )
+                # FHI's 2024-border population splits the old area 50/50 before the split,
+                # so shares come from the first year the parts are counted separately.
+                chunk = chunk.assign(share_year=chunk["last_year"].astype(int) + 1)
+                c = chunk.merge(pop, on=["target", "share_year"], how="left")
+                c["share"] = c["population"] / c.groupby("_row")["population"].transform("sum")
+                if c["share"].isna().any():
+                    bad = c.loc[c["share"].isna()].iloc[0]
+                    raise GeographyError(
+                        f"no population to split kommune {bad['kommune']} in {bad['year']}"
+                    )
+                parts.append(c)
+            keyed = pd.concat(parts, ignore_index=True)
+        else:
+            keyed["share"] = np.nan
+            keyed["status"] = "split"
+    split_rows = keyed[list(obs.columns)]
+    allrows = pd.concat([plain, split_rows], ignore_index=True)
+    not_applicable = (
+        allrows["status"].astype("string").str.strip().eq(".").fillna(False)
+        & allrows["numerator"].isna() & allrows["denominator"].isna()
+    )
+    only_na = allrows.assign(na=not_applicable).groupby(["target", "year", "indicator"])["na"]
+    allrows = allrows[~not_applicable | only_na.transform("all")].copy()
+    allrows["numerator"] = allrows["numerator"] * allrows["share"]
+    allrows["denominator"] = allrows["denominator"] * allrows["share"]
+    allrows["missing_part"] = allrows["numerator"].isna() | allrows["denominator"].isna()
+    allrows["source_codes"] = allrows["kommune"]
+
+    keys = ["target", "year", "indicator"]
+    extra = [c for c in ("period",) if c in allrows]
+    agg = allrows.groupby(keys, as_index=False, sort=True).agg(
+        numerator=("numerator", lambda s: s.sum(min_count=1)),
+        denominator=("denominator", lambda s: s.sum(min_count=1)),
+        any_missing=("missing_part", "any"),
+        estimated=("estimated", "any"),
+        status=("status", lambda s: ",".join(sorted({str(x) for x in s.dropna()})) or pd.NA),
+        source_codes=("source_codes", lambda s: ",".join(sorted(set(s)))),
+        **{c: (c, "first") for c in extra},
+    )
+    agg.loc[agg["any_missing"], ["numerator", "denominator"]] = np.nan
+    agg = agg.drop(columns="any_missing").rename(columns={"target": "kommune"})
+    agg["status"] = agg["status"].where(agg["numerator"].isna(), pd.NA)
+    return agg
+
+
+def add_rates(obs: pd.DataFrame, per: dict[str, float] | float = 100.0) -> pd.DataFrame:
+    """value = numerator / denominator × per (per indicator: 100 for %, 1000 per 1,000)."""
+    out = obs.copy()
+    factor = out["indicator"].map(per) if isinstance(per, dict) else per
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["value"] = out["numerator"] / out["denominator"] * factor
+    out.loc[out["denominator"] <= 0, "value"] = np.nan
+    return out

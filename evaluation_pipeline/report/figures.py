@@ -1,0 +1,152 @@
+"""Figures in one consistent matplotlib style: colour-blind-safe palette (Okabe–Ito), network
+and comparison always in the same colours, a SYNTHETIC watermark for synthetic studies, saved
+as PNG (300 dpi) and SVG.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .labels import t  # noqa: E402
+
+COLOURS = {"network": "#0072B2", "comparison": "#E69F00", "all": "#009E73"}
+RC = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 300,
+    "svg.fonttype": "none",
+}
+
+
+def _watermark(fig: plt.Figure, language: str) -> None:
+    fig.text(
+        0.5, 0.5, t("synthetic", language), fontsize=40, color="grey", alpha=0.15,
+        ha="center", va="center", rotation=25, transform=fig.transFigure, zorder=0,
+    )
+
+
+def save(fig: plt.Figure, path_stem: Path) -> list[Path]:
+    """Save ``fig`` as <stem>.png (300 dpi) and <stem>.svg, atomically; return the paths."""
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ext in ("png", "svg"):
+        final = path_stem.with_suffix(f".{ext}")
+        tmp = final.with_name(f".{final.name}.tmp")
+        fig.savefig(tmp, format=ext, bbox_inches="tight")
+        tmp.replace(final)
+        out.append(final)
+    return out
+
+
+def png_bytes(fig: plt.Figure, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def registry_trends(
+    means: pd.DataFrame,
+    labels: dict[str, str],
+    join_years: list[int],
+    *,
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """One panel per indicator: pooled rate by year for network and comparison kommuner, with
+    the years kommuner joined the network marked."""
+    inds = [i for i in labels if i in set(means["indicator"])] or list(
+        dict.fromkeys(means["indicator"])
+    )
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
+        for ax, ind in zip(axes[0], inds, strict=True):
+            for grp in ("network", "comparison"):
+                d = means[(means["indicator"] == ind) & (means["group"] == grp)]
+                ax.plot(d["year"], d["value"], marker="o", ms=2.5, lw=1.4,
+                        color=COLOURS[grp], label=t(grp, language))
+            for i, y in enumerate(sorted(set(join_years))):
+                ax.axvline(y - 0.5, color="grey", lw=0.8, ls=":",
+                           label=t("joined", language) if i == 0 else None)
+            ax.set_title(labels.get(ind, ind), loc="left", wrap=True)
+            ax.set_xlabel(t("year", language))
+        _legend_below(fig, axes[0][0])
+        if synthetic:
+            _watermark(fig, language)
+    return fig
+
+
+def _legend_below(fig: plt.Figure, ax: plt.Axes) -> None:
+    handles, labs = ax.get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labs, loc="lower center", ncol=len(labs), frameon=False, fontsize=8)
+
+
+def survey_means(
+    summary: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """Mean scale score with 95 % CI by wave, network vs comparison (one panel per scale).
+    ``summary`` has scale, wave, group, mean, ci_low, ci_high."""
+    scales = [k for k in labels if k in set(summary["scale"])] or list(
+        dict.fromkeys(summary["scale"])
+    )
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 2.8), squeeze=False)
+        for ax, sc in zip(axes[0], scales, strict=True):
+            for k, grp in enumerate(("network", "comparison")):
+                d = summary[(summary["scale"] == sc) & (summary["group"] == grp)]
+                x = range(len(d))
+                ax.errorbar(
+                    [i + (k - 0.5) * 0.12 for i in x], d["mean"],
+                    yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]],
+                    marker="o", ms=3.5, lw=1.4, capsize=2, color=COLOURS[grp],
+                    label=t(grp, language),
+                )
+                ax.set_xticks(list(x), list(d["wave"]))
+            ax.set_title(labels.get(sc, sc), loc="left")
+            ax.set_xlabel(t("wave", language))
+            ax.set_ylabel(t("mean_score", language))
+        _legend_below(fig, axes[0][0])
+        if synthetic:
+            _watermark(fig, language)
+    return fig
+
+
+def theme_shares(
+    freq: pd.DataFrame, rounds: list[str], *, language: str = "nb", synthetic: bool = False
+) -> plt.Figure:
+    """Share of interviews mentioning each theme, by round (horizontal bars); suppressed
+    shares are left out and marked."""
+    themes = sorted(freq["theme"].dropna().unique())
+    palette = ["#999999", "#0072B2", "#56B4E9", "#009E73"]
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.2, 0.35 * len(themes) + 1.0))
+        h = 0.8 / max(len(rounds), 1)
+        for k, rnd in enumerate(rounds):
+            d = freq[freq["wave"] == rnd].set_index("theme").reindex(themes)
+            ax.barh(
+                [i + k * h for i in range(len(themes))], d["share_sources"].fillna(0) * 100,
+                height=h, color=palette[k % len(palette)], label=rnd,
+            )
+        ax.set_yticks([i + h * (len(rounds) - 1) / 2 for i in range(len(themes))], themes)
+        ax.invert_yaxis()
+        ax.set_xlabel(t("share_sources", language) + " (%)")
+        ax.legend(frameon=False, fontsize=7, title=t("wave", language))
+        fig.tight_layout()
+        if synthetic:
+            _watermark(fig, language)
+    return fig

@@ -1,0 +1,150 @@
+"""Assemble the study report: suppressed tables (CSV), figures (PNG + SVG) and one HTML file.
+
+Everything published passes :func:`evaluation_pipeline.privacy.suppress_small_cells` with the
+study's threshold first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ..privacy import suppress_small_cells
+from . import figures
+from .html import Section, render_report, write_report
+from .labels import t
+from .tables import round_for_publication, write_csv
+
+
+@dataclass
+class ReportOutput:
+    report: Path
+    tables: dict[str, Path] = field(default_factory=dict)
+    figures: dict[str, list[Path]] = field(default_factory=dict)
+    previews: dict[str, bytes] = field(default_factory=dict)
+    suppressed_cells: int = 0
+
+
+def publishable_tables(
+    study,
+    effects: pd.DataFrame,
+    survey_summary: pd.DataFrame,
+    registry_means: pd.DataFrame,
+    theme_freq: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """The report's tables after small-cell suppression."""
+    k = study.small_cell_threshold
+    return {
+        "effects": suppress_small_cells(
+            effects, ["n_treated", "n_control"], k,
+            ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size"],
+        ),
+        "survey_scale_means": suppress_small_cells(
+            survey_summary, ["n"], k, ["mean", "sd", "ci_low", "ci_high"]
+        ),
+        "registry_group_rates": suppress_small_cells(
+            registry_means, ["numerator"], k, ["value", "denominator"]
+        ),
+        "interview_theme_counts": suppress_small_cells(
+            theme_freq, ["n_sources", "n_segments"], k, ["share_sources"]
+        ),
+    }
+
+
+def build_study_report(
+    study,
+    *,
+    effects: pd.DataFrame,
+    survey_summary: pd.DataFrame,
+    registry_means: pd.DataFrame,
+    theme_freq: pd.DataFrame,
+) -> ReportOutput:
+    """Write tables, figures and the HTML report under ``<study output>/``."""
+    lang = study.language
+    out_dir = study.output
+    tables = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
+    result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
+                                                       "report.html"))
+    for name, df in tables.items():
+        path = out_dir / "tables" / f"{name}.csv"
+        result.tables[name] = write_csv(round_for_publication(df), path)
+        result.suppressed_cells += int(df["suppressed"].sum())
+
+    ind_labels = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
+        if study.registry else {}
+    scale_labels = {k: study.label(v.label, k) for k, v in study.survey.scales.items()} \
+        if study.survey else {}
+    figs: dict[str, plt.Figure] = {}
+    if len(tables["registry_group_rates"]):
+        figs["registry_trends"] = figures.registry_trends(
+            tables["registry_group_rates"], ind_labels, list(study.network.values()),
+            language=lang, synthetic=study.synthetic,
+        )
+    if len(tables["survey_scale_means"]):
+        figs["survey_scale_means"] = figures.survey_means(
+            tables["survey_scale_means"], scale_labels, language=lang, synthetic=study.synthetic
+        )
+    if len(tables["interview_theme_counts"]):
+        rounds = [r.id for r in study.interviews.rounds] if study.interviews else sorted(
+            tables["interview_theme_counts"]["wave"].dropna().unique()
+        )
+        figs["interview_theme_shares"] = figures.theme_shares(
+            tables["interview_theme_counts"], rounds, language=lang, synthetic=study.synthetic
+        )
+    for name, fig in figs.items():
+        result.figures[name] = figures.save(fig, out_dir / "figures" / name)
+        result.previews[name] = figures.png_bytes(fig)
+        plt.close(fig)
+
+    eff = tables["effects"]
+    cols = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value",
+            "n_obs", "estimator"]
+    design_par = [
+        f"{t('kommuner', lang)}: {len(study.network)} {t('network', lang).lower()}, "
+        f"{len(study.comparison)} {t('comparison', lang).lower()}.",
+    ]
+    if len(survey_summary):
+        first = survey_summary["scale"].iloc[0]
+        n = survey_summary[survey_summary["scale"] == first].groupby("wave", sort=False)["n"].sum()
+        design_par.append(
+            f"{t('waves', lang)}: " + ", ".join(f"{w} ({t('respondents', lang).lower()}: {int(c)})"
+                                               for w, c in n.items())
+        )
+    sections = [
+        Section(t("design", lang), paragraphs=design_par),
+        Section(
+            t("effects", lang),
+            paragraphs=[t("suppressed_note", lang, k=study.small_cell_threshold)],
+            tables=[(t("effects", lang), eff[cols])],
+        ),
+        Section(
+            t("survey", lang),
+            figures=[(t("survey", lang), result.previews["survey_scale_means"])]
+            if "survey_scale_means" in result.previews else [],
+            tables=[(t("survey", lang), tables["survey_scale_means"])],
+        ),
+        Section(
+            t("registry", lang),
+            figures=[(t("registry", lang), result.previews["registry_trends"])]
+            if "registry_trends" in result.previews else [],
+        ),
+        Section(
+            t("interviews", lang),
+            figures=[(t("interviews", lang), result.previews["interview_theme_shares"])]
+            if "interview_theme_shares" in result.previews else [],
+            tables=[(t("interviews", lang), tables["interview_theme_counts"])],
+        ),
+        Section(
+            t("caveats", lang),
+            paragraphs=[t("few_clusters", lang), t("estimated_caveat", lang)]
+            + ([t("synthetic_caveat", lang)] if study.synthetic else []),
+        ),
+    ]
+    title = f"{t('report_title', lang)}: {study.study}"
+    write_report(
+        render_report(title, sections, language=lang, synthetic=study.synthetic), result.report
+    )
+    return result

@@ -1,0 +1,296 @@
+"""The study: what is evaluated, read from ``study.yaml``.
+
+The study, not the code, names the kommuner, network membership and join years, comparison
+units, survey waves and scales, registry indicators, interview rounds and the logic chain. A
+second study needs a new study.yaml, no code. Every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import StudyConfigError
+from .geography import valid_codes
+
+Language = Literal["nb", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Strict):
+    """A label in Norwegian bokmål and (optionally) English."""
+
+    nb: str
+    en: str | None = None
+
+    def get(self, language: Language) -> str:
+        return (self.en or self.nb) if language == "en" else self.nb
+
+
+def _label(value: Any) -> Any:
+    return {"nb": value} if isinstance(value, str) else value
+
+
+class Wave(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    fieldwork: dt.date
+    role: Literal["baseline", "followup"]
+    file: str | None = None
+    invited: dict[str, int] | None = None
+
+
+class Scale(_Strict):
+    label: Label | None = None
+    items: list[str] = Field(min_length=1)
+    reverse: list[str] = []
+    range: tuple[int, int]
+    min_share_answered: float = Field(0.5, gt=0, le=1)
+
+    _lab = field_validator("label", mode="before")(_label)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scale:
+        lo, hi = self.range
+        if lo >= hi:
+            raise ValueError(f"range must be [low, high] with low < high, got [{lo}, {hi}]")
+        stray = [i for i in self.reverse if i not in self.items]
+        if stray:
+            raise ValueError(f"reverse-coded item(s) {stray} are not among the items")
+        if len(set(self.items)) != len(self.items):
+            raise ValueError("items are listed more than once")
+        return self
+
+
+class Survey(_Strict):
+    landing: str = "landing/surveys"
+    waves: list[Wave] = Field(min_length=1)
+    roles: list[str] | None = None
+    scales: dict[str, Scale] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> Survey:
+        ids = [w.id for w in self.waves]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"wave ids must be unique, got {ids}")
+        if not any(w.role == "baseline" for w in self.waves):
+            raise ValueError("at least one wave must have role: baseline")
+        return self
+
+
+class Round(_Strict):
+    id: str
+    role: Literal["baseline", "followup"]
+
+
+class Interviews(_Strict):
+    files: list[str] = Field(min_length=1)
+    rounds: list[Round] = []
+
+
+class Indicator(_Strict):
+    label: Label | None = None
+    file: str
+    numerator: str | None = None
+    denominator: str | None = None
+    value: str | None = None
+    per: float = 100.0
+    age_group: list[str] = []
+    higher_is_better: bool | None = None
+
+    _lab = field_validator("label", mode="before")(_label)
+
+    @model_validator(mode="after")
+    def _check(self) -> Indicator:
+        if (self.numerator is None) != (self.denominator is None):
+            raise ValueError("give both numerator and denominator, or neither")
+        if self.numerator is None and self.value is None:
+            raise ValueError("give numerator and denominator, or value (a published rate)")
+        return self
+
+
+class Registry(_Strict):
+    landing: str = "landing/registry"
+    indicators: dict[str, Indicator] = Field(min_length=1)
+
+
+class ChainElement(_Strict):
+    name: str
+    indicators: list[str] = []
+
+    @field_validator("indicators")
+    @classmethod
+    def _refs(cls, refs: list[str]) -> list[str]:
+        for r in refs:
+            src, _, ident = r.partition(":")
+            if src not in ("survey", "registry", "interviews") or not ident:
+                raise ValueError(
+                    f"indicator reference {r!r} must be 'survey:<scale>', "
+                    "'registry:<indicator>' or 'interviews:<theme>'"
+                )
+        return refs
+
+
+class LogicChain(_Strict):
+    goal: str
+    interventions: list[str] = []
+    outputs: list[ChainElement] = []
+    outcomes: list[ChainElement] = []
+    impact: list[ChainElement] = []
+
+
+class Study(_Strict):
+    """A study as described by study.yaml. ``root`` is the folder holding the file."""
+
+    study: str
+    synthetic: bool = False
+    geography_year: int
+    language: Language = "nb"
+    small_cell_threshold: int = Field(5, ge=1)
+    network: dict[str, int] = Field(min_length=1)
+    comparison: list[str] = []
+    survey: Survey | None = None
+    interviews: Interviews | None = None
+    registry: Registry | None = None
+    logic_chain: LogicChain | None = None
+    output_dir: str = "output"
+    root: Path = Path(".")
+    source_file: Path | None = None
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _network_keys(cls, v: Any) -> Any:
+        return {str(k).zfill(4): y for k, y in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("comparison", mode="before")
+    @classmethod
+    def _comparison(cls, v: Any) -> Any:
+        return [str(k).zfill(4) for k in v] if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _check(self) -> Study:
+        codes = valid_codes(self.geography_year)
+        for key, group in (("network", list(self.network)), ("comparison", self.comparison)):
+            for code in group:
+                if code not in codes:
+                    raise ValueError(
+                        f"{key}: unknown kommune code {code!r} for geography_year "
+                        f"{self.geography_year}"
+                    )
+        both = set(self.network) & set(self.comparison)
+        if both:
+            raise ValueError(f"kommune(s) {sorted(both)} are both network and comparison")
+        if self.logic_chain and (self.survey or self.registry):
+            scales = set(self.survey.scales) if self.survey else set()
+            inds = set(self.registry.indicators) if self.registry else set()
+            chain = self.logic_chain
+            for el in chain.outputs + chain.outcomes + chain.impact:
+                for ref in el.indicators:
+                    src, _, ident = ref.partition(":")
+                    if src == "survey" and ident not in scales:
+                        raise ValueError(f"logic_chain {el.name!r}: no survey scale {ident!r}")
+                    if src == "registry" and ident not in inds:
+                        raise ValueError(
+                            f"logic_chain {el.name!r}: no registry indicator {ident!r}"
+                        )
+        return self
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> Study:
+        """Read and validate ``study.yaml`` (a folder holding it may be given)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / "study.yaml"
+        if not path.is_file():
+            raise StudyConfigError(path, "no such study file")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            row = mark.line + 1 if mark is not None else None
+            raise StudyConfigError(path, f"not valid YAML: {exc}", row=row) from exc
+        if not isinstance(data, dict):
+            raise StudyConfigError(path, "expected a mapping of keys such as study, network, ...")
+        for reserved in ("root", "source_file"):
+            if reserved in data:
+                raise StudyConfigError(path, f"key {reserved!r} is not allowed in study.yaml")
+        try:
+            return cls(**data, root=path.parent.resolve(), source_file=path.resolve())
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            kind = err["type"]
+            if kind == "extra_forbidden":
+                msg = f"key {key!r} is not a known study.yaml key"
+            elif kind == "missing":
+                msg = f"required key {key!r} is missing"
+            else:
+                msg = f"key {key!r}: {err['msg'].removeprefix('Value error, ')}"
+            more = len(exc.errors()) - 1
+            if more:
+                msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+            raise StudyConfigError(path, msg) from None
+
+    # ---- convenience ---------------------------------------------------------------------
+    def path(self, relative: str | Path) -> Path:
+        """A path from study.yaml, resolved against the study folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def output(self) -> Path:
+        return self.path(self.output_dir)
+
+    @property
+    def kommuner(self) -> list[str]:
+        return list(self.network) + list(self.comparison)
+
+    def is_network(self, code: str) -> bool:
+        return code in self.network
+
+    @property
+    def wave_ids(self) -> list[str]:
+        return [w.id for w in self.survey.waves] if self.survey else []
+
+    def wave(self, wave_id: str) -> Wave:
+        for w in self.survey.waves if self.survey else []:
+            if w.id == wave_id:
+                return w
+        raise StudyConfigError(
+            self.source_file or "study.yaml",
+            f"survey.waves: no wave {wave_id!r} (declared: {', '.join(self.wave_ids)})",
+        )
+
+    @property
+    def baseline_wave(self) -> str:
+        return next(w.id for w in self.survey.waves if w.role == "baseline")
+
+    @property
+    def followup_waves(self) -> list[str]:
+        return [w.id for w in self.survey.waves if w.role == "followup"]
+
+    def wave_file(self, wave_id: str) -> Path:
+        """The landing file of a wave: ``file`` if given, else the one file in the survey
+        landing folder whose name stem ends with the wave id."""
+        w = self.wave(wave_id)
+        if w.file:
+            return self.path(w.file)
+        folder = self.path(self.survey.landing)
+        hits = sorted(p for p in folder.glob("*") if p.stem.endswith(wave_id) and p.is_file())
+        if len(hits) != 1:
+            raise StudyConfigError(
+                folder,
+                f"expected exactly one file named *{wave_id}.<csv|xlsx|sav|zsav|por> for wave "
+                f"{wave_id}, found {len(hits)}",
+            )
+        return hits[0]
+
+    def label(self, lab: Label | None, fallback: str) -> str:
+        return lab.get(self.language) if lab else fallback

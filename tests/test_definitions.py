@@ -1,0 +1,48 @@
+"""The Dagster wiring: every asset in its group, partitions, blocking checks, jobs."""
+
+import dagster as dg
+
+from assets.definitions import STUDY_JOB, WAVE_JOB, build_definitions
+from assets.partitions import survey_waves
+
+GROUPS = {
+    "ingest": {"survey_answers", "coded_segments", "registry_observations_raw"},
+    "validate": {"survey_answers_valid", "coded_segments_valid", "registry_observations_valid"},
+    "harmonize": {"registry_observations", "study_kommuner"},
+    "analyse": {"scale_scores", "survey_effects", "survey_scale_summary",
+                "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects"},
+    "report": {"study_report"},
+}
+
+
+def test_assets_groups_and_partitions(example_study_dir):
+    defs = build_definitions(str(example_study_dir / "study.yaml"))
+    graph = defs.resolve_asset_graph()
+    found: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        found.setdefault(node.group_name, set()).add(key.to_user_string())
+    assert found == GROUPS
+    partitioned = {
+        k.to_user_string() for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def == survey_waves
+    }
+    assert partitioned == {"survey_answers", "survey_answers_valid", "scale_scores"}
+
+
+def test_checks_are_blocking(example_study_dir):
+    defs = build_definitions(str(example_study_dir / "study.yaml"))
+    graph = defs.resolve_asset_graph()
+    checks = {k.asset_key.to_user_string(): graph.get_check_spec(k) for k in
+              graph.asset_check_keys}
+    assert set(checks) == GROUPS["validate"]
+    assert all(spec.blocking for spec in checks.values())
+
+
+def test_jobs_split_partitioned_from_the_rest(example_study_dir):
+    defs = build_definitions(str(example_study_dir / "study.yaml"))
+    wave = defs.resolve_job_def(WAVE_JOB)
+    study = defs.resolve_job_def(STUDY_JOB)
+    assert wave.partitions_def == survey_waves
+    assert isinstance(study, dg.JobDefinition)
+    assert study.partitions_def is None
