@@ -45,6 +45,25 @@ def register_waves(study_path: str) -> list[str]:
     return study.wave_ids
 
 
+def _failure_messages(result) -> list[str]:
+    """The error messages of the failed steps and checks of a run (no row-level data)."""
+    import dagster as dg
+
+    out = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            cause = err.cause or err
+            out.append(f"{event.step_key}: {cause.message.strip()}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.asset_check_evaluation_data
+            if not data.passed:
+                meta = {k: getattr(v, "value", v) for k, v in data.metadata.items()}
+                out.append(f"check {data.check_name} on {data.asset_key.to_user_string()} "
+                           f"failed: {meta}")
+    return out
+
+
 def run(study_path: str) -> int:
     import dagster as dg
 
@@ -61,15 +80,16 @@ def run(study_path: str) -> int:
         res = wave_job.execute_in_process(instance=instance, partition_key=wave,
                                           run_config=QUIET, raise_on_error=False)
         if not res.success:
-            print(f"[evaluation-pipeline] wave {wave} FAILED (see the run in the Dagster UI, "
-                  f"run id {res.run_id})", file=sys.stderr)
+            print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
+                  *_failure_messages(res), sep="\n  ", file=sys.stderr)
             return 1
     print("[evaluation-pipeline] study job ...", flush=True)
     res = defs.resolve_job_def(STUDY_JOB).execute_in_process(
         instance=instance, run_config=QUIET, raise_on_error=False
     )
     if not res.success:
-        print(f"[evaluation-pipeline] study job FAILED (run id {res.run_id})", file=sys.stderr)
+        print(f"[evaluation-pipeline] study job FAILED (run id {res.run_id}):",
+              *_failure_messages(res), sep="\n  ", file=sys.stderr)
         return 1
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")

@@ -70,7 +70,10 @@ def build_study_report(
                                                        "report.html"))
     for name, df in tables.items():
         path = out_dir / "tables" / f"{name}.csv"
-        result.tables[name] = write_csv(round_for_publication(df), path)
+        published = round_for_publication(df)
+        if study.synthetic:
+            published.insert(0, "data", "SYNTHETIC")
+        result.tables[name] = write_csv(published, path)
         result.suppressed_cells += int(df["suppressed"].sum())
 
     ind_labels = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
