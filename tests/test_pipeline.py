@@ -52,7 +52,12 @@ def test_run_succeeds_and_writes_report_and_tables(finished_run):
         df = pd.read_csv(out / "tables" / f"{name}.csv")
         assert len(df) > 0 and "suppressed" in df.columns
     assert (out / "figures" / "registry_trends.png").stat().st_size > 10_000
-    assert (out / "figures" / "registry_trends.svg").exists()
+    # every output of the synthetic example says so
+    assert "SYNTHETIC" in report
+    for svg in (out / "figures").glob("*.svg"):
+        assert "SYNTHETIC" in svg.read_text(encoding="utf-8"), svg.name
+    for csv in (out / "tables").glob("*.csv"):
+        assert set(pd.read_csv(csv)["data"]) == {"SYNTHETIC"}, csv.name
 
 
 def test_all_wave_partitions_materialized(finished_run):

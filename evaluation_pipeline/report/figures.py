@@ -31,7 +31,7 @@ RC = {
 
 def _watermark(fig: plt.Figure, language: str) -> None:
     fig.text(
-        0.5, 0.5, t("synthetic", language), fontsize=40, color="grey", alpha=0.15,
+        0.5, 0.5, t("synthetic", language), fontsize=30, color="grey", alpha=0.15,
         ha="center", va="center", rotation=25, transform=fig.transFigure, zorder=0,
     )
 

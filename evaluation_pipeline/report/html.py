@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import t
+from .labels import COLUMNS, VALUES, t
 
 CSS = """
 body{font-family:"Source Sans Pro","Segoe UI",Helvetica,Arial,sans-serif;max-width:960px;
@@ -31,8 +31,28 @@ h2{page-break-after:avoid} figure,table{page-break-inside:avoid}}
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
-    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # shown as given
     figures: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def display_table(
+    df: pd.DataFrame, language: str, names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """A table as shown in the report: technical columns dropped, counts as integers, group
+    and source values and column headers in the report language, outcome ids as labels."""
+    out = df.drop(columns=[c for c in ("suppressed", "data") if c in df.columns]).copy()
+    for c in out.columns:
+        if c in ("n", "n_obs", "n_treated", "n_control", "n_segments", "n_sources",
+                 "sources_in_group", "numerator", "denominator"):
+            out[c] = pd.to_numeric(out[c], errors="coerce").round().astype("Int64")
+    vals = VALUES.get(language, VALUES["nb"])
+    for c in ("group", "source"):
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: vals.get(v, v))
+    for c in ("outcome", "scale", "indicator"):
+        if c in out.columns and names:
+            out[c] = out[c].map(lambda v: names.get(v, v))
+    return out.rename(columns=COLUMNS.get(language, COLUMNS["nb"]))
 
 
 def _table(caption: str, df: pd.DataFrame, language: str) -> str:

@@ -10,9 +10,16 @@ LABELS = {
         "year": "År",
         "wave": "Runde",
         "mean_score": "Gjennomsnittlig skåre",
-        "synthetic": "SYNTETISKE DATA",
+        "synthetic": "SYNTETISKE DATA (SYNTHETIC)",
         "joined": "Innmelding i nettverket",
         "report_title": "Evalueringsrapport",
+        "fig_survey": "Gjennomsnittlig skåre per runde med 95 % konfidensintervall.",
+        "fig_registry": "Samlet rate per år i nettverks- og sammenligningskommunene; stiplede "
+        "linjer viser når kommuner ble med i nettverket.",
+        "fig_interviews": "Andel intervjuer som nevner hvert tema, per intervjurunde.",
+        "tab_effects": "Endring fra baseline og forskjell mellom nettverk og sammenligning.",
+        "tab_survey": "Skåre per skala, runde og gruppe.",
+        "tab_interviews": "Kodinger og intervjuer per tema og runde.",
         "design": "Design og data",
         "survey": "Spørreundersøkelse",
         "registry": "Registerdata",
@@ -54,6 +61,13 @@ LABELS = {
         "synthetic": "SYNTHETIC DATA",
         "joined": "Joined the network",
         "report_title": "Evaluation report",
+        "fig_survey": "Mean score by wave with 95% confidence intervals.",
+        "fig_registry": "Pooled rate by year in network and comparison kommuner; dotted lines "
+        "mark the years kommuner joined the network.",
+        "fig_interviews": "Share of interviews mentioning each theme, by interview round.",
+        "tab_effects": "Change from baseline and network vs comparison differences.",
+        "tab_survey": "Scores by scale, wave and group.",
+        "tab_interviews": "Codings and interviews by theme and round.",
         "design": "Design and data",
         "survey": "Survey",
         "registry": "Registry statistics",
@@ -85,6 +99,32 @@ LABELS = {
             "share and flagged as estimated."
         ),
     },
+}
+
+
+COLUMNS = {
+    "nb": {
+        "source": "Kilde", "outcome": "Utfall", "contrast": "Sammenligning", "group": "Gruppe",
+        "estimate": "Estimat", "ci_low": "KI nedre", "ci_high": "KI øvre", "p_value": "p",
+        "n_obs": "n", "estimator": "Metode", "scale": "Skala", "wave": "Runde",
+        "mean": "Snitt", "sd": "SD", "n": "n", "theme": "Tema", "n_segments": "Kodinger",
+        "n_sources": "Intervjuer", "sources_in_group": "Intervjuer i runden",
+        "share_sources": "Andel", "year": "År", "indicator": "Indikator", "value": "Verdi",
+    },
+    "en": {
+        "source": "Source", "outcome": "Outcome", "contrast": "Contrast", "group": "Group",
+        "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
+        "n_obs": "n", "estimator": "Method", "scale": "Scale", "wave": "Wave",
+        "mean": "Mean", "sd": "SD", "n": "n", "theme": "Theme", "n_segments": "Codings",
+        "n_sources": "Interviews", "sources_in_group": "Interviews in round",
+        "share_sources": "Share", "year": "Year", "indicator": "Indicator", "value": "Value",
+    },
+}
+VALUES = {
+    "nb": {"network": "Nettverk", "comparison": "Sammenligning", "all": "Alle",
+           "survey": "Spørreundersøkelse", "registry": "Register", "interviews": "Intervjuer"},
+    "en": {"network": "Network", "comparison": "Comparison", "all": "All",
+           "survey": "Survey", "registry": "Registry", "interviews": "Interviews"},
 }
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..privacy import suppress_small_cells
 from . import figures
-from .html import Section, render_report, write_report
+from .html import Section, display_table, render_report, write_report
 from .labels import t
 from .tables import round_for_publication, write_csv
 
@@ -102,6 +102,7 @@ def build_study_report(
         result.previews[name] = figures.png_bytes(fig)
         plt.close(fig)
 
+    names = {**ind_labels, **scale_labels}
     eff = tables["effects"]
     cols = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value",
             "n_obs", "estimator"]
@@ -121,24 +122,26 @@ def build_study_report(
         Section(
             t("effects", lang),
             paragraphs=[t("suppressed_note", lang, k=study.small_cell_threshold)],
-            tables=[(t("effects", lang), eff[cols])],
+            tables=[(t("tab_effects", lang), display_table(eff[cols], lang, names))],
         ),
         Section(
             t("survey", lang),
-            figures=[(t("survey", lang), result.previews["survey_scale_means"])]
+            figures=[(t("fig_survey", lang), result.previews["survey_scale_means"])]
             if "survey_scale_means" in result.previews else [],
-            tables=[(t("survey", lang), tables["survey_scale_means"])],
+            tables=[(t("tab_survey", lang),
+                     display_table(tables["survey_scale_means"], lang, names))],
         ),
         Section(
             t("registry", lang),
-            figures=[(t("registry", lang), result.previews["registry_trends"])]
+            figures=[(t("fig_registry", lang), result.previews["registry_trends"])]
             if "registry_trends" in result.previews else [],
         ),
         Section(
             t("interviews", lang),
-            figures=[(t("interviews", lang), result.previews["interview_theme_shares"])]
+            figures=[(t("fig_interviews", lang), result.previews["interview_theme_shares"])]
             if "interview_theme_shares" in result.previews else [],
-            tables=[(t("interviews", lang), tables["interview_theme_counts"])],
+            tables=[(t("tab_interviews", lang),
+                     display_table(tables["interview_theme_counts"], lang, names))],
         ),
         Section(
             t("caveats", lang),
