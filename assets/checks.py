@@ -1,78 +1,67 @@
-"""Validate: the study's row rules on each ingested table, as blocking asset checks.
+"""Validate: split each ingested table into the rows that honour its contract's row rules
+(``<table>_valid``) and the rows that do not, kept with the reason (``<table>_rejected``).
 
-Each ``*_valid`` asset keeps the rows that pass; its blocking check fails when any row was
-rejected, so nothing downstream runs on data that broke a rule. The check's metadata says which
-rule rejected how many rows (no row-level data).
+The blocking ``contract`` checks on the ingested tables decide whether anything downstream runs;
+these assets only run when the check passed, i.e. when no more rows were rejected than the
+study tolerates.
 """
 
 import dagster as dg
 import pandas as pd
 
-from evaluation_pipeline.validation import (
-    registry_row_rules,
-    reject_summary,
-    segment_row_rules,
-    survey_row_rules,
-)
+from evaluation_pipeline.contracts import validate
 
 from .partitions import survey_waves
 from .resources import StudyResource
 
-CHECK = "passes_row_rules"
 
-
-def _emit(table: str, kept: pd.DataFrame, rejected: pd.DataFrame, extra: dict | None = None):
-    summary = reject_summary(rejected)
+def _split(table: str, df: pd.DataFrame, study, label: str):
+    report = validate(table, df, study, label=label)
+    kept, rejected = report.split(df)
+    yield dg.Output(kept, output_name="valid", metadata={"rows": len(kept)})
     yield dg.Output(
-        kept,
-        metadata={"rows_kept": len(kept), "rows_rejected": len(rejected), **(extra or {})},
-    )
-    yield dg.AssetCheckResult(
-        check_name=CHECK,
-        passed=bool(len(rejected) == 0),
-        severity=dg.AssetCheckSeverity.ERROR,
+        rejected,
+        output_name="rejected",
         metadata={
-            "rows_rejected": len(rejected),
-            "rules_failed": dg.MetadataValue.json(summary),
-            "table": table,
+            "rows": len(rejected),
+            "rules": dg.MetadataValue.json(
+                {f.rule: f.count for f in report.failures if f.row_level}
+            ),
         },
     )
 
 
-@dg.asset(
-    group_name="validate",
-    partitions_def=survey_waves,
-    metadata={"partition_expr": "wave"},
-    kinds={"pandas", "duckdb"},
-    check_specs=[dg.AssetCheckSpec(CHECK, asset="survey_answers_valid", blocking=True,
-                                   description="No answer breaks the study's row rules.")],
-    description="Survey answers of one wave that pass the study's row rules.",
-)
-def survey_answers_valid(study: StudyResource, survey_answers: pd.DataFrame):
-    kept, rejected = survey_row_rules(survey_answers, study.load())
-    yield from _emit("survey_answers", kept, rejected)
+def _outs(table: str, partitioned: bool = False) -> dict[str, dg.AssetOut]:
+    meta = {"partition_expr": "wave"} if partitioned else None
+    return {
+        "valid": dg.AssetOut(
+            key=f"{table}_valid", metadata=meta, kinds={"pandas", "duckdb"},
+            description=f"Rows of {table} that honour every row rule of its contract.",
+        ),
+        "rejected": dg.AssetOut(
+            key=f"{table}_rejected", metadata=meta, kinds={"pandas", "duckdb"},
+            description=f"Rows of {table} that broke a row rule, with the reason.",
+        ),
+    }
 
 
-@dg.asset(
-    group_name="validate",
-    kinds={"pandas", "duckdb"},
-    check_specs=[dg.AssetCheckSpec(CHECK, asset="coded_segments_valid", blocking=True,
-                                   description="Every code is in the codebook, rounds and "
-                                   "kommuner are declared.")],
-    description="Coded segments that pass the study's row rules.",
-)
-def coded_segments_valid(study: StudyResource, coded_segments: pd.DataFrame):
-    kept, rejected = segment_row_rules(coded_segments, study.load())
-    yield from _emit("coded_segments", kept, rejected)
+@dg.multi_asset(outs=_outs("survey_answers", True), group_name="validate",
+                partitions_def=survey_waves)
+def validate_survey_answers(
+    context: dg.AssetExecutionContext, study: StudyResource, survey_answers: pd.DataFrame
+):
+    yield from _split("survey_answers", survey_answers, study.load(),
+                      f"survey_answers-{context.partition_key}")
 
 
-@dg.asset(
-    group_name="validate",
-    kinds={"pandas", "duckdb"},
-    check_specs=[dg.AssetCheckSpec(CHECK, asset="registry_observations_valid", blocking=True,
-                                   description="Numerators never exceed denominators.")],
-    description="Registry observations (as published) that pass the row rules.",
-)
-def registry_observations_valid(registry_observations_raw: pd.DataFrame):
-    kept, rejected = registry_row_rules(registry_observations_raw)
-    yield from _emit("registry_observations", kept, rejected)
+@dg.multi_asset(outs=_outs("coded_segments"), group_name="validate")
+def validate_coded_segments(study: StudyResource, coded_segments: pd.DataFrame):
+    yield from _split("coded_segments", coded_segments, study.load(), "coded_segments")
+
+
+@dg.multi_asset(outs=_outs("registry_observations"), group_name="validate")
+def validate_registry_observations(
+    study: StudyResource, registry_observations_raw: pd.DataFrame
+):
+    yield from _split("registry_observations", registry_observations_raw, study.load(),
+                      "registry_observations")

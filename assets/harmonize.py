@@ -6,6 +6,7 @@ import pandas as pd
 
 from evaluation_pipeline.geography import add_rates, harmonize, kommune_name
 
+from .contract_checks import contract_check, contract_spec
 from .resources import StudyResource
 
 
@@ -43,15 +44,18 @@ def registry_observations(
 @dg.asset(
     group_name="harmonize",
     kinds={"pandas", "duckdb"},
+    check_specs=[contract_spec("study_kommuner", "study_kommuner")],
     description="The study's kommuner: code, name, network or comparison, join year.",
 )
-def study_kommuner(study: StudyResource) -> pd.DataFrame:
+def study_kommuner(study: StudyResource):
     s = study.load()
-    return pd.DataFrame(
+    df = pd.DataFrame(
         {
             "kommune": s.kommuner,
             "name": [kommune_name(k) for k in s.kommuner],
             "group": ["network" if s.is_network(k) else "comparison" for k in s.kommuner],
-            "join_year": [s.network.get(k) for k in s.kommuner],
+            "join_year": pd.array([s.network.get(k) for k in s.kommuner], dtype="Float64"),
         }
     )
+    yield dg.Output(df, metadata={"kommuner": len(df)})
+    yield contract_check("study_kommuner", df, s, label="study_kommuner")

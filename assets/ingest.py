@@ -1,14 +1,24 @@
-"""Ingest: landing files -> tidy tables, IDs pseudonymised."""
+"""Ingest: landing files -> tidy tables, IDs pseudonymised, each checked against its data
+contract by a blocking check."""
 
 import dagster as dg
 import pandas as pd
 
+from evaluation_pipeline.geography import code_history
 from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
 from evaluation_pipeline.observations import registry_observations
-from evaluation_pipeline.privacy import pseudonym_key, pseudonymise
+from evaluation_pipeline.privacy import (
+    drop_free_text,
+    personal_data_items,
+    pseudonym_key,
+    pseudonymise,
+)
 
+from .contract_checks import contract_check, contract_spec
 from .partitions import survey_waves
 from .resources import StudyResource
+
+NO_PERSONAL_DATA = "no_personal_data"
 
 
 @dg.asset(
@@ -16,78 +26,112 @@ from .resources import StudyResource
     partitions_def=survey_waves,
     metadata={"partition_expr": "wave"},
     kinds={"pandas", "duckdb"},
+    check_specs=[
+        contract_spec("survey_answers", "survey_answers"),
+        dg.AssetCheckSpec(NO_PERSONAL_DATA, asset="survey_answers", blocking=True,
+                          description="No item looks like names, e-mail addresses, phone "
+                          "numbers or national identity numbers."),
+    ],
     description="Survey answers of one wave, long (respondent × item), read from the wave's "
-    "landing file (CSV, XLSX, SPSS); respondent IDs pseudonymised.",
+    "landing file (CSV, XLSX, SPSS); respondent IDs pseudonymised, free-text items dropped "
+    "unless the study lists them.",
 )
-def survey_answers(context: dg.AssetExecutionContext, study: StudyResource) -> pd.DataFrame:
+def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
     wave = context.partition_key
     path = s.wave_file(wave)
-    df = read_survey(path, wave=wave)
-    df["respondent_id"] = pseudonymise(df["respondent_id"], pseudonym_key(s.root), prefix="R")
-    context.add_output_metadata(
-        {
+    key = pseudonym_key(s)
+    df, dropped = drop_free_text(read_survey(path, wave=wave), s.survey.free_text)
+    df["respondent_id"] = pseudonymise(df["respondent_id"], key, prefix="R")
+    yield dg.Output(
+        df,
+        metadata={
             "file": dg.MetadataValue.path(str(path)),
             "rows": len(df),
             "respondents": int(df["respondent_id"].nunique()),
             "items": int(df["item"].nunique()),
             "kommuner": int(df["kommune"].nunique()),
             "missing_answers": int(df["value"].isna().sum()),
-        }
+            "free_text_items_dropped": dg.MetadataValue.json(dropped),
+        },
     )
-    return df
+    yield contract_check("survey_answers", df, s, label=f"survey_answers-{wave}")
+    found = personal_data_items(df)
+    yield dg.AssetCheckResult(
+        check_name=NO_PERSONAL_DATA,
+        passed=not found,
+        metadata={"items": dg.MetadataValue.json(found)},
+        description="; ".join(f"{k}: {v}" for k, v in found.items()) or "none found",
+    )
 
 
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
+    check_specs=[contract_spec("coded_segments", "coded_segments")],
     description="Coded interview segments from the study's QDA exports (REFI-QDA .qdpx or "
     "coded-segment CSV/XLSX); positions and lengths only, never the interview text; "
     "interview (source) names pseudonymised.",
 )
-def coded_segments(context: dg.AssetExecutionContext, study: StudyResource) -> pd.DataFrame:
+def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
-    if not s.interviews:
-        return pd.DataFrame()
-    frames = [read_interview_codes(s.path(f)) for f in s.interviews.files]
-    df = pd.concat(frames, ignore_index=True)
-    key = pseudonym_key(s.root)
+    frames = [read_interview_codes(s.path(f)) for f in s.interviews.files] if s.interviews \
+        else []
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["project", "source", "source_guid", "segment_id", "coder", "code"]
+    )
+    key = pseudonym_key(s)
     df["source"] = pseudonymise(df["source"], key, prefix="I")
     df["source_guid"] = pseudonymise(df["source_guid"], key, prefix="G")
-    context.add_output_metadata(
-        {
-            "files": len(s.interviews.files),
+    yield dg.Output(
+        df,
+        metadata={
+            "files": len(frames),
             "segments": len(df),
             "interviews": int(df["source"].nunique()),
             "codes_used": int(df["code"].nunique()),
             "coders": int(df["coder"].nunique()),
-        }
+        },
     )
-    return df
+    yield contract_check("coded_segments", df, s, label="coded_segments")
 
 
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
+    check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
     description="Registry observations as published (kommune codes valid in each year): "
     "numerator, denominator and status per kommune × year × study indicator.",
 )
-def registry_observations_raw(
-    context: dg.AssetExecutionContext, study: StudyResource
-) -> pd.DataFrame:
+def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
     frames = []
     for ind_id, ind in (s.registry.indicators.items() if s.registry else []):
         path = s.path(ind.file)
         frames.append(registry_observations(read_registry(path), ind_id, ind, str(path)))
     df = pd.concat(frames, ignore_index=True)
-    context.add_output_metadata(
-        {
+    yield dg.Output(
+        df,
+        metadata={
             "rows": len(df),
             "indicators": int(df["indicator"].nunique()),
             "kommune_codes": int(df["kommune"].nunique()),
             "years": f"{df['year'].min()}–{df['year'].max()}",
             "cells_with_status": int(df["status"].notna().sum()),
-        }
+        },
     )
-    return df
+    yield contract_check("registry_observations", df, s, label="registry_observations")
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"pandas", "duckdb"},
+    check_specs=[contract_spec("kommune_codes", "kommune_codes")],
+    description="Reference table: every kommune code 1994–2024 with its name, 2024 kommune and "
+    "years of validity (SSB's code history, packaged with the library).",
+)
+def kommune_codes(study: StudyResource):
+    s = study.load()
+    df = code_history()
+    yield dg.Output(df, metadata={"codes": len(df), "kommuner_2024": int(df["target"].nunique())})
+    yield contract_check("kommune_codes", df, s, label="kommune_codes")

@@ -52,5 +52,9 @@ class RegistryFileError(InputFileError):
     """A registry statistics file (JSON-stat, PxWeb CSV, tidy CSV) cannot be read."""
 
 
+class ContractViolation(PipelineError, ValueError):
+    """A table breaks its data contract (see ``evaluation_pipeline.contracts``)."""
+
+
 class AnalysisError(PipelineError, ValueError):
     """An analysis cannot be computed from the data given (too few rows, no contrast, ...)."""

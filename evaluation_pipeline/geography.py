@@ -92,6 +92,25 @@ def known_codes() -> dict[str, str]:
     return dict(zip(h["code"], h["name"], strict=False))
 
 
+@lru_cache(maxsize=1)
+def code_validity() -> pd.DataFrame:
+    """Years each kommune code was valid (index: code; valid_from, valid_to; NA = open).
+
+    SSB's code history writes the years on replaced codes ("Ålesund (2020-2023)"). A code
+    without years is valid in 2024; it started in 2024 when it replaced a code that ended in
+    2023 or received part of a split code (1508 Ålesund, 1580 Haram, 3101 Halden, ...); when it
+    started otherwise is not in the history and is left open.
+    """
+    h = code_history().set_index("code")
+    vf = h["valid_from"].astype("Int64")
+    vt = h["valid_to"].astype("Int64")
+    open_codes = vf.isna() & vt.isna()
+    ended_2023 = set(h.loc[vt == 2023, "target"]) | set(splits()["to_code"])
+    new_2024 = open_codes & h.index.isin(list(ended_2023))
+    vf = vf.mask(new_2024, 2024)
+    return pd.DataFrame({"valid_from": vf, "valid_to": vt})
+
+
 def kommune_name(code: str) -> str:
     """The name of a kommune code (2024 name for current codes, historical otherwise)."""
     names = kommuner_2024()

@@ -1,11 +1,11 @@
-"""Privacy: pseudonymisation of respondent/informant IDs at ingest, small-cell suppression of
-everything published.
+"""Privacy: pseudonymisation of respondent/informant IDs at ingest, free-text and personal-data
+screening, and small-cell suppression of everything published.
 
-Pseudonyms are keyed HMAC-SHA256 digests: stable within a study (so panel respondents can be
-linked across waves) but not reversible without the key. The key comes from the environment
-variable ``EVALUATION_PSEUDONYM_KEY`` or, if unset, from ``<study>/.pseudonym_key`` (created on
-first use with a random key, git-ignored, readable only by its owner). Python's ``hmac`` is the
-standard tool for this; no extra library is needed.
+Pseudonyms are keyed HMAC-SHA256 digests: stable within a study, so the same person keeps the
+same pseudonym in every wave (panels still pair), and not reversible without the key. The key
+comes from the environment variable ``EVALUATION_PSEUDONYM_KEY``; only a synthetic study (the
+shipped example) may instead carry a documented demo key in study.yaml
+(``privacy.demo_pseudonym_key``). Python's ``hmac`` is the standard tool for this.
 """
 
 from __future__ import annotations
@@ -13,28 +13,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import PipelineError
+
 KEY_ENV = "EVALUATION_PSEUDONYM_KEY"
-SUPPRESSED = "prikket"  # marker written in place of a suppressed value in published tables
 
 
-def pseudonym_key(study_root: str | Path) -> bytes:
-    """The study's pseudonymisation key (env var, else ``.pseudonym_key`` in the study folder)."""
+class PrivacyError(PipelineError, ValueError):
+    """Personal data would be exposed, or the pseudonymisation key is missing."""
+
+
+def pseudonym_key(study) -> bytes:
+    """The study's pseudonymisation key: ``$EVALUATION_PSEUDONYM_KEY``, else the demo key of a
+    synthetic study. A real study without the environment variable is refused."""
     env = os.environ.get(KEY_ENV)
     if env:
         return env.encode("utf-8")
-    path = Path(study_root) / ".pseudonym_key"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32), encoding="ascii")
-        tmp.chmod(0o600)
-        tmp.replace(path)
-    return path.read_text(encoding="ascii").strip().encode("ascii")
+    demo = study.privacy.demo_pseudonym_key
+    if demo and study.synthetic:
+        return demo.encode("utf-8")
+    raise PrivacyError(
+        f"{study.source_file}: no pseudonymisation key. Set the environment variable {KEY_ENV} "
+        "to a long random secret kept outside the project (e.g. `export "
+        f"{KEY_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))')`) and keep it: "
+        "the same key gives the same pseudonyms in every wave."
+    )
 
 
 def pseudonymise(values: pd.Series, key: bytes, prefix: str = "P") -> pd.Series:
@@ -70,3 +76,48 @@ def suppress_small_cells(
         out.loc[small, c] = np.nan
     out["suppressed"] = small.to_numpy()
     return out
+
+
+def drop_free_text(answers: pd.DataFrame, keep: list[str] | tuple[str, ...] = ()) -> tuple[
+    pd.DataFrame, list[str]
+]:
+    """Drop free-text items (items answered with text rather than numbers) unless listed in
+    ``keep`` (the study's ``survey.free_text``). Returns the answers and the dropped items."""
+    has_text = answers["value_text"].notna()
+    text_items = set(answers.loc[has_text, "item"])
+    dropped = sorted(text_items - set(keep))
+    return answers[~answers["item"].isin(dropped)].reset_index(drop=True), dropped
+
+
+def personal_data_items(answers: pd.DataFrame) -> dict[str, str]:
+    """Survey items whose answers look like personal data (names, e-mail addresses, phone
+    numbers, national identity numbers) or whose names say so -> the reason."""
+    from .disclosure import find_personal_data
+
+    if answers.empty:
+        return {}
+    shown = answers["value_text"].astype("object").where(
+        answers["value_text"].notna(), answers["value"]
+    )
+    wide = (
+        answers.assign(_shown=shown)
+        .pivot_table(index=["respondent_id", "wave"], columns="item", values="_shown",
+                     aggfunc="first", dropna=False)
+    )
+    wide.columns = [str(c) for c in wide.columns]
+    text_cols = sorted(set(answers.loc[answers["value_text"].notna(), "item"]))
+    return find_personal_data(wide.reset_index(drop=True), text_columns=text_cols)
+
+
+from .disclosure import (  # noqa: E402  (re-exported: the privacy API in one place)
+    find_personal_data,
+    is_valid_fnr,
+    recoverable_cells,
+    suppress,
+)
+
+__all__ = [
+    "KEY_ENV", "PrivacyError", "pseudonym_key", "pseudonymise", "suppress_small_cells",
+    "drop_free_text", "personal_data_items", "suppress", "recoverable_cells",
+    "find_personal_data", "is_valid_fnr",
+]

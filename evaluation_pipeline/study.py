@@ -73,6 +73,8 @@ class Survey(_Strict):
     waves: list[Wave] = Field(min_length=1)
     roles: list[str] | None = None
     scales: dict[str, Scale] = {}
+    free_text: list[str] = []
+    other_items: list[str] = []
 
     @model_validator(mode="after")
     def _check(self) -> Survey:
@@ -145,6 +147,24 @@ class LogicChain(_Strict):
     impact: list[ChainElement] = []
 
 
+class Validation(_Strict):
+    """How strict the data contracts are applied."""
+
+    max_rejected_rows: int | dict[str, int] = 0
+    min_respondents_per_kommune: int = Field(10, ge=0)
+
+    def tolerated(self, table: str) -> int:
+        if isinstance(self.max_rejected_rows, int):
+            return self.max_rejected_rows
+        return self.max_rejected_rows.get(table, 0)
+
+
+class Privacy(_Strict):
+    """``demo_pseudonym_key`` is allowed only in a synthetic study (the shipped example)."""
+
+    demo_pseudonym_key: str | None = None
+
+
 class Study(_Strict):
     """A study as described by study.yaml. ``root`` is the folder holding the file."""
 
@@ -159,6 +179,8 @@ class Study(_Strict):
     interviews: Interviews | None = None
     registry: Registry | None = None
     logic_chain: LogicChain | None = None
+    validation: Validation = Validation()
+    privacy: Privacy = Privacy()
     output_dir: str = "output"
     root: Path = Path(".")
     source_file: Path | None = None
@@ -183,6 +205,11 @@ class Study(_Strict):
                         f"{key}: unknown kommune code {code!r} for geography_year "
                         f"{self.geography_year}"
                     )
+        if self.privacy.demo_pseudonym_key and not self.synthetic:
+            raise ValueError(
+                "privacy.demo_pseudonym_key is only allowed in a synthetic study; set the "
+                "environment variable EVALUATION_PSEUDONYM_KEY instead"
+            )
         both = set(self.network) & set(self.comparison)
         if both:
             raise ValueError(f"kommune(s) {sorted(both)} are both network and comparison")

@@ -3,10 +3,11 @@ blocking check that stops everything downstream."""
 
 import shutil
 
+import duckdb
 import pytest
+from conftest import EXAMPLE
 
 from assets.cli import main
-from conftest import EXAMPLE
 
 
 @pytest.fixture
@@ -39,6 +40,14 @@ def test_unreadable_value_names_file_row_and_column(broken_study, capsys):
     assert "staff_w2016.csv" in err and "row 212" in err and "sam3" in err and "sju" in err
     assert csv.read_bytes() == before  # the landing file is never modified
     assert not (broken_study / "output" / "report").exists()
+    # no partial table: the failed wave left nothing in the warehouse
+    con = duckdb.connect(str(broken_study / "output" / "warehouse.duckdb"), read_only=True)
+    try:
+        waves = {w for (w,) in con.execute(
+            "select distinct wave from evaluation.survey_answers").fetchall()}
+    finally:
+        con.close()
+    assert waves == {"w2012"}
 
 
 def test_out_of_range_answer_fails_the_blocking_check(broken_study, capsys):
@@ -46,8 +55,8 @@ def test_out_of_range_answer_fails_the_blocking_check(broken_study, capsys):
     _edit_csv(csv, 40, "ff2", "7")
     assert main(["run", "--study", str(broken_study)]) == 1
     err = capsys.readouterr().err
-    assert "check passes_row_rules on survey_answers_valid failed" in err
-    assert "'rows_rejected': 1" in err or "rows_rejected" in err
+    assert "check contract on survey_answers failed" in err
+    assert "'rows_rejected': 1" in err and "answer_in_scale_range[felles_forstaelse]" in err
     assert not (broken_study / "output" / "report").exists()
 
 

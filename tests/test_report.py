@@ -45,8 +45,12 @@ def test_bokmal_report_tables_and_figures(example_study, tmp_path):
     row = eff[eff.group == "comparison"].iloc[0]
     assert row.suppressed and np.isnan(row.estimate) and np.isnan(row.n_treated)
     means = pd.read_csv(out.tables["survey_scale_means"])
-    assert means["suppressed"].tolist() == [False, False, False, True]
-    assert out.suppressed_cells == 2
+    # w2016: comparison (n=3) is hidden, and so is network (secondary), since the wave's total
+    # (403) is published and network = total - comparison
+    assert means["suppressed"].tolist() == [False, True, False, True]
+    assert means.loc[1, ["n", "mean"]].isna().all()
+    assert "403" in html
+    assert out.suppressed_cells == 3
     for paths in out.figures.values():
         assert {p.suffix for p in paths} == {".png", ".svg"}
         assert all(p.stat().st_size > 5000 for p in paths)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InterviewFileError
-from .registry import _decode_text
+from .registry import _decode_text, _garbled
 
 INTERVIEW_COLUMNS = [
     "project",
@@ -172,10 +173,23 @@ def _read_qdpx(p: Path) -> pd.DataFrame:
                     "expected a REFI-QDA project: the .qdpx archive holds no project.qde "
                     f"(found: {', '.join(names[:5]) or 'nothing'})",
                 )
-            data = zf.read(qde[0])
+            try:
+                data = zf.read(qde[0])
+            except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+                raise InterviewFileError(
+                    p, f"expected a readable {qde[0]} in the .qdpx archive, found it damaged ({e})"
+                ) from None
     except zipfile.BadZipFile as e:
+        with p.open("rb") as f:
+            zip_start = f.read(4) == b"PK\x03\x04"
+        hint = (
+            " (it starts like a zip but its end is missing: truncated download or copy?)"
+            if zip_start
+            else ""
+        )
         raise InterviewFileError(
-            p, f"expected a REFI-QDA .qdpx (zip) archive, but the file is not a valid zip: {e}"
+            p,
+            f"expected a REFI-QDA .qdpx (zip) archive, but the file is not a valid zip{hint}: {e}",
         ) from None
     return _parse_project(p, data, qde[0])
 
@@ -224,11 +238,15 @@ def _parse_project(p: Path, data: bytes, member: str) -> pd.DataFrame:
         raise InterviewFileError(
             p, f"{member} line {line}, column {col}: invalid XML ({reason})"
         ) from None
-    _strip_namespaces(root)
-    if root.tag != "Project":
+    ns, local = (root.tag[1:].split("}", 1)) if root.tag.startswith("{") else ("", root.tag)
+    if local != "Project" or (ns and not ns.startswith("urn:QDA-XML:project:")):
+        where = f"in namespace {ns!r}" if ns else "without a namespace"
         raise InterviewFileError(
-            p, f"expected a REFI-QDA <Project> in {member}, found <{root.tag}>"
+            p,
+            f"expected a REFI-QDA <Project> (namespace urn:QDA-XML:project:1.0) in {member}, "
+            f"found <{local}> {where}",
         )
+    _strip_namespaces(root)
     project = (root.get("name") or "").strip() or p.stem
     users = {u.get("guid"): u.get("name") or u.get("guid") for u in root.iter("User")}
 
@@ -342,9 +360,12 @@ def _key(header: str) -> str:
 
 
 def _read_segment_csv(p: Path) -> pd.DataFrame:
-    text, _ = _decode_text(p.read_bytes())
+    text, encoding = _decode_text(p.read_bytes())
     if not text.strip():
         raise InterviewFileError(p, "expected a coded-segment table, found an empty file")
+    garbled = _garbled(text, encoding)
+    if garbled:
+        raise InterviewFileError(p, garbled)
     first = text.splitlines()[0]
     counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
     sep = max(counts, key=lambda s: (counts[s], s == ","))

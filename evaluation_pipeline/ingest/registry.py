@@ -13,7 +13,9 @@ column per other dimension of the table (named by the JSON-stat dimension id or 
   written without a code ("Hele landet", "Bamble" in FHI files) keeps its text in
   ``kommune_name`` and ``kommune`` is NA; NA when the table has no region dimension.
 * ``value`` is float64; SSB status symbols (``.`` ``..`` ``:`` ``-``) and any other
-  non-numeric cell text become NaN with the text kept in ``status`` -- never 0.
+  non-numeric cell text become NaN with the text kept in ``status`` -- never 0. In the value
+  columns of a wide (PxWeb/Udir) CSV or sheet only the symbols of ``STATUS_SYMBOLS`` are
+  allowed: other text is an error naming the line (row), the column and the symbols.
 * Other dimensions hold the category *labels* (CSV files only carry labels, so JSON-stat uses
   labels too); the metric dimension gives ``indicator`` (code) and ``indicator_label``.
 
@@ -78,6 +80,7 @@ _TIME_COL_RE = re.compile(r"^(tid|time|year|years|år|aar|årstall|periode|perio
 _CONTENTS_COL_RE = re.compile(
     r"^(contents|contentscode|statistikkvariabel|indikatorkode|indikator|indicator)$", re.I
 )
+_SSB_CONTENTS_COL_RE = re.compile(r"^(contents|contentscode|statistikkvariabel)$", re.I)
 _CONTENTS_LABEL_COL_RE = re.compile(r"^(indikatornavn|indicator_label|contents_label)$", re.I)
 _VALUE_COL_PREFERRED_RE = re.compile(r"^(value|values|verdi|andel|antall|prosent|rate)$", re.I)
 _NOT_VALUE_COL_RE = re.compile(r"sort|^id$|_id$|kode$|code$|nr$|nummer$", re.I)
@@ -115,6 +118,27 @@ def _decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_OR_UNDECODABLE_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+
+
+def _garbled(text: str, encoding: str) -> str | None:
+    """'line N: ...' naming the first line with binary data (control characters) or, in text
+    decoded from UTF-16, bytes the decoder could not read (U+FFFD); else None. (A U+FFFD in
+    UTF-8 text was in the file already and is left to the reader.)"""
+    utf16 = encoding.startswith("utf-16")
+    m = (_CONTROL_OR_UNDECODABLE_RE if utf16 else _CONTROL_RE).search(text)
+    if m is None:
+        return None
+    line = text.count("\n", 0, m.start()) + 1
+    ch = m.group()
+    if ch == "\ufffd":
+        what = f"bytes that are not valid {encoding.upper()} (mangled or cut)"
+    else:
+        what = f"binary data (control character 0x{ord(ch):02X})"
+    return f"line {line}: expected CSV text (UTF-8, Latin-1 or UTF-16), found {what}"
 
 
 def _looks_like(text: str) -> str | None:
@@ -296,16 +320,28 @@ def _categories(p: Path, dim_id: str, dim: Any, size: int) -> tuple[list[str], l
     return codes, labels
 
 
+def _int_or_none(k: Any) -> int | None:
+    try:
+        return int(k)
+    except (TypeError, ValueError):
+        return None
+
+
 def _cell_keys(p: Path, obj: dict, what: str, n: int) -> np.ndarray:
     try:
         keys = np.fromiter((int(k) for k in obj), dtype=np.int64, count=len(obj))
     except (TypeError, ValueError):
+        bad = next(k for k in obj if _int_or_none(k) is None)
         raise RegistryFileError(
-            p, f"JSON-stat {what} keys must be integer cell positions"
+            p, f"JSON-stat {what} key {bad!r}: expected an integer cell position 0..{n - 1}"
         ) from None
-    if len(keys) and (keys.min() < 0 or keys.max() >= n):
+    outside = (keys < 0) | (keys >= n)
+    if outside.any():
+        bad = list(obj)[int(np.argmax(outside))]
         raise RegistryFileError(
-            p, f"JSON-stat {what} has a cell position outside 0..{n - 1} (size product)"
+            p,
+            f"JSON-stat {what} key {bad!r}: expected a cell position 0..{n - 1} (the product "
+            "of 'size'), found one outside the cube",
         )
     return keys
 
@@ -362,7 +398,9 @@ def _jsonstat_frame(ds: dict, p: Path, *, indicator: str | None, name: str | Non
     if isinstance(value, list):
         if len(value) != n:
             raise RegistryFileError(
-                p, f"JSON-stat 'value' has {len(value)} cells but the sizes give {n}"
+                p,
+                f"JSON-stat 'value' has {len(value)} cells: expected {n} (the product of "
+                f"'size' {sizes})",
             )
         cells = None
         vals, vtext = _numbers(value)
@@ -531,13 +569,16 @@ def _sniff_table(lines: list[str], hint: str | None) -> tuple[str, int]:
 
 
 def _read_csv_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
-    text, _ = _decode_text(p.read_bytes())
+    text, encoding = _decode_text(p.read_bytes())
     if not text.strip():
         raise RegistryFileError(p, "expected a CSV table, found an empty file")
     kind = _looks_like(text)
     if kind is not None:
         extra = " (name it .json if it is JSON-stat)" if kind == "JSON" else ""
         raise RegistryFileError(p, f"expected a CSV table, found {kind}{extra}")
+    garbled = _garbled(text, encoding)
+    if garbled:
+        raise RegistryFileError(p, garbled)
     lines = text.splitlines()
     hint = None
     sep_line = re.fullmatch(r'"?sep=(.)"?', lines[0]) if lines else None
@@ -567,7 +608,16 @@ def _read_csv_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
         raise RegistryFileError(p, f"cannot read the CSV table: {msg}") from None
     except pd.errors.EmptyDataError:
         raise RegistryFileError(p, "expected a CSV table, found no rows") from None
-    return _table_to_registry(df, p, indicator=indicator, decimal_comma=sep != ",")
+    # file line of each data row (pandas skips blank lines)
+    first = skipped + h + 2
+    row_lines = [first + k for k, line in enumerate(lines[h + 1 :]) if line.strip()]
+
+    def locate(row: Any) -> str:
+        return f"line {row_lines[row]}" if 0 <= row < len(row_lines) else f"row {row + 1}"
+
+    return _table_to_registry(
+        df, p, indicator=indicator, decimal_comma=sep != ",", locate=locate, titled=h > 0
+    )
 
 
 def _xlsx_cell_text(v: Any) -> str:
@@ -606,7 +656,14 @@ def _read_xlsx_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
         names.append(name)
     df.columns = names
     df = df[(df != "").any(axis=1)]
-    return _table_to_registry(df, p, indicator=indicator, decimal_comma=True)
+    return _table_to_registry(
+        df,
+        p,
+        indicator=indicator,
+        decimal_comma=True,
+        locate=lambda row: f"row {row + 1}",  # the index is the sheet's 0-based row
+        titled=h > 0,
+    )
 
 
 def _parse_values(s: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
@@ -676,8 +733,16 @@ def _geo_frame(df: pd.DataFrame, code_col: str | None, name_col: str | None) -> 
 
 
 def _table_to_registry(
-    df: pd.DataFrame, p: Path, *, indicator: str | None, decimal_comma: bool
+    df: pd.DataFrame,
+    p: Path,
+    *,
+    indicator: str | None,
+    decimal_comma: bool,
+    locate: Any = None,
+    titled: bool = False,
 ) -> pd.DataFrame:
+    """``locate(index label)`` names a row's place in the file ("line 7"); ``titled``: the
+    table came after title lines (an SSB statbank download)."""
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
     # footnotes after the table: trailing rows with only the first cell filled
@@ -692,7 +757,9 @@ def _table_to_registry(
     end_hits = {c: _HEADER_END_PERIOD_RE.match(c) for c in df.columns}
     start_hits = {c: _HEADER_START_PERIOD_RE.match(c) for c in df.columns}
     if any(end_hits.values()) or any(start_hits.values()):
-        return _wide_table(df, p, end_hits, start_hits, indicator, decimal_comma)
+        return _wide_table(
+            df, p, end_hits, start_hits, indicator, decimal_comma, locate=locate, titled=titled
+        )
     time_col = next((c for c in df.columns if _TIME_COL_RE.match(c)), None)
     if time_col is not None:
         return _long_table(df, p, time_col, indicator, decimal_comma)
@@ -764,6 +831,9 @@ def _wide_table(
     start_hits: dict[str, re.Match | None],
     indicator: str | None,
     decimal_comma: bool,
+    *,
+    locate: Any = None,
+    titled: bool = False,
 ) -> pd.DataFrame:
     value_cols: list[str] = []
     note_cols: list[str] = []
@@ -793,6 +863,14 @@ def _wide_table(
     n, m = len(df), len(value_cols)
 
     code_col, name_col = _geo_columns(stubs, df)
+    ssb = titled or any(_SSB_CONTENTS_COL_RE.match(c) for c in stubs)
+    if code_col is None and name_col is None and ssb:
+        raise RegistryFileError(
+            p,
+            "expected a region column (headed region, kommune, geografi or municipality; "
+            "values like 'K-1508 Ålesund' or '1508 Ålesund') before the period columns; "
+            f"found: {', '.join(stubs) or 'no columns'}",
+        )
     geo = _geo_frame(df, code_col, name_col)
     contents_col, contents_label_col = _contents_columns(stubs)
 
@@ -804,6 +882,17 @@ def _wide_table(
 
     cells = df[value_cols].to_numpy(dtype=object).ravel()
     value, status = _parse_values(pd.Series(cells, dtype="string"), decimal_comma)
+    bad = (status.notna() & ~status.isin(STATUS_SYMBOLS)).to_numpy(dtype=bool)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        r, c = divmod(k, m)
+        where = locate(df.index[r]) if locate is not None else f"row {r + 1}"
+        symbols = ", ".join(f"'{s}'" for s in sorted(STATUS_SYMBOLS))
+        raise RegistryFileError(
+            p,
+            f"{where}, column {value_cols[c]}: expected a number or an SSB status symbol "
+            f"({symbols}), found {str(cells[k]).strip()!r}",
+        )
     label_arr = tile(labels)
     has_label = label_arr != ""
     fallback = indicator or p.stem

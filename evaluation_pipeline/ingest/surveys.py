@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SurveyFileError
-from .registry import _decode_text
+from .registry import _decode_text, _garbled
 
 SURVEY_COLUMNS = [
     "respondent_id",
@@ -102,12 +102,15 @@ def read_survey(
 # reading the raw tables
 # --------------------------------------------------------------------------------------------
 def _read_csv(p: Path) -> tuple[pd.DataFrame, bool]:
-    text, _ = _decode_text(p.read_bytes())
+    text, encoding = _decode_text(p.read_bytes())
     if not text.strip():
         raise SurveyFileError(p, "expected a CSV table with a header row, found an empty file")
     head = text.lstrip()[:512].lower()
     if head.startswith("<") or head.startswith("{"):
         raise SurveyFileError(p, "expected a CSV table, found HTML/XML/JSON text")
+    garbled = _garbled(text, encoding)
+    if garbled:
+        raise SurveyFileError(p, garbled)
     first = text.splitlines()[0]
     counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
     sep = max(counts, key=lambda s: (counts[s], s == ","))
@@ -122,6 +125,14 @@ def _read_csv(p: Path) -> tuple[pd.DataFrame, bool]:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise SurveyFileError(p, f"expected a CSV table: {str(e).strip()}") from None
+    if raw.shape[1] == 1:
+        header = first.strip()
+        header = header if len(header) <= 60 else header[:57] + "..."
+        raise SurveyFileError(
+            p,
+            "line 1: expected columns separated by ',', ';' or a tab, found a single column "
+            f"{header!r} (another separator?)",
+        )
     return raw, sep != ","
 
 
@@ -140,11 +151,18 @@ def _cell_text(v: Any) -> str:
 
 
 def _read_xlsx(p: Path) -> pd.DataFrame:
+    if p.stat().st_size == 0:
+        raise SurveyFileError(p, "expected an Excel workbook (.xlsx), found an empty file")
     try:
         with pd.ExcelFile(p) as xl:
-            raw = xl.parse(xl.sheet_names[0], dtype=object)
+            sheet = xl.sheet_names[0]
+            raw = xl.parse(sheet, dtype=object)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a bad workbook
         raise SurveyFileError(p, f"expected an Excel workbook (.xlsx): {e}") from None
+    if raw.shape[1] == 0:
+        raise SurveyFileError(
+            p, f"expected a header row on the first sheet ({sheet!r}), found an empty sheet"
+        )
     raw.columns = ["" if str(c).startswith("Unnamed: ") else str(c) for c in raw.columns]
     return raw.map(_cell_text) if raw.size else raw.astype(str)
 
@@ -209,7 +227,8 @@ def _meta(
                 i = int(np.flatnonzero(differs)[0])
                 raise SurveyFileError(
                     p,
-                    f"wave {w.iloc[i]!r} differs from the wave given to read_survey ({wave!r})",
+                    f"wave {w.iloc[i]!r} differs from the wave given to read_survey: "
+                    f"expected {wave!r}",
                     row=i + 1,
                     column=cols["wave"],
                 )
@@ -290,7 +309,18 @@ def _from_text_table(
         else:
             text = np.where(empty, None, t.to_numpy(dtype=object))
             items.add(c, np.full(n, np.nan), none, text, reason)
+    _require_items(p, items, columns)
     return _assemble(meta, items, n)
+
+
+def _require_items(p: Path, items: _Items, columns: list) -> None:
+    if not items.names:
+        found = ", ".join(map(str, columns[:8])) or "none"
+        raise SurveyFileError(
+            p,
+            "expected at least one item column besides respondent_id, wave, kommune and role; "
+            f"found columns: {found}",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,6 +346,7 @@ def _read_spss(p: Path, wave: str | None, id_column: str) -> pd.DataFrame:
     import pyreadstat
 
     ext = p.suffix.lower()
+    _check_spss_header(p, ext)
     try:
         if ext == ".por":
             df, meta = pyreadstat.read_por(str(p))
@@ -382,6 +413,7 @@ def _read_spss(p: Path, wave: str | None, id_column: str) -> pd.DataFrame:
             if user.any():
                 reason[user] = _user_missing_reason(v[user], labels)
             items.add(c, value, label, none, reason)
+    _require_items(p, items, columns)
     out = _assemble(meta_vals, items, n)
     out.attrs["item_labels"] = {
         k: v
@@ -389,6 +421,27 @@ def _read_spss(p: Path, wave: str | None, id_column: str) -> pd.DataFrame:
         if k not in used
     }
     return out
+
+
+def _check_spss_header(p: Path, ext: str) -> None:
+    """A .sav/.zsav must start with the SPSS system-file header ($FL2 / $FL3)."""
+    if ext == ".por":
+        return
+    with p.open("rb") as f:
+        head = f.read(64)
+    magic = "$FL3" if ext == ".zsav" else "$FL2"
+    if head[:4] in (b"$FL2", b"$FL3"):
+        return
+    if not head:
+        found = "an empty file"
+    elif _garbled(head.decode("latin-1"), "latin-1") is None:
+        text = head.decode("utf-8", errors="replace").splitlines()[0][:40]
+        found = f"text starting {text!r} (a CSV or text file renamed {ext}?)"
+    else:
+        found = f"bytes starting {head[:4]!r}"
+    raise SurveyFileError(
+        p, f"expected an SPSS data file ({ext}) starting with the header {magic!r}, found {found}"
+    )
 
 
 def _user_missing_mask(s: pd.Series, meta: Any, col: str) -> np.ndarray:

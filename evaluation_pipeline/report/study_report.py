@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..privacy import suppress_small_cells
+from ..privacy import suppress, suppress_small_cells
 from . import figures
 from .html import Section, display_table, render_report, write_report
 from .labels import t
@@ -26,6 +26,23 @@ class ReportOutput:
     figures: dict[str, list[Path]] = field(default_factory=dict)
     previews: dict[str, bytes] = field(default_factory=dict)
     suppressed_cells: int = 0
+
+
+def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Mean scores by scale × wave × group: within each scale and wave the group counts and
+    their total (the wave's n, published in the report) go through primary and secondary
+    suppression, so a hidden group cannot be recovered as total minus the other groups."""
+    out = summary.copy()
+    out["suppressed"] = False
+    for (_, _), idx in out.groupby(["scale", "wave"], sort=False).groups.items():
+        cells = out.loc[idx, ["group", "n"]].astype({"n": "int64"})
+        res = suppress(cells, "n", "group", None, threshold=k, totals=True)
+        hidden = res.loc[res["group"] != "Total"].set_index("group")["suppressed"].notna()
+        out.loc[idx, "suppressed"] = out.loc[idx, "group"].map(hidden).to_numpy()
+    cols = ["n", "mean", "sd", "ci_low", "ci_high"]
+    out[cols] = out[cols].astype("float64")
+    out.loc[out["suppressed"], cols] = float("nan")
+    return out
 
 
 def publishable_tables(
@@ -42,9 +59,7 @@ def publishable_tables(
             effects, ["n_treated", "n_control"], k,
             ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size"],
         ),
-        "survey_scale_means": suppress_small_cells(
-            survey_summary, ["n"], k, ["mean", "sd", "ci_low", "ci_high"]
-        ),
+        "survey_scale_means": _suppress_scale_means(survey_summary, k),
         "registry_group_rates": suppress_small_cells(
             registry_means, ["numerator"], k, ["value", "denominator"]
         ),

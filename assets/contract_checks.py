@@ -1,0 +1,40 @@
+"""Turning a contract validation into a Dagster asset check result (metadata: counts per rule,
+a link to the GX Data Docs page; no row-level data)."""
+
+import dagster as dg
+import pandas as pd
+
+from evaluation_pipeline.contracts import validate
+
+CONTRACT = "contract"
+
+
+def contract_spec(asset: str, table: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        CONTRACT, asset=asset, blocking=True,
+        description=f"The table honours data_contracts/{table}.yaml (great-expectations); "
+        "rows breaking row rules are tolerated up to the study's validation.max_rejected_rows.",
+    )
+
+
+def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetCheckResult:
+    report = validate(table, df, study, data_docs=study.output / "data_docs", label=label)
+    tolerated = study.validation.tolerated(table)
+    meta = report.metadata()
+    md = "\n".join(f"- {f}" for f in report.failures) or "all rules pass"
+    metadata = {
+        "rows": meta["rows"],
+        "rows_rejected": meta["rows_rejected"],
+        "rejected_rows_tolerated": tolerated,
+        "failed_rules": dg.MetadataValue.json(meta["failed_rules"]),
+        "summary": dg.MetadataValue.md(md),
+    }
+    if report.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(str(report.data_docs))
+    return dg.AssetCheckResult(
+        check_name=CONTRACT,
+        passed=bool(report.acceptable(tolerated)),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+        description=report.summary()[:1000],
+    )

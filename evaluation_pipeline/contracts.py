@@ -1,0 +1,541 @@
+"""Data contracts: ``data_contracts/<table>.yaml`` -> a great-expectations suite -> a
+:class:`ValidationReport`.
+
+The contract is the single source of truth of what a tidy table must look like. Its parts map to
+great-expectations 1.x expectations, run on an ephemeral context with a pandas datasource:
+
+==================  ==========================================================  ============
+contract            expectation                                                 level
+==================  ==========================================================  ============
+column exists       ExpectColumnToExist (required columns)                      table
+``type``            ExpectColumnValuesToBeInTypeList                            table
+``required``        ExpectColumnValuesToNotBeNull                               row
+``allowed``         ExpectColumnValuesToBeInSet (a list, or ``{study: name}``)  row
+``regex``           ExpectColumnValuesToMatchRegex                              row
+``min``/``max``     ExpectColumnValuesToBeBetween                               row
+``unique``          ExpectCompoundColumnsToBeUnique / ColumnValuesToBeUnique    table
+``personal``        (no expectation) failures on the column report counts only  --
+row rule ``column`` ExpectColumnValuesToNotBeNull / ToBeBetween with ``when``   row
+row rule ``pair``   ExpectColumnPairValuesAToBeGreaterThanB                     row
+row rule study      one expectation per scale (``scale_ranges``), or a derived  row
+                    column (``kommune_valid_in_year``)
+``min_rows``        ExpectTableRowCountToBeBetween                              table
+``count_distinct``  ExpectColumnUniqueValueCountToBeBetween, or per group on a  table
+                    derived count table (every required group must be present)
+``contains``        ExpectColumnDistinctValuesToContainSet                      table
+==================  ==========================================================  ============
+
+Row-level failures name the rows (index) that broke the rule: the pipeline keeps such rows
+aside with the reason and tolerates as many as the study allows. Table-level failures cannot be
+mended by dropping rows and always fail the check.
+
+great_expectations is imported inside :func:`validate` (it takes seconds to import), so loading
+the Dagster code location stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ContractViolation, PipelineError
+
+CONTRACTS_ENV = "EVALUATION_CONTRACTS"
+DEFAULT_CONTRACTS = Path(__file__).resolve().parents[1] / "data_contracts"
+MAX_EXAMPLES = 5
+
+_TYPES = {
+    "string": ["str", "object", "StringDtype"],
+    "number": ["float64", "int64", "float32", "int32", "Float64Dtype", "Int64Dtype",
+               "Int32Dtype"],
+    "integer": ["int64", "int32", "Int64Dtype", "Int32Dtype"],
+    "boolean": ["bool", "BooleanDtype"],
+}
+
+
+class ContractError(PipelineError, ValueError):
+    """A contract file is missing or malformed."""
+
+
+# ---- the contract format ---------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ColumnSpec(_Strict):
+    type: str = Field(pattern="^(string|number|integer|boolean)$")
+    required: bool = False
+    allowed: list[Any] | dict[str, str] | None = None
+    regex: str | None = None
+    min: float | None = None
+    max: float | None = None
+    personal: bool = False
+    description: str | None = None
+
+
+class When(_Strict):
+    column: str
+    is_null: bool | None = None
+    equals: Any = None
+    in_: list[Any] | None = Field(None, alias="in")
+
+
+class Pair(_Strict):
+    column_a: str
+    column_b: str
+    or_equal: bool = True
+
+
+class RowRule(_Strict):
+    name: str
+    description: str = ""
+    column: str | None = None
+    not_null: bool | None = None
+    between: tuple[float | None, float | None] | None = None
+    when: When | None = None
+    pair: Pair | None = None
+    study_rule: str | None = Field(None, pattern="^(scale_ranges|kommune_valid_in_year)$")
+
+
+class TableRule(_Strict):
+    name: str
+    description: str = ""
+    min_rows: int | None = None
+    count_distinct: str | None = None
+    per: list[str] = []
+    groups: dict[str, dict[str, str]] = {}
+    min: int | dict[str, str] | None = None
+    column: str | None = None
+    contains: dict[str, str] | list[Any] | None = None
+
+
+class Contract(_Strict):
+    table: str
+    description: str = ""
+    columns: dict[str, ColumnSpec]
+    unique: list[list[str]] = []
+    row_rules: list[RowRule] = []
+    table_rules: list[TableRule] = []
+
+
+def contracts_dir() -> Path:
+    return Path(os.environ.get(CONTRACTS_ENV) or DEFAULT_CONTRACTS)
+
+
+@lru_cache(maxsize=32)
+def _load(path: str, mtime: float) -> Contract:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return Contract(**data)
+    except yaml.YAMLError as exc:
+        raise ContractError(f"{p}: not valid YAML: {exc}") from exc
+    except (ValidationError, TypeError) as exc:
+        raise ContractError(f"{p}: not a valid contract: {exc}") from exc
+
+
+def load_contract(table: str) -> Contract:
+    """The contract of ``table`` from ``data_contracts/<table>.yaml``."""
+    path = contracts_dir() / f"{table}.yaml"
+    if not path.is_file():
+        raise ContractError(f"no contract for table {table!r}: expected {path}")
+    return _load(str(path), path.stat().st_mtime)
+
+
+def contract_tables() -> list[str]:
+    return sorted(p.stem for p in contracts_dir().glob("*.yaml"))
+
+
+# ---- values the study supplies -----------------------------------------------------------------
+def study_values(study, name: str) -> list[Any] | int | None:
+    """A value set or number from the study, referred to as ``{study: <name>}`` in a contract.
+    ``None`` means the study does not constrain it (the expectation is left out)."""
+    from . import geography
+
+    survey = study.survey
+    scales = survey.scales if survey else {}
+    match name:
+        case "waves":
+            return study.wave_ids or None
+        case "kommuner":
+            return study.kommuner
+        case "network":
+            return list(study.network)
+        case "roles":
+            return list(survey.roles) if survey and survey.roles else None
+        case "survey_items":
+            if not survey:
+                return None
+            items = [i for s in scales.values() for i in s.items]
+            return items + list(survey.free_text) + list(survey.other_items)
+        case "scale_items":
+            return [i for s in scales.values() for i in s.items] or None
+        case "interview_rounds":
+            ivs = study.interviews
+            return [r.id for r in ivs.rounds] if ivs and ivs.rounds else None
+        case "indicators":
+            return list(study.registry.indicators) if study.registry else None
+        case "known_kommune_codes":
+            return sorted(set(geography.known_codes()) | set(geography.klass_2026()))
+        case "geography_codes":
+            return sorted(geography.valid_codes(study.geography_year))
+        case "min_respondents_per_kommune":
+            return study.validation.min_respondents_per_kommune
+    raise ContractError(f"unknown study value {name!r} in a contract")
+
+
+def _resolve(study, ref: Any) -> Any:
+    if isinstance(ref, dict) and set(ref) == {"study"}:
+        return study_values(study, ref["study"])
+    return ref
+
+
+# ---- the report --------------------------------------------------------------------------------
+@dataclass
+class Failure:
+    """One failed expectation: which rule, on which column, how often, a few offending values."""
+
+    rule: str
+    expectation: str
+    column: str | None
+    count: int
+    examples: list[Any]
+    row_level: bool
+    description: str = ""
+
+    def __str__(self) -> str:
+        where = f" (column {self.column})" if self.column else ""
+        ex = f"; e.g. {', '.join(map(repr, self.examples))}" if self.examples else ""
+        return f"{self.rule}{where}: {self.count} failing{ex} — {self.description}"
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one table against its contract."""
+
+    table: str
+    n_rows: int
+    failures: list[Failure] = field(default_factory=list)
+    failed_rows: dict[Any, list[str]] = field(default_factory=dict)
+    data_docs: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def table_failures(self) -> list[Failure]:
+        return [f for f in self.failures if not f.row_level]
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.failed_rows)
+
+    def acceptable(self, max_rejected: int = 0) -> bool:
+        """No table-level failure and at most ``max_rejected`` rows broke row rules."""
+        return not self.table_failures and self.rejected_count <= max_rejected
+
+    def split(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(rows that passed every row rule, rejected rows with a ``reason`` column)."""
+        bad = df.index.isin(list(self.failed_rows))
+        rejected = df[bad].copy()
+        rejected["reason"] = [
+            "; ".join(self.failed_rows[i]) for i in rejected.index
+        ]
+        return df[~bad].copy(), rejected
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.table}: all {self.n_rows} rows pass the contract"
+        lines = [f"{self.table}: {len(self.failures)} contract rule(s) failed "
+                 f"({self.rejected_count} of {self.n_rows} rows rejected)"]
+        lines += [f"  - {f}" for f in self.failures]
+        return "\n".join(lines)
+
+    def raise_for_failures(self, source: str | Path, max_rejected: int = 0) -> None:
+        """Raise :class:`ContractViolation` naming ``source`` (the file or asset the table came
+        from) unless the report is :meth:`acceptable`."""
+        if not self.acceptable(max_rejected):
+            raise ContractViolation(f"{source}: {self.summary()}")
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-able counts per failed rule (offending values are pseudonymised IDs, codes or
+        numbers, never free text)."""
+        return {
+            "rows": self.n_rows,
+            "rows_rejected": self.rejected_count,
+            "failed_rules": {
+                f.rule: {"count": f.count, "column": f.column, "row_level": f.row_level,
+                         "examples": [str(e) for e in f.examples]}
+                for f in self.failures
+            },
+        }
+
+
+# ---- building and running the suite -----------------------------------------------------------
+def _derived(df: pd.DataFrame, contract: Contract, study) -> pd.DataFrame:
+    """Columns some rules need that the table does not carry."""
+    out = df
+    if any(r.study_rule == "kommune_valid_in_year" for r in contract.row_rules):
+        from .geography import code_validity
+
+        v = code_validity()
+        lo = out["kommune"].map(v["valid_from"]).astype("Float64").fillna(-1)
+        hi = out["kommune"].map(v["valid_to"]).astype("Float64").fillna(9999)
+        out = out.assign(_kommune_valid_in_year=(out["year"] >= lo) & (out["year"] <= hi))
+        out["_kommune_valid_in_year"] = out["_kommune_valid_in_year"].astype(bool)
+    return out
+
+
+def _condition(when: When | None):
+    from great_expectations.expectations.row_conditions import Column
+
+    if when is None:
+        return None
+    col = Column(when.column)
+    if when.is_null is True:
+        return col.is_null()
+    if when.is_null is False:
+        return col.is_not_null()
+    if when.in_ is not None:
+        return col.is_in(when.in_)
+    return col == when.equals
+
+
+def _expectations(contract: Contract, study, columns: set[str]) -> list[tuple[Any, dict]]:
+    """(expectation, meta) pairs; meta carries rule name, description and level."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    out: list[tuple[Any, dict]] = []
+
+    personal = {n for n, spec in contract.columns.items() if spec.personal}
+
+    def add(exp, rule, row_level, description="", column=None):
+        out.append((exp, {"rule": rule, "row_level": row_level, "description": description,
+                          "column": column,
+                          "personal": bool(set(str(column).split(",")) & personal)}))
+
+    for name, spec in contract.columns.items():
+        if name not in columns:
+            if spec.required:
+                add(gxe.ExpectColumnToExist(column=name), f"{name}.exists", False,
+                    f"required column {name!r} is missing", name)
+            continue
+        add(gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=_TYPES[spec.type]),
+            f"{name}.type", False, f"values are of type {spec.type}", name)
+        if spec.required:
+            add(gxe.ExpectColumnValuesToNotBeNull(column=name), f"{name}.required", True,
+                f"{name} is never missing", name)
+        allowed = _resolve(study, spec.allowed)
+        if allowed is not None:
+            add(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(allowed)),
+                f"{name}.allowed", True, f"{name} takes an allowed value", name)
+        if spec.regex:
+            add(gxe.ExpectColumnValuesToMatchRegex(column=name, regex=spec.regex),
+                f"{name}.regex", True, f"{name} matches {spec.regex}", name)
+        if spec.min is not None or spec.max is not None:
+            add(gxe.ExpectColumnValuesToBeBetween(column=name, min_value=spec.min,
+                                                  max_value=spec.max),
+                f"{name}.range", True, f"{name} between {spec.min} and {spec.max}", name)
+    for key in contract.unique:
+        if not set(key) <= columns:
+            continue
+        exp = (gxe.ExpectColumnValuesToBeUnique(column=key[0]) if len(key) == 1
+               else gxe.ExpectCompoundColumnsToBeUnique(column_list=list(key)))
+        add(exp, f"unique({', '.join(key)})", False, f"one row per {' × '.join(key)}",
+            ",".join(key))
+    for rule in contract.row_rules:
+        if rule.study_rule == "scale_ranges":
+            survey = study.survey
+            for sname, scale in (survey.scales.items() if survey else []):
+                lo, hi = scale.range
+                add(gxe.ExpectColumnValuesToBeBetween(
+                        column="value", min_value=lo, max_value=hi,
+                        row_condition=Column("item").is_in(list(scale.items))),
+                    f"{rule.name}[{sname}]", True,
+                    f"{rule.description} ({sname}: {lo}-{hi})", "value")
+        elif rule.study_rule == "kommune_valid_in_year":
+            add(gxe.ExpectColumnValuesToBeInSet(
+                    column="_kommune_valid_in_year", value_set=[True],
+                    row_condition=Column("numerator").is_not_null()),
+                rule.name, True, rule.description, "kommune")
+        elif rule.pair is not None:
+            if {rule.pair.column_a, rule.pair.column_b} <= columns:
+                add(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=rule.pair.column_a, column_B=rule.pair.column_b,
+                        or_equal=rule.pair.or_equal, ignore_row_if="either_value_is_missing"),
+                    rule.name, True, rule.description,
+                    f"{rule.pair.column_a},{rule.pair.column_b}")
+        elif rule.column is not None and rule.column in columns:
+            cond = _condition(rule.when)
+            kw = {"row_condition": cond} if cond is not None else {}
+            if rule.not_null:
+                add(gxe.ExpectColumnValuesToNotBeNull(column=rule.column, **kw), rule.name,
+                    True, rule.description, rule.column)
+            if rule.between is not None:
+                add(gxe.ExpectColumnValuesToBeBetween(column=rule.column,
+                                                      min_value=rule.between[0],
+                                                      max_value=rule.between[1], **kw),
+                    rule.name, True, rule.description, rule.column)
+    for rule in contract.table_rules:
+        if rule.min_rows is not None:
+            add(gxe.ExpectTableRowCountToBeBetween(min_value=rule.min_rows), rule.name, False,
+                rule.description)
+        elif rule.count_distinct and not rule.per and rule.count_distinct in columns:
+            add(gxe.ExpectColumnUniqueValueCountToBeBetween(
+                    column=rule.count_distinct, min_value=_resolve(study, rule.min)),
+                rule.name, False, rule.description, rule.count_distinct)
+        elif rule.column and rule.contains is not None and rule.column in columns:
+            values = _resolve(study, rule.contains)
+            if values:
+                add(gxe.ExpectColumnDistinctValuesToContainSet(column=rule.column,
+                                                               value_set=list(values)),
+                    rule.name, False, rule.description, rule.column)
+    return out
+
+
+def _group_counts(df: pd.DataFrame, rule: TableRule, study) -> pd.DataFrame | None:
+    """The derived table of a per-group ``count_distinct`` rule: one row per required group."""
+    if not rule.count_distinct or not rule.per or not set(rule.per) <= set(df.columns):
+        return None
+    counts = df.groupby(rule.per, dropna=False)[rule.count_distinct].nunique()
+    levels = []
+    for col in rule.per:
+        required = _resolve(study, rule.groups.get(col)) if col in rule.groups else None
+        levels.append(sorted(set(df[col].dropna())) if required is None else list(required))
+    full = pd.MultiIndex.from_product(levels, names=rule.per)
+    counts = counts.reindex(full, fill_value=0).rename("count").reset_index()
+    counts["group"] = counts[rule.per].astype(str).agg("/".join, axis=1)
+    return counts
+
+
+def _run_suite(name: str, df: pd.DataFrame, expectations, docs_dir: Path | None):
+    import great_expectations as gx
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    asset = ctx.data_sources.add_pandas("pandas").add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe("whole")
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name))
+    for exp, meta in expectations:
+        exp.meta = meta
+        suite.add_expectation(exp)
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch,
+                                                                suite=suite))
+    fmt = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES}
+    if docs_dir is None:
+        return vd.run(batch_parameters={"dataframe": df}, result_format=fmt), None
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    ctx.add_data_docs_site(site_name="docs", site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(docs_dir.resolve())},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    cp = ctx.checkpoints.add(gx.Checkpoint(
+        name=f"{name}-checkpoint", validation_definitions=[vd], result_format=fmt,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["docs"])],
+    ))
+    res = cp.run(batch_parameters={"dataframe": df})
+    ident, result = next(iter(res.run_results.items()))
+    page = docs_dir / "validations" / f"{str(ident).split('::', 1)[1]}.html"
+    return result, (page if page.exists() else None)
+
+
+def validate(
+    table_name: str,
+    df: pd.DataFrame,
+    study,
+    *,
+    data_docs: Path | None = None,
+    label: str | None = None,
+) -> ValidationReport:
+    """Validate ``df`` against ``data_contracts/<table_name>.yaml`` with great-expectations.
+
+    ``label`` names the validation (e.g. ``survey_answers-w2016``); with ``data_docs`` a folder,
+    GX Data Docs HTML for this validation are written there (``report.data_docs`` is the page).
+    """
+    contract = load_contract(table_name)
+    frame = _derived(df, contract, study)
+    name = (label or table_name).replace("/", "-")
+    expectations = _expectations(contract, study, set(frame.columns))
+    report = ValidationReport(table=table_name, n_rows=len(df))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result, page = _run_suite(name, frame, expectations, data_docs)
+        report.data_docs = page
+        _collect(report, result)
+        # per-group counts judge the rows that would be kept (rejected rows don't count)
+        kept = frame[~frame.index.isin(list(report.failed_rows))]
+        for rule in contract.table_rules:
+            counts = _group_counts(kept, rule, study)
+            if counts is None:
+                continue
+            import great_expectations.expectations as gxe
+
+            minimum = _resolve(study, rule.min)
+            exp = gxe.ExpectColumnValuesToBeBetween(column="count", min_value=minimum)
+            meta = {"rule": rule.name, "row_level": False, "column": rule.count_distinct,
+                    "description": f"{rule.description} (min {minimum})"}
+            res, _ = _run_suite(f"{name}-{rule.name}", counts, [(exp, meta)], None)
+            for r in res.results:
+                if not r.success:
+                    idx = r.result.get("unexpected_index_list") or []
+                    bad = counts.loc[idx]
+                    report.failures.append(Failure(
+                        rule=rule.name, expectation=r.expectation_config.type,
+                        column=rule.count_distinct, count=len(bad),
+                        examples=[f"{g}: {c}" for g, c in zip(bad["group"], bad["count"],
+                                                              strict=True)][:MAX_EXAMPLES],
+                        row_level=False, description=meta["description"]))
+    return report
+
+
+def _collect(report: ValidationReport, result) -> None:
+    for r in result.results:
+        if r.success:
+            continue
+        meta = r.expectation_config.meta or {}
+        res = r.result or {}
+        err = (r.exception_info or {}).get("exception_message")
+        idx = res.get("unexpected_index_list") or []
+        if meta.get("row_level") and idx:
+            for i in idx:
+                report.failed_rows.setdefault(i, []).append(meta["rule"])
+        count = res.get("unexpected_count")
+        if count is None:
+            count = len(idx) if idx else 1
+        examples = res.get("partial_unexpected_list") or []
+        if not examples and "observed_value" in res:
+            examples = [res["observed_value"]]
+        if err and not examples:
+            examples = [err.splitlines()[0][:200]]
+        if meta.get("personal"):
+            examples = []  # an ID column: count only, never the values
+        report.failures.append(Failure(
+            rule=meta.get("rule", r.expectation_config.type),
+            expectation=r.expectation_config.type,
+            column=meta.get("column"),
+            count=int(count),
+            examples=[_plain(e) for e in examples[:MAX_EXAMPLES]],
+            row_level=bool(meta.get("row_level")) and bool(idx),
+            description=meta.get("description", ""),
+        ))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return v

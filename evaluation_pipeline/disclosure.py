@@ -1,0 +1,682 @@
+"""Disclosure control of published tables and screening of data for personal data.
+
+Small-cell suppression (``suppress``)
+-------------------------------------
+Frequency tables are protected by *primary* and *secondary cell suppression*, the standard
+method of national statistical institutes, Statistics Norway (SSB, "prikking") included; see
+Hundepool et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 4 (sensitivity rules,
+secondary cell suppression) and ch. 5 (frequency tables).
+
+* **Primary suppression.** A cell with ``0 < count < threshold`` is sensitive and hidden.
+  SSB often uses threshold 3, many others 5. When totals are published, a *total* (row,
+  column or grand total) is a cell of the published table too and the same rule applies to it
+  (a row total of 3 tells that the group has 3 members).
+* **Zeros.** A zero is never sensitive: it is published as 0. Zeros are never used as
+  complements either. A hidden zero gives real protection only if the reader cannot know it is
+  empty, but empty cells are very often known to be empty from the structure of the data (no
+  pupils of that age in that kommune, an answer category nobody could pick), so statistical
+  offices do not count on them; and hiding a true zero as "prikket" would mislead. Because
+  only non-zero cells are ever hidden, a hidden cell is at least 1 (counts are assumed to be
+  whole numbers).
+* **Secondary suppression** (``totals=True``: row totals, column totals and the grand total are
+  published). The table is treated as the extended table with its margins: each row together
+  with its row total is a *line*, each column with its column total is a line, and so are the
+  row of column totals and the column of row totals (both ending in the grand total).
+  1. Until nothing changes, every line holding exactly one hidden entry gets a second one: the
+     smallest non-zero, not yet hidden cell of the line (ties: first in the order of the
+     categories as they first appear in the input); if the line has no such cell left, its
+     total is hidden instead.
+  2. "At least two hidden entries per line" is necessary but not sufficient: a hidden cell can
+     still be a *bridge* between two groups of hidden cells and then equals a difference of
+     published sums. Seen as a bipartite graph (row nodes, column nodes, hidden cells as
+     edges; margins included as the extra row/column), a hidden cell is determined by the
+     published values exactly when its edge is a bridge, i.e. lies on no cycle. Every
+     remaining bridge is closed into a cycle by the cheapest path (sum of the counts it newly
+     hides, hidden cells cost nothing) between its two end nodes; those cells are hidden too.
+  Afterwards every hidden entry lies on a cycle of hidden entries, each >= 1. Changing the
+  entries of the cycle by +1 or -1 in turn (a cell and the total of its line move together)
+  keeps every published value, so each hidden value can move at least 1 up and 1 down: its
+  feasible interval is at least 2 wide. ``recoverable_cells`` checks exactly that with linear
+  programming (the criterion is the simple one, "recoverable iff max - min < 1"; stricter
+  protection-interval rules such as "the interval must reach ``threshold``" are not applied).
+* ``totals=False`` means that no margin is published anywhere: nothing can be recovered from
+  sums and only primary suppression is applied. If the margins are published elsewhere (the
+  number of respondents in the text, another table), call with ``totals=True`` and drop the
+  ``Total`` rows afterwards: their ``suppressed`` marks say which margins must not appear.
+
+The greedy choice of complements is not optimal (it may hide more than the minimal pattern a
+mixed-integer solver would find) but it is deterministic, simple to review and safe.
+
+Why hand-written: no maintained pure-Python package does secondary cell suppression. The
+reference tools are R (sdcTable; SSB's own GaussSuppression/SSBtools) or the Java/C++ program
+tau-ARGUS. On PyPI (checked in the package list of this workplace) there are ``piargus`` (a
+wrapper that drives an installed tau-ARGUS program, which cannot be installed from a package
+registry), ``ssbkonf`` (wraps R methods, needs R), ``acro`` (SACRO's output checker: threshold
+and dominance checks of cells, no secondary suppression as far as we know) and ``pytauargus``
+(a new, unreviewed package). None is worth a heavy or unreviewed dependency for a short
+algorithm that is verified here by an independent linear-programming attacker.
+
+Personal data (``find_personal_data``, ``is_valid_fnr``)
+--------------------------------------------------------
+A screening helper, not a guarantee: it flags columns whose *names* or *values* look like
+personal data. The Norwegian national identity number check (fødselsnummer, D-number) is the
+published mod-11 algorithm, written out here; ``python-stdnum`` (``stdnum.no.fodselsnummer``)
+implements the same check but is not a dependency of the project for one function.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import deque
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+from .errors import PipelineError
+
+__all__ = [
+    "TOTAL",
+    "DisclosureError",
+    "find_personal_data",
+    "is_valid_fnr",
+    "recoverable_cells",
+    "suppress",
+]
+
+TOTAL = "Total"  # category value of total rows/columns in the output of ``suppress``
+
+_NONE, _PRIMARY, _SECONDARY = 0, 1, 2
+_LABELS = {_NONE: None, _PRIMARY: "primary", _SECONDARY: "secondary"}
+
+
+class DisclosureError(PipelineError, ValueError):
+    """A table cannot be protected as asked (duplicate cells, negative or missing counts)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Cell suppression
+# --------------------------------------------------------------------------------------------
+
+
+def _categories(table: pd.DataFrame, column: str) -> list[Any]:
+    if table[column].isna().any():
+        raise DisclosureError(f"column {column!r} has missing categories")
+    cats = list(pd.unique(table[column]))
+    if any(isinstance(c, str) and c == TOTAL for c in cats):
+        raise DisclosureError(f"column {column!r} already holds the category {TOTAL!r}")
+    return cats
+
+
+def _lines(n_rows: int, n_cols: int, totals: bool) -> list[tuple[list[int], int]]:
+    """(interior entries, total entry) of every line of the extended (R+1) x (C+1) table, as
+    flat indices ``i * (C + 1) + j``. Without totals there are no lines."""
+    if not totals:
+        return []
+    width = n_cols + 1
+    lines = []
+    for i in range(n_rows + 1):  # rows, then the row of column totals
+        lines.append(([i * width + j for j in range(n_cols)], i * width + n_cols))
+    for j in range(n_cols + 1):  # columns, then the column of row totals
+        lines.append(([i * width + j for i in range(n_rows)], n_rows * width + j))
+    return lines
+
+
+def _complete_lines(values: np.ndarray, status: np.ndarray, lines) -> None:
+    """Step 1: every line with exactly one hidden entry gets a second (in place)."""
+    changed = True
+    while changed:
+        changed = False
+        for interior, total in lines:
+            entries = [*interior, total]
+            if sum(status[k] != _NONE for k in entries) != 1:
+                continue
+            cands = [k for k in interior if status[k] == _NONE and values[k] > 0]
+            if cands:
+                pick = min(cands, key=lambda k: (values[k], k))
+            elif status[total] == _NONE and values[total] > 0:
+                pick = total
+            else:  # pragma: no cover - a hidden entry > 0 implies a non-zero partner
+                continue
+            status[pick] = _SECONDARY
+            changed = True
+
+
+def _bridges(edges: list[tuple[int, int, int]]) -> list[int]:
+    """Entries whose edge (u, v) is a bridge of the graph of the given edges (k, u, v)."""
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for k, u, v in edges:
+        adj.setdefault(u, []).append((v, k))
+        adj.setdefault(v, []).append((u, k))
+    out = []
+    for k, u, v in edges:
+        seen = {u}
+        queue = deque([u])
+        while queue and v not in seen:
+            node = queue.popleft()
+            for nxt, kk in adj[node]:
+                if kk != k and nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        if v not in seen:
+            out.append(k)
+    return out
+
+
+def _close_bridges(values: np.ndarray, status: np.ndarray, n_rows: int, n_cols: int) -> None:
+    """Step 2: hide the cheapest path around every hidden entry that is a bridge (in place)."""
+    width = n_cols + 1
+    col0 = n_rows + 1  # node id of column j is col0 + j; row i is node i
+    all_edges = [
+        (k, k // width, col0 + k % width) for k in range(values.size) if values[k] > 0
+    ]
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for k, u, v in all_edges:
+        adj.setdefault(u, []).append((v, k))
+        adj.setdefault(v, []).append((u, k))
+    while True:
+        hidden = [e for e in all_edges if status[e[0]] != _NONE]
+        bridges = _bridges(hidden)
+        if not bridges:
+            return
+        k0 = bridges[0]
+        u, v = k0 // width, col0 + k0 % width
+        # Dijkstra from u to v without edge k0; cost = (counts newly hidden, cells newly hidden)
+        best: dict[int, tuple[float, int]] = {u: (0.0, 0)}
+        prev: dict[int, tuple[int, int]] = {}
+        heap: list[tuple[float, int, int]] = [(0.0, 0, u)]
+        while heap:
+            cost, n_new, node = heapq.heappop(heap)
+            if node == v:
+                break
+            if (cost, n_new) > best[node]:
+                continue
+            for nxt, k in adj.get(node, []):
+                if k == k0:
+                    continue
+                step = (0.0, 0) if status[k] != _NONE else (float(values[k]), 1)
+                cand = (cost + step[0], n_new + step[1])
+                if cand < best.get(nxt, (math.inf, 0)):
+                    best[nxt] = cand
+                    prev[nxt] = (node, k)
+                    heapq.heappush(heap, (cand[0], cand[1], nxt))
+        if v not in prev:  # pragma: no cover - margins always give a path (see docstring)
+            raise DisclosureError("cannot protect a hidden cell: no complementary path")
+        node = v
+        while node != u:
+            node, k = prev[node]
+            if status[k] == _NONE:
+                status[k] = _SECONDARY
+
+
+def suppress(
+    table: pd.DataFrame,
+    count: str,
+    rows: str,
+    cols: str | None = None,
+    threshold: int = 5,
+    totals: bool = True,
+) -> pd.DataFrame:
+    """Primary and secondary small-cell suppression of a frequency table in long form.
+
+    ``table`` has one row per cell: its ``rows`` category, optionally its ``cols`` category
+    and its ``count``. Returns the input rows with ``published`` (the count, or NaN when
+    hidden) and ``suppressed`` ("primary", "secondary" or None), followed, when ``totals``, by
+    the row totals (``cols == "Total"``), the column totals (``rows == "Total"``) and the grand
+    total; with ``cols=None`` by one total row (``rows == "Total"``). Combinations missing from
+    the input count as 0. See the module docstring for the method.
+    """
+    for c in [count, rows] + ([cols] if cols is not None else []):
+        if c not in table.columns:
+            raise DisclosureError(f"no column {c!r} in the table")
+    counts = pd.to_numeric(table[count], errors="coerce")
+    if counts.isna().any():
+        raise DisclosureError(f"column {count!r} has missing or non-numeric counts")
+    if (counts < 0).any():
+        raise DisclosureError(f"column {count!r} has negative counts")
+    keys = [rows] if cols is None else [rows, cols]
+    if table.duplicated(keys).any():
+        raise DisclosureError(f"more than one row per cell of {keys}")
+
+    row_cats = _categories(table, rows)
+    col_cats = _categories(table, cols) if cols is not None else None
+    if col_cats is None:  # one dimension: a single row of cells
+        n_rows, n_cols = 1, len(row_cats)
+        r_idx = np.zeros(len(table), dtype=int)
+        c_idx = pd.Index(row_cats).get_indexer(table[rows])
+    else:
+        n_rows, n_cols = len(row_cats), len(col_cats)
+        r_idx = pd.Index(row_cats).get_indexer(table[rows])
+        c_idx = pd.Index(col_cats).get_indexer(table[cols])
+
+    width = n_cols + 1
+    grid = np.zeros((n_rows + 1, n_cols + 1))
+    grid[r_idx, c_idx] = counts.to_numpy(dtype=float)
+    grid[:n_rows, n_cols] = grid[:n_rows, :n_cols].sum(axis=1)
+    grid[n_rows, :] = grid[:n_rows, :].sum(axis=0)
+    values = grid.ravel()
+
+    # which entries exist in the published table: cells, and with totals the margins
+    exists = np.zeros_like(grid, dtype=bool)
+    exists[r_idx, c_idx] = True
+    if totals:
+        if col_cats is None:
+            exists[0, n_cols] = True
+        else:
+            exists[:, n_cols] = True
+            exists[n_rows, :] = True
+    exists = exists.ravel()
+
+    status = np.full(values.size, _NONE, dtype=int)
+    status[exists & (values > 0) & (values < threshold)] = _PRIMARY
+    if totals:
+        if col_cats is None:
+            lines = [(list(range(n_cols)), n_cols)]
+            _complete_lines(values, status, lines)
+        else:
+            _complete_lines(values, status, _lines(n_rows, n_cols, totals))
+            _close_bridges(values, status, n_rows, n_cols)
+
+    out = table.copy().reset_index(drop=True)
+    cell_k = r_idx * width + c_idx
+    out["published"] = np.where(status[cell_k] == _NONE, values[cell_k], np.nan)
+    out["suppressed"] = pd.Series([_LABELS[s] for s in status[cell_k]], dtype=object)
+
+    if totals:
+        extra = []
+
+        def add(row_value: Any, col_value: Any, k: int) -> None:
+            rec = {rows: row_value, count: values[k]}
+            if col_cats is not None:
+                rec[cols] = col_value
+            rec["published"] = values[k] if status[k] == _NONE else np.nan
+            rec["suppressed"] = _LABELS[int(status[k])]
+            extra.append(rec)
+
+        if col_cats is None:
+            add(TOTAL, None, n_cols)
+        else:
+            for i, r in enumerate(row_cats):
+                add(r, TOTAL, i * width + n_cols)
+            for j, c in enumerate(col_cats):
+                add(TOTAL, c, n_rows * width + j)
+            add(TOTAL, TOTAL, n_rows * width + n_cols)
+        tot = pd.DataFrame(extra)
+        if pd.api.types.is_integer_dtype(table[count]):
+            tot[count] = tot[count].round().astype(table[count].dtype)
+        out = pd.concat([out, tot], ignore_index=True)
+        out["suppressed"] = out["suppressed"].astype(object).where(out["suppressed"].notna(), None)
+    out["published"] = out["published"].astype("float64")
+    out.attrs["disclosure"] = {
+        "count": count, "rows": rows, "cols": cols, "threshold": threshold, "totals": totals,
+    }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The attacker: what can be recovered from a published table
+# --------------------------------------------------------------------------------------------
+
+
+def recoverable_cells(
+    published_table: pd.DataFrame,
+    rows: str | None = None,
+    cols: str | None = None,
+    *,
+    published: str = "published",
+) -> list[tuple[Any, ...]]:
+    """Hidden entries (cells or totals) whose value an attacker can pin down.
+
+    Independent of how the table was suppressed: reads only the categories and ``published``
+    (NaN = hidden) of the table, including any ``"Total"`` rows. Missing combinations count as
+    published zeros. For every hidden entry, ``scipy.optimize.linprog`` finds the minimum and
+    maximum it can take with all hidden entries unknown and >= 0 and every published total
+    equal to the sum of its line. An entry is recoverable iff ``max - min < 1``.
+
+    ``rows``/``cols`` default to those recorded by ``suppress`` in ``published_table.attrs``.
+    Returns keys ``(row, col)`` (two dimensions) or ``(row,)`` (one), in table order.
+    """
+    if rows is None:
+        meta = published_table.attrs.get("disclosure")
+        if not meta:
+            raise DisclosureError("pass rows= (and cols=) for a table not made by suppress()")
+        rows, cols = meta["rows"], meta["cols"]
+    t = published_table
+    two_d = cols is not None
+    rkey = t[rows].tolist()
+    ckey = t[cols].tolist() if two_d else [None] * len(t)
+
+    def is_total(v: Any) -> bool:
+        return isinstance(v, str) and v == TOTAL
+
+    if two_d:
+        r_cats = list(dict.fromkeys(r for r in rkey if not is_total(r)))
+        c_cats = list(dict.fromkeys(c for c in ckey if not is_total(c)))
+    else:
+        r_cats, c_cats = [None], list(dict.fromkeys(r for r in rkey if not is_total(r)))
+    n_rows, n_cols = len(r_cats), len(c_cats)
+    r_pos = {r: i for i, r in enumerate(r_cats)}
+    c_pos = {c: j for j, c in enumerate(c_cats)}
+
+    # entry (i, j) of the extended table -> published value (NaN hidden), absent -> not in dict
+    entries: dict[tuple[int, int], float] = {}
+    labels: dict[tuple[int, int], tuple[Any, ...]] = {}
+    pub = pd.to_numeric(t[published], errors="coerce").to_numpy(dtype=float)
+    for r, c, p in zip(rkey, ckey, pub, strict=True):
+        if two_d:
+            i = n_rows if is_total(r) else r_pos[r]
+            j = n_cols if is_total(c) else c_pos[c]
+            lab: tuple[Any, ...] = (r, c)
+        else:
+            i, j = 0, (n_cols if is_total(r) else c_pos[r])
+            lab = (r,)
+        entries[(i, j)] = p
+        labels[(i, j)] = lab
+    for i in range(n_rows):
+        for j in range(n_cols):
+            entries.setdefault((i, j), 0.0)
+
+    hidden = [e for e in entries if np.isnan(entries[e])]
+    if not hidden:
+        return []
+    var = {e: n for n, e in enumerate(hidden)}
+
+    lines: list[tuple[list[tuple[int, int]], tuple[int, int]]] = []
+    row_range = [0] if not two_d else list(range(n_rows + 1))
+    for i in row_range:
+        lines.append(([(i, j) for j in range(n_cols)], (i, n_cols)))
+    if two_d:
+        for j in range(n_cols + 1):
+            lines.append(([(i, j) for i in range(n_rows)], (n_rows, j)))
+
+    a_rows, b = [], []
+    for interior, total in lines:
+        if total not in entries or any(e not in entries for e in interior):
+            continue  # that margin is not published: no equation
+        coef = np.zeros(len(hidden))
+        rhs = 0.0
+        for e in interior:
+            if e in var:
+                coef[var[e]] += 1.0
+            else:
+                rhs -= entries[e]
+        if total in var:
+            coef[var[total]] -= 1.0
+        else:
+            rhs += entries[total]
+        if coef.any():
+            a_rows.append(coef)
+            b.append(rhs)
+    a_eq = np.array(a_rows) if a_rows else None
+    b_eq = np.array(b) if b else None
+
+    bounds = [(0, None)] * len(hidden)
+    seen_lo = np.full(len(hidden), np.inf)  # range of each variable over the solutions so far:
+    seen_hi = np.full(len(hidden), -np.inf)  # once it is >= 1 the entry is safe, no LP needed
+    out = []
+    for e in hidden:
+        n = var[e]
+        if seen_hi[n] - seen_lo[n] >= 1:
+            continue
+        c = np.zeros(len(hidden))
+        c[n] = 1.0
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if lo.status == 2 or hi.status == 2:
+            raise DisclosureError("the published values are inconsistent (no feasible table)")
+        for res in (lo, hi):
+            if res.status == 0:
+                seen_lo = np.minimum(seen_lo, res.x)
+                seen_hi = np.maximum(seen_hi, res.x)
+        if hi.status == 3:  # unbounded above
+            continue
+        if -hi.fun - lo.fun < 1 - 1e-6:
+            out.append(e)
+    order = {e: n for n, e in enumerate(labels)}
+    return [labels[e] for e in sorted(out, key=order.__getitem__)]
+
+
+# --------------------------------------------------------------------------------------------
+# Personal data
+# --------------------------------------------------------------------------------------------
+
+_K1 = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2])
+_K2 = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+
+
+def _check_digit(digits: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """mod-11 check digit for each row of ``digits``; -1 where none exists (remainder 1)."""
+    rem = (digits[:, : weights.size] * weights).sum(axis=1) % 11
+    return np.where(rem == 0, 0, np.where(rem == 1, -1, 11 - rem))
+
+
+def _valid_fnr_digits(digits: np.ndarray) -> np.ndarray:
+    """Vectorized validity of 11-digit rows: plausible day/month and both check digits."""
+    if digits.size == 0:
+        return np.zeros(0, dtype=bool)
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 2] * 10 + digits[:, 3]
+    day_ok = ((day >= 1) & (day <= 31)) | ((day >= 41) & (day <= 71))  # D-number: day + 40
+    # month + 40: H-number / NAV synthetic; month + 80: Skatteetaten's synthetic (Tenor)
+    month_ok = (month % 40 >= 1) & (month % 40 <= 12) & (month < 93)
+    k1 = _check_digit(digits, _K1)
+    k2 = _check_digit(digits, _K2)
+    return day_ok & month_ok & (k1 == digits[:, 9]) & (k2 == digits[:, 10])
+
+
+def is_valid_fnr(s: str) -> bool:
+    """True for a Norwegian fødselsnummer or D-number (11 digits, spaces allowed).
+
+    Checks both mod-11 check digits (weights 3 7 6 1 8 9 4 5 2 and 5 4 3 2 7 6 5 4 3 2;
+    remainder 0 gives 0, remainder 1 means no valid number) and that day (1-31, D-number
+    41-71) and month (1-12, or +40 / +80 as in H-numbers and synthetic test numbers) are
+    plausible; whether the date exists in the calendar is not checked.
+    """
+    t = re.sub(r"\s", "", str(s))
+    if not re.fullmatch(r"[0-9]{11}", t):
+        return False
+    return bool(_valid_fnr_digits(np.array([[int(ch) for ch in t]]))[0])
+
+
+def _valid_fnr_strings(values: pd.Series) -> np.ndarray:
+    """Validity of each string (already 11 digits) as a vectorized array."""
+    if values.empty:
+        return np.zeros(0, dtype=bool)
+    raw = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8)
+    return _valid_fnr_digits(raw.reshape(-1, 11).astype(np.int64) - 48)
+
+
+# column-name words (compared after lower-casing, splitting on non-letters and camelCase, and
+# joining neighbouring words, so "e-post", "First_Name", "phoneNumber" match)
+_NAME_WORDS = {
+    "personal names": {
+        "fornavn", "etternavn", "mellomnavn", "fulltnavn", "personnavn", "firstname",
+        "lastname", "surname", "fullname", "givenname", "familyname", "forename",
+    },
+    "e-mail addresses": {
+        "epost", "epostadresse", "email", "emailaddress", "emailadresse", "mail",
+        "mailadresse",
+    },
+    "phone numbers": {
+        "telefon", "telefonnummer", "telefonnr", "tlf", "tlfnr", "mobil", "mobilnummer",
+        "mobilnr", "mobiltelefon", "phone", "phonenumber", "telephone", "mobile", "cellphone",
+    },
+    "national identity numbers": {
+        "fødselsnummer", "fodselsnummer", "foedselsnummer", "fnr", "personnummer",
+        "personnr", "dnummer", "ssn",
+    },
+    "addresses": {
+        "adresse", "address", "postadresse", "bostedsadresse", "gateadresse",
+        "hjemmeadresse", "streetaddress", "homeaddress",
+    },
+    "dates of birth": {"fødselsdato", "fodselsdato", "birthdate", "dateofbirth"},
+}
+# "name"/"navn" alone is ambiguous; with one of these words it names a thing, not a person
+_THING_WORDS = {
+    "kommune", "municipality", "fylke", "county", "region", "bydel", "code", "kode", "item",
+    "scale", "skala", "theme", "tema", "indicator", "indikator", "variable", "variabel",
+    "file", "fil", "org", "organisation", "organization", "virksomhet", "school", "skole",
+    "network", "nettverk", "table", "tabell", "study", "studie", "category", "kategori",
+    "project", "prosjekt", "source", "kilde", "group", "gruppe", "wave", "bolge", "bølge",
+    "unit", "enhet", "service", "tjeneste", "dataset", "column", "kolonne",
+}
+
+_EMAIL = r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}"
+_PHONE = r"(?:\+47|0047)?[2-9][0-9]{7}"
+_NAME_WORD = r"[A-ZÆØÅÄÖÜÉ][a-zæøåäöüéèáóúñç]+(?:-[A-ZÆØÅÄÖÜÉ][a-zæøåäöüéèáóúñç]+)?"
+_PERSON_NAME = rf"{_NAME_WORD}(?: {_NAME_WORD}){{1,3}}"
+_FNR_IN_TEXT = r"(?<![0-9A-Za-z])([0-9]{6} ?[0-9]{5})(?![0-9A-Za-z])"
+
+
+def _name_reason(column: Any) -> str | None:
+    text = re.sub(r"(?<=[a-zæøå])(?=[A-ZÆØÅ])", " ", str(column)).lower()
+    words = [w for w in re.split(r"[^0-9a-zæøåäöüé]+", text) if w]
+    grams = set(words) | {a + b for a, b in zip(words, words[1:], strict=False)}
+    for what, keys in _NAME_WORDS.items():
+        hit = grams & keys
+        if hit:
+            return f"column name {column!r} suggests {what} ({sorted(hit)[0]!r})"
+    if {"name", "navn"} & set(words) and not set(words) & _THING_WORDS:
+        return f"column name {column!r} suggests personal names"
+    return None
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n} of {total} values ({100 * n / total:.0f} %)"
+
+
+def find_personal_data(
+    df: pd.DataFrame,
+    text_columns: list[str] | None = None,
+    *,
+    min_share: float = 0.2,
+    min_distinct_names: int = 25,
+    max_distinct: int = 200_000,
+) -> dict[str, str]:
+    """Columns of ``df`` that look like personal data -> the reason (first reason found).
+
+    * Column names (every column): Norwegian/English words for names, e-mail, phone,
+      fødselsnummer, address, date of birth; "name"/"navn" unless qualified by a thing word
+      (``kommune_name``, ``item_navn`` are not flagged).
+    * Values of *text* columns (``text_columns``; None = every column of string-like dtype):
+      - an e-mail address anywhere in any value: flagged from a single value;
+      - an 11-digit number with valid fødselsnummer/D-number check digits inside a longer
+        text: flagged from a single value;
+      - whole values that are fødselsnumre, Norwegian phone numbers (8 digits, first 2-9,
+        optional +47/0047, spaces/hyphens ignored; 8-digit YYYYMMDD dates excepted) or
+        personal names (2-4 capitalised words, e.g. "Kari Nordmann"): flagged when at least
+        ``min_share`` of the non-missing values (and at least one) match; names in addition
+        need many *different* matching values: ``min_distinct_names``, or at least 5 making
+        up half of the matching values (a short list of people), so a few code names or
+        titles repeated over many rows are not taken for people.
+    * Numeric values of every column: fødselsnumre stored as numbers (leading zero lost),
+      with the ``min_share`` rule.
+
+    Limits: names are recognised by shape only (lower-case particles, initials, single names
+    and title-case code lists of many distinct values defeat it); phone numbers and names are
+    not searched inside free text. Works on the distinct values of a column (fast on long
+    tables); beyond ``max_distinct`` distinct values a seeded random sample of them is scanned,
+    so a single rare hit can be missed.
+    """
+    if text_columns is None:
+        text_set = {
+            c for c in df.columns
+            if pd.api.types.is_object_dtype(df[c])
+            or pd.api.types.is_string_dtype(df[c])
+            or isinstance(df[c].dtype, pd.CategoricalDtype)
+        }
+    else:
+        missing = [c for c in text_columns if c not in df.columns]
+        if missing:
+            raise DisclosureError(f"text_columns not in the table: {missing}")
+        text_set = set(text_columns)
+
+    found: dict[str, str] = {}
+    for col in df.columns:
+        reason = _name_reason(col)
+        if reason is None:
+            reason = _value_reason(
+                df[col], col in text_set, min_share, min_distinct_names, max_distinct
+            )
+        if reason is not None:
+            found[col] = reason
+    return found
+
+
+def _value_reason(
+    s: pd.Series, is_text: bool, min_share: float, min_distinct_names: int, max_distinct: int
+) -> str | None:
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return None
+    vc = s.value_counts(dropna=True, sort=False)
+    if vc.empty:
+        return None
+    if len(vc) > max_distinct:
+        vc = vc.sample(max_distinct, random_state=0)
+    total = int(vc.sum())
+    weights = vc.to_numpy()
+    values = pd.Series(np.asarray(vc.index, dtype=object), dtype=object)
+
+    def enough(mask: np.ndarray) -> int:
+        n = int(weights[mask].sum())
+        return n if n >= 1 and n >= min_share * total else 0
+
+    # fødselsnumre stored as numbers (any column)
+    is_str = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    num = pd.to_numeric(values.where(~is_str), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        num_ok = np.isfinite(num) & (num >= 1e9) & (num < 1e11) & (np.floor(num) == num)
+    fnr = np.zeros(len(values), dtype=bool)
+    if num_ok.any():
+        padded = pd.Series([f"{int(x):011d}" for x in num[num_ok]], dtype=object)
+        fnr[np.flatnonzero(num_ok)] = _valid_fnr_strings(padded)
+    if not is_text or not is_str.any():
+        n = enough(fnr)
+        return f"national identity numbers (fødselsnummer) in {_share(n, total)}" if n else None
+
+    text = values.where(is_str, "").astype(str)
+    # e-mail addresses: a single one is enough
+    email = text.str.contains(_EMAIL, regex=True).to_numpy(dtype=bool)
+    if email.any():
+        return f"e-mail addresses in {_share(int(weights[email].sum()), total)}"
+
+    compact = text.str.replace(r"[\s\-]", "", regex=True)
+    whole11 = compact.str.fullmatch(r"[0-9]{11}").to_numpy(dtype=bool)
+    if whole11.any():
+        fnr[whole11] = _valid_fnr_strings(compact[whole11])
+    # fødselsnummer inside a longer text: a single one is enough
+    has_digits = text.str.contains(r"[0-9]{6} ?[0-9]{5}", regex=True).to_numpy(dtype=bool)
+    in_text = has_digits & ~whole11
+    if in_text.any():
+        cand = text[in_text].str.extractall(_FNR_IN_TEXT)[0].str.replace(" ", "", regex=False)
+        if not cand.empty:
+            ok = _valid_fnr_strings(cand)
+            rows_hit = np.unique(cand.index.get_level_values(0)[ok])
+            if rows_hit.size:
+                n = int(weights[rows_hit].sum())
+                return (
+                    f"national identity numbers (fødselsnummer) inside text in {_share(n, total)}"
+                )
+    n = enough(fnr)
+    if n:
+        return f"national identity numbers (fødselsnummer) in {_share(n, total)}"
+
+    phone = compact.str.fullmatch(_PHONE).to_numpy(dtype=bool)
+    if phone.any():
+        ymd = compact.str.fullmatch(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])")
+        phone &= ~ymd.to_numpy(dtype=bool)
+    n = enough(phone)
+    if n:
+        return f"Norwegian phone numbers in {_share(n, total)}"
+
+    name = text.str.fullmatch(_PERSON_NAME).to_numpy(dtype=bool)
+    n = enough(name)
+    if n:
+        distinct = int(name.sum())
+        needed = min(min_distinct_names, max(5, math.ceil(0.5 * n)))
+        if distinct >= needed:
+            return f"personal names in {_share(n, total)}, {distinct} different"
+    return None
