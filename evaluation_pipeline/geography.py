@@ -31,7 +31,7 @@ POPULATION_FILE = REFERENCE / "population_0-29_by_kommune_2005-2026.csv.gz"
 SPLITS_FILE = REFERENCE / "kommune_splits.csv"
 
 #: geography years this module can harmonize to (the 2024 borders held through 2025).
-SUPPORTED_GEOGRAPHY_YEARS = (2024, 2025)
+SUPPORTED_GEOGRAPHY_YEARS = (2024, 2025, 2026)  # no kommune changes between 2024 and 2026
 
 
 class GeographyError(PipelineError, ValueError):
@@ -253,27 +253,38 @@ def harmonize(
     allrows["source_codes"] = allrows["kommune"]
 
     keys = ["target", "year", "indicator"]
-    extra = [c for c in ("period",) if c in allrows]
-    agg = allrows.groupby(keys, as_index=False, sort=True).agg(
-        numerator=("numerator", lambda s: s.sum(min_count=1)),
-        denominator=("denominator", lambda s: s.sum(min_count=1)),
-        any_missing=("missing_part", "any"),
-        estimated=("estimated", "any"),
-        status=("status", lambda s: ",".join(sorted({str(x) for x in s.dropna()})) or pd.NA),
-        source_codes=("source_codes", lambda s: ",".join(sorted(set(s)))),
-        **{c: (c, "first") for c in extra},
+    g = allrows.groupby(keys, sort=True)
+    agg = g[["numerator", "denominator"]].sum(min_count=1)
+    agg["estimated"] = g["estimated"].any()
+    any_missing = g["missing_part"].any()
+    n_parts = g.size()
+    # a published rate without counts can be relabelled or split, never averaged in a merge
+    rate_only = g["value"].count() > 0
+    agg["value"] = g["value"].first().where(n_parts == 1)
+    with_status = allrows.dropna(subset=["status"])
+    agg["status"] = with_status.groupby(keys)["status"].agg(
+        lambda s: ",".join(sorted({str(x) for x in s}))
+    ).reindex(agg.index)
+    agg.loc[rate_only & (n_parts > 1) & any_missing, "status"] = "merged rates need denominators"
+    agg["source_codes"] = allrows.groupby(keys)["source_codes"].agg(
+        lambda s: ",".join(sorted(set(s)))
     )
-    agg.loc[agg["any_missing"], ["numerator", "denominator"]] = np.nan
-    agg = agg.drop(columns="any_missing").rename(columns={"target": "kommune"})
-    agg["status"] = agg["status"].where(agg["numerator"].isna(), pd.NA)
-    return agg
+    if "period" in allrows:
+        agg["period"] = g["period"].first()
+    agg.loc[any_missing, ["numerator", "denominator"]] = np.nan
+    has_number = agg["numerator"].notna() | agg["value"].notna()
+    agg["status"] = agg["status"].where(~has_number).astype("string")
+    return agg.reset_index().rename(columns={"target": "kommune"})
 
 
 def add_rates(obs: pd.DataFrame, per: dict[str, float] | float = 100.0) -> pd.DataFrame:
-    """value = numerator / denominator × per (per indicator: 100 for %, 1000 per 1,000)."""
+    """value = numerator / denominator × per (per indicator: 100 for %, 1000 per 1,000) where
+    both counts are known; a published rate without counts is kept as it is."""
     out = obs.copy()
     factor = out["indicator"].map(per) if isinstance(per, dict) else per
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["value"] = out["numerator"] / out["denominator"] * factor
-    out.loc[out["denominator"] <= 0, "value"] = np.nan
+        rate = out["numerator"] / out["denominator"] * factor
+    counted = out["numerator"].notna() & out["denominator"].notna()
+    rate = rate.where(out["denominator"] > 0)
+    out["value"] = rate.where(counted, out["value"] if "value" in out else np.nan)
     return out

@@ -105,6 +105,7 @@ class Indicator(_Strict):
     per: float = 100.0
     age_group: list[str] = []
     higher_is_better: bool | None = None
+    breaks: list[int] = []  # years a definition changed (first year of the new definition)
 
     _lab = field_validator("label", mode="before")(_label)
 

@@ -108,3 +108,32 @@ def test_split_years_with_not_applicable_codes():
     out = g.add_rates(g.harmonize(obs, age_groups={"x": ["016_018"]}), 100).set_index("kommune")
     assert out["value"].tolist() == pytest.approx([50.0, 50.0])
     assert out["numerator"].sum() == pytest.approx(100)
+
+
+def test_published_rates_relabelled_or_split_never_averaged():
+    obs = pd.DataFrame({
+        "kommune": ["3001", "1507", "1502", "1543"], "year": [2021, 2021, 2015, 2015],
+        "indicator": "x", "numerator": np.nan, "denominator": np.nan,
+        "value": [12.5, 40.0, 10.0, 30.0],
+    })
+    out = g.add_rates(g.harmonize(obs, age_groups={"x": ["016_018"]}), 100)
+    out = out.set_index(["kommune", "year"])
+    assert out.loc[("3101", 2021), "value"] == 12.5          # renumbering: relabel
+    assert out.loc[("1508", 2021), "value"] == 40.0          # split: same rate, estimated
+    assert out.loc[("1580", 2021), "value"] == 40.0 and out.loc[("1580", 2021), "estimated"]
+    assert np.isnan(out.loc[("1506", 2015), "value"])        # merge: not mean(10, 30)
+    assert out.loc[("1506", 2015), "status"] == "merged rates need denominators"
+
+
+def test_every_code_1994_2024_and_2026_maps_to_the_2024_borders():
+    h = g.code_history()
+    codes = sorted(set(h["code"]) | (set(g.klass_2026()) - {"9999"}))
+    obs = pd.DataFrame({"kommune": codes, "year": 2010, "indicator": "x",
+                        "numerator": 1.0, "denominator": 2.0})
+    out = g.harmonize(obs, 2024, allocate_splits=False)
+    assert set(out["kommune"]) == set(g.valid_codes(2024))
+    # every 2024 kommune receives exactly its own group's codes
+    groups = h.groupby("target")["code"].apply(lambda s: ",".join(sorted(s)))
+    got = out.set_index("kommune")["source_codes"]
+    assert (got.sort_index() == groups.sort_index()).all()
+    assert out["numerator"].sum() == len(codes)

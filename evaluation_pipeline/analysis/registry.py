@@ -6,6 +6,8 @@ The estimators live in ``did`` (two-way fixed effects, event study) and ``stagge
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -31,14 +33,24 @@ def registry_panel(observations: pd.DataFrame, study, indicator: str) -> pd.Data
 def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
     """TWFE DiD of every registry indicator of the study (rates as outcome)."""
     effects = []
-    for ind in study.registry.indicators:
+    for ind, cfg in study.registry.indicators.items():
         panel = registry_panel(observations, study, ind)
         if panel["value"].notna().sum() == 0:
             continue
-        effects.append(
-            did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
-        )
+        e = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
+        effects.append(_with_break_note(e, panel, cfg.breaks))
     return effects
+
+
+def _with_break_note(effect: Effect, panel: pd.DataFrame, breaks: list[int]) -> Effect:
+    """Say so when the panel straddles a definition break of the indicator."""
+    inside = [b for b in breaks if panel["year"].min() < b <= panel["year"].max()]
+    if not inside:
+        return effect
+    note = (f"{effect.note}; definition break in {', '.join(map(str, inside))} inside the "
+            "panel: year effects absorb a shift common to all kommuner, not one that differs "
+            "between network and comparison")
+    return replace(effect, note=note)
 
 
 def group_means(observations: pd.DataFrame, study) -> pd.DataFrame:

@@ -6,6 +6,7 @@ as PNG (300 dpi) and SVG.
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -62,9 +63,10 @@ def registry_trends(
     *,
     language: str = "nb",
     synthetic: bool = False,
+    breaks: dict[str, list[int]] | None = None,
 ) -> plt.Figure:
     """One panel per indicator: pooled rate by year for network and comparison kommuner, with
-    the years kommuner joined the network marked."""
+    the years kommuner joined the network marked and definition breaks shown."""
     inds = [i for i in labels if i in set(means["indicator"])] or list(
         dict.fromkeys(means["indicator"])
     )
@@ -78,7 +80,10 @@ def registry_trends(
             for i, y in enumerate(sorted(set(join_years))):
                 ax.axvline(y - 0.5, color="grey", lw=0.8, ls=":",
                            label=t("joined", language) if i == 0 else None)
-            ax.set_title(labels.get(ind, ind), loc="left", wrap=True)
+            for k, b in enumerate((breaks or {}).get(ind, [])):
+                ax.axvline(b - 0.5, color="#D55E00", lw=1.0, ls="--",
+                           label=t("definition_break", language) if k == 0 else None)
+            ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
         _legend_below(fig, axes[0][0])
         if synthetic:
@@ -87,8 +92,12 @@ def registry_trends(
 
 
 def _legend_below(fig: plt.Figure, ax: plt.Axes) -> None:
-    handles, labs = ax.get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    seen: dict[str, object] = {}
+    for a in fig.axes:
+        for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    handles, labs = list(seen.values()), list(seen)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.legend(handles, labs, loc="lower center", ncol=len(labs), frameon=False, fontsize=8)
 
 

@@ -12,6 +12,7 @@ LABELS = {
         "mean_score": "Gjennomsnittlig skåre",
         "synthetic": "SYNTETISKE DATA (SYNTHETIC)",
         "joined": "Innmelding i nettverket",
+        "definition_break": "Brudd i statistikken",
         "report_title": "Evalueringsrapport",
         "fig_survey": "Gjennomsnittlig skåre per runde med 95 % konfidensintervall.",
         "fig_registry": "Samlet rate per år i nettverks- og sammenligningskommunene; stiplede "
@@ -60,6 +61,7 @@ LABELS = {
         "mean_score": "Mean score",
         "synthetic": "SYNTHETIC DATA",
         "joined": "Joined the network",
+        "definition_break": "Definition break",
         "report_title": "Evaluation report",
         "fig_survey": "Mean score by wave with 95% confidence intervals.",
         "fig_registry": "Pooled rate by year in network and comparison kommuner; dotted lines "

@@ -100,6 +100,7 @@ def build_study_report(
         figs["registry_trends"] = figures.registry_trends(
             tables["registry_group_rates"], ind_labels, list(study.network.values()),
             language=lang, synthetic=study.synthetic,
+            breaks={k: v.breaks for k, v in study.registry.indicators.items()},
         )
     if len(tables["survey_scale_means"]):
         figs["survey_scale_means"] = figures.survey_means(
