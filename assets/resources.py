@@ -5,7 +5,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBIOManager
+from dagster._core.definitions.metadata import TableMetadataSet
+from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from evaluation_pipeline.study import Study
 
@@ -44,6 +48,52 @@ def warehouse_path(study: Study) -> Path:
     return study.output / "warehouse.duckdb"
 
 
-def io_manager_for(study: Study) -> DuckDBPandasIOManager:
+class WarehouseTypeHandler(DuckDBPandasTypeHandler):
+    """Stores DataFrames in DuckDB by column name, not position.
+
+    The stock handler inserts ``select * from df`` positionally into an existing table, so a
+    table whose columns changed between versions would silently receive values in the wrong
+    columns. Here rows are inserted ``by name``; when the set of columns (or a column's type)
+    changed, the table is recreated (a partitioned table then holds only the partitions
+    written since, and the log says so). Empty frames still create or empty the table, so
+    downstream readers and notebooks find it.
+    """
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        name = f"{table_slice.schema}.{table_slice.table}"
+        cols = [r[0] for r in connection.execute(
+            "select column_name from information_schema.columns where table_schema = ? and "
+            "table_name = ? order by ordinal_position",
+            [table_slice.schema, table_slice.table],
+        ).fetchall()]
+        if cols and set(cols) != set(map(str, obj.columns)):
+            context.log.warning(f"{name}: columns changed; table recreated")
+            connection.execute(f"drop table {name}")
+        connection.execute(f"create table if not exists {name} as select * from obj limit 0")
+        try:
+            connection.execute(f"insert into {name} by name select * from obj")
+        except duckdb.Error:
+            context.log.warning(f"{name}: column types changed; table recreated")
+            connection.execute(f"drop table {name}")
+            connection.execute(f"create table {name} as select * from obj")
+        count = {"partition_row_count" if context.has_partition_key else "row_count": len(obj)}
+        context.add_output_metadata(
+            {**TableMetadataSet(**count), "storage": "duckdb", "columns": len(obj.columns)}
+        )
+
+
+class WarehouseIOManager(DuckDBIOManager):
+    """The study's DuckDB warehouse (pandas DataFrames, written by column name)."""
+
+    @staticmethod
+    def type_handlers():
+        return [WarehouseTypeHandler()]
+
+    @staticmethod
+    def default_load_type():
+        return pd.DataFrame
+
+
+def io_manager_for(study: Study) -> WarehouseIOManager:
     study.output.mkdir(parents=True, exist_ok=True)
-    return DuckDBPandasIOManager(database=str(warehouse_path(study)), schema="evaluation")
+    return WarehouseIOManager(database=str(warehouse_path(study)), schema="evaluation")

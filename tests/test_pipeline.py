@@ -91,13 +91,18 @@ def test_planted_survey_effects_recovered(finished_run):
     assert checked == 8
 
 
-def test_planted_registry_effects_recovered(finished_run):
+def test_planted_registry_effects_recovered_by_both_estimators(finished_run):
     _, study_dir, _ = finished_run
-    eff = _table(study_dir, "registry_effects_twfe").set_index("outcome")
+    eff = _table(study_dir, "registry_effects_twfe")
     for ind, planted in PLANTED["registry"].items():
-        row = eff.loc[ind]
-        assert row.ci_low < planted < row.ci_high, (ind, row.estimate, planted)
-        assert row.n_treated == 9 and row.n_control == 11
+        rows = eff[eff.outcome == ind]
+        assert len(rows) == 2 and rows.estimator.str.contains("TWFE").sum() == 1
+        assert rows.estimator.str.contains("Callaway").sum() == 1
+        for row in rows.itertuples():
+            assert row.ci_low < planted < row.ci_high, (ind, row.estimator, row.estimate)
+        twfe = rows[rows.estimator.str.contains("TWFE")].iloc[0]
+        assert twfe.n_treated == 9 and twfe.n_control == 11
+        assert "wild cluster bootstrap" in twfe.note
 
 
 def test_interview_themes_counted(finished_run):

@@ -13,8 +13,12 @@ import pandas as pd
 
 from .did import did_twfe
 from .effects import Effect
+from .staggered import staggered_att
 
-__all__ = ["did_twfe", "registry_panel", "registry_effects", "group_means"]
+__all__ = [
+    "did_twfe", "staggered_att", "registry_panel", "registry_panels", "balanced_panel",
+    "registry_effects", "group_means",
+]
 
 
 def registry_panel(observations: pd.DataFrame, study, indicator: str) -> pd.DataFrame:
@@ -27,11 +31,43 @@ def registry_panel(observations: pd.DataFrame, study, indicator: str) -> pd.Data
     obs["join_year"] = obs["kommune"].map(study.network).astype("Float64")
     obs["treated"] = ((obs["network"] == 1) & (obs["year"] >= obs["join_year"])).astype(int)
     obs["treated"] = obs["treated"].fillna(0).astype(int)
+    obs["first_treated"] = obs["join_year"].fillna(0).astype(int)
     return obs.sort_values(["kommune", "year"]).reset_index(drop=True)
 
 
+def registry_panels(observations: pd.DataFrame, study) -> pd.DataFrame:
+    """:func:`registry_panel` of every indicator of the study, stacked."""
+    return pd.concat(
+        [registry_panel(observations, study, ind) for ind in study.registry.indicators],
+        ignore_index=True,
+    )
+
+
+def balanced_panel(panel: pd.DataFrame, outcome: str = "value") -> tuple[pd.DataFrame, str]:
+    """The largest simple balanced panel for group-time estimators: years where no kommune has
+    a value (e.g. not yet published) are dropped, then kommuner missing any remaining year.
+    Returns the panel and a note saying what was dropped (and why: the status symbols)."""
+    have = panel.dropna(subset=[outcome])
+    years = sorted(have["year"].unique())
+    p = panel[panel["year"].isin(years)]
+    missing = p[p[outcome].isna()]
+    drop_units = sorted(missing["kommune"].unique())
+    out = p[~p["kommune"].isin(drop_units)].reset_index(drop=True)
+    notes = []
+    dropped_years = sorted(set(panel["year"]) - set(years))
+    if dropped_years:
+        notes.append(f"years without values dropped: {', '.join(map(str, dropped_years))}")
+    if drop_units:
+        why = ", ".join(sorted({str(s) for s in missing["status"].dropna()})) or "missing"
+        notes.append(f"kommuner with missing years dropped ({why}): {', '.join(drop_units)}")
+    return out, "; ".join(notes)
+
+
 def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
-    """TWFE DiD of every registry indicator of the study (rates as outcome)."""
+    """Every registry indicator of the study (rates as outcome), two estimators side by side:
+    TWFE DiD (with a wild cluster bootstrap when clusters are few) and Callaway & Sant'Anna's
+    group-time ATT aggregated over groups and post-joining years (never-joined kommuner as
+    controls)."""
     effects = []
     for ind, cfg in study.registry.indicators.items():
         panel = registry_panel(observations, study, ind)
@@ -39,7 +75,16 @@ def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
             continue
         e = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
         effects.append(_with_break_note(e, panel, cfg.breaks))
+        effects.append(_with_break_note(_staggered(panel, ind).simple, panel, cfg.breaks))
     return effects
+
+
+def _staggered(panel: pd.DataFrame, indicator: str):
+    bal, note = balanced_panel(panel)
+    res = staggered_att(bal, "value", "kommune", "year", "first_treated", control="never")
+    res.simple = replace(res.simple, outcome=indicator,
+                         note="; ".join(n for n in (res.simple.note, note) if n))
+    return res
 
 
 def _with_break_note(effect: Effect, panel: pd.DataFrame, breaks: list[int]) -> Effect:

@@ -159,3 +159,44 @@ def theme_shares(
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+def event_study(
+    coefs: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """One panel per indicator: event-study coefficients (network vs comparison, relative to
+    the year before joining) with 95 % CIs. ``coefs`` has indicator, event_time, estimate,
+    ci_low, ci_high (and optionally estimator: one marker style per estimator)."""
+    inds = [i for i in labels if i in set(coefs["indicator"])] or list(
+        dict.fromkeys(coefs["indicator"])
+    )
+    estimators = list(dict.fromkeys(coefs.get("estimator", pd.Series(["TWFE"]))))
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
+        for ax, ind in zip(axes[0], inds, strict=True):
+            d = coefs[coefs["indicator"] == ind]
+            for k, est in enumerate(estimators):
+                e = d[d["estimator"] == est] if "estimator" in d else d
+                shift = (k - (len(estimators) - 1) / 2) * 0.18
+                ax.errorbar(
+                    e["event_time"] + shift, e["estimate"],
+                    yerr=[e["estimate"] - e["ci_low"], e["ci_high"] - e["estimate"]],
+                    fmt="o" if k == 0 else "s", ms=3, lw=1.0, capsize=1.5,
+                    color=COLOURS["network"] if k == 0 else "#009E73", label=est,
+                )
+            ax.axhline(0, color="black", lw=0.7)
+            ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
+            ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
+            ax.set_xlabel(t("event_time", language))
+        axes[0][0].set_ylabel(t("effect", language))
+        if len(estimators) > 1:
+            _legend_below(fig, axes[0][0])
+        else:
+            fig.tight_layout()
+        if synthetic:
+            _watermark(fig, language)
+    return fig

@@ -13,6 +13,8 @@ LABELS = {
         "synthetic": "SYNTETISKE DATA (SYNTHETIC)",
         "joined": "Innmelding i nettverket",
         "definition_break": "Brudd i statistikken",
+        "event_time": "År før/etter innmelding",
+        "effect": "Effekt (nettverk − sammenligning)",
         "report_title": "Evalueringsrapport",
         "fig_survey": "Gjennomsnittlig skåre per runde med 95 % konfidensintervall.",
         "fig_registry": "Samlet rate per år i nettverks- og sammenligningskommunene; stiplede "
@@ -62,6 +64,8 @@ LABELS = {
         "synthetic": "SYNTHETIC DATA",
         "joined": "Joined the network",
         "definition_break": "Definition break",
+        "event_time": "Years before/after joining",
+        "effect": "Effect (network − comparison)",
         "report_title": "Evaluation report",
         "fig_survey": "Mean score by wave with 95% confidence intervals.",
         "fig_registry": "Pooled rate by year in network and comparison kommuner; dotted lines "

@@ -1,0 +1,55 @@
+"""The warehouse IO manager writes by column name: a table whose columns changed between runs
+never receives values in the wrong columns."""
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from assets.resources import WarehouseIOManager
+
+
+def _materialize(tmp_path, frame: pd.DataFrame, partition: str | None = None):
+    parts = dg.StaticPartitionsDefinition(["a", "b"]) if partition else None
+
+    @dg.asset(name="t", partitions_def=parts,
+              metadata={"partition_expr": "p"} if partition else None)
+    def t() -> pd.DataFrame:
+        return frame
+
+    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="s")
+    assert dg.materialize([t], resources={"io_manager": io}, partition_key=partition).success
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        return con.execute("select * from s.t").df()
+    finally:
+        con.close()
+
+
+def test_reordered_and_new_columns(tmp_path):
+    _materialize(tmp_path, pd.DataFrame({"kommune": ["1508"], "year": [2020], "value": [1.5]}))
+    # same columns, new order: values stay in their columns
+    out = _materialize(tmp_path, pd.DataFrame({"value": [2.5], "kommune": ["1580"],
+                                               "year": [2021]}))
+    assert out.to_dict("records") == [{"kommune": "1580", "year": 2021, "value": 2.5}]
+    # a new column: the table is recreated with it
+    out = _materialize(tmp_path, pd.DataFrame({"kommune": ["1508"], "year": [2022],
+                                               "estimated": [True], "value": [3.5]}))
+    assert out.to_dict("records") == [
+        {"kommune": "1508", "year": 2022, "estimated": True, "value": 3.5}]
+
+
+def test_changed_type_and_empty_frame(tmp_path):
+    _materialize(tmp_path, pd.DataFrame({"kommune": ["1508"], "n": [1]}))
+    out = _materialize(tmp_path, pd.DataFrame({"kommune": ["1508"], "n": ["prikket"]}))
+    assert out["n"].tolist() == ["prikket"]
+    out = _materialize(tmp_path, pd.DataFrame({"kommune": pd.Series([], dtype=str),
+                                               "n": pd.Series([], dtype=str)}))
+    assert out.empty and list(out.columns) == ["kommune", "n"]
+
+
+def test_partitions_written_by_name(tmp_path):
+    _materialize(tmp_path, pd.DataFrame({"p": ["a"], "x": [1.0], "y": [2.0]}), "a")
+    out = _materialize(tmp_path, pd.DataFrame({"y": [4.0], "p": ["b"], "x": [3.0]}), "b")
+    out = out.sort_values("p").reset_index(drop=True)
+    assert out.to_dict("records") == [{"p": "a", "x": 1.0, "y": 2.0},
+                                      {"p": "b", "x": 3.0, "y": 4.0}]
