@@ -6,7 +6,11 @@ import pandas as pd
 
 from evaluation_pipeline.analysis.effects import effects_frame
 from evaluation_pipeline.analysis.interviews import code_frequencies
-from evaluation_pipeline.analysis.registry import group_means, registry_effects
+from evaluation_pipeline.analysis.registry import (
+    group_means,
+    registry_dynamic,
+    registry_effects,
+)
 from evaluation_pipeline.analysis.survey import scale_summary, score_scales, wave_differences
 
 from .partitions import survey_waves
@@ -63,8 +67,9 @@ def survey_scale_summary(study: StudyResource, scale_scores: pd.DataFrame) -> pd
 @dg.asset(
     group_name="analyse",
     kinds={"pandas", "duckdb"},
-    description="Network vs comparison effect of each registry indicator: two-way fixed-effects "
-    "DiD with kommune-clustered CR1 standard errors, as Effect rows.",
+    description="Network vs comparison effect of each registry indicator, two estimators side "
+    "by side: two-way fixed-effects DiD (kommune-clustered CR1 SEs, wild cluster bootstrap "
+    "when clusters are few) and Callaway & Sant'Anna's group-time ATT, as Effect rows.",
 )
 def registry_effects_twfe(
     context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame
@@ -72,6 +77,29 @@ def registry_effects_twfe(
     df = effects_frame(registry_effects(registry_observations, study.load()))
     context.add_output_metadata({"effects": _effects_md(df)})
     return df
+
+
+@dg.multi_asset(
+    group_name="analyse",
+    outs={
+        "registry_event_study": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Effects by years since joining (TWFE event study and Callaway & "
+            "Sant'Anna dynamic aggregation) per indicator, with CIs.",
+        ),
+        "registry_pretrend_tests": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Joint tests that the event-study coefficients before joining are 0.",
+        ),
+    },
+)
+def registry_event_study(study: StudyResource, registry_observations: pd.DataFrame):
+    coefs, tests = registry_dynamic(registry_observations, study.load())
+    yield dg.Output(coefs, output_name="registry_event_study", metadata={"rows": len(coefs)})
+    yield dg.Output(
+        tests, output_name="registry_pretrend_tests",
+        metadata={"tests": dg.MetadataValue.md(tests.round(3).to_markdown(index=False))},
+    )
 
 
 @dg.asset(

@@ -4,6 +4,7 @@ denominators."""
 import dagster as dg
 import pandas as pd
 
+from evaluation_pipeline.analysis.registry import registry_panels
 from evaluation_pipeline.geography import add_rates, harmonize, kommune_name
 
 from .contract_checks import contract_check, contract_spec
@@ -59,3 +60,14 @@ def study_kommuner(study: StudyResource):
     )
     yield dg.Output(df, metadata={"kommuner": len(df)})
     yield contract_check("study_kommuner", df, s, label="study_kommuner")
+
+
+@dg.asset(
+    group_name="harmonize",
+    kinds={"pandas", "duckdb"},
+    description="The harmonized registry panel of the study's kommuner: indicator × kommune × "
+    "year with network (0/1), join_year, first_treated (0 = comparison) and treated "
+    "(network and year >= join year).",
+)
+def registry_panel(study: StudyResource, registry_observations: pd.DataFrame) -> pd.DataFrame:
+    return registry_panels(registry_observations, study.load())

@@ -23,6 +23,8 @@ def study_report(
     survey_scale_summary: pd.DataFrame,
     registry_group_rates: pd.DataFrame,
     theme_frequencies: pd.DataFrame,
+    registry_event_study: pd.DataFrame,
+    registry_pretrend_tests: pd.DataFrame,
 ) -> dg.MaterializeResult:
     s = study.load()
     out = build_study_report(
@@ -31,6 +33,8 @@ def study_report(
         survey_summary=survey_scale_summary,
         registry_means=registry_group_rates,
         theme_freq=theme_frequencies,
+        event_study=registry_event_study,
+        pretrend=registry_pretrend_tests,
     )
     preview = next(iter(out.previews.values()), None)
     md = (

@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBIOManager
 from dagster._core.definitions.metadata import TableMetadataSet
+from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from evaluation_pipeline.study import Study

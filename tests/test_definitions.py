@@ -10,9 +10,10 @@ GROUPS = {
     "validate": {"survey_answers_valid", "coded_segments_valid", "registry_observations_valid",
                  "survey_answers_rejected", "coded_segments_rejected",
                  "registry_observations_rejected"},
-    "harmonize": {"registry_observations", "study_kommuner"},
+    "harmonize": {"registry_observations", "study_kommuner", "registry_panel"},
     "analyse": {"scale_scores", "survey_effects", "survey_scale_summary",
-                "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects"},
+                "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects",
+                "registry_event_study", "registry_pretrend_tests"},
     "report": {"study_report"},
 }
 

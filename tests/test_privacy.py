@@ -90,7 +90,7 @@ def test_personal_data_items_named(example_study):
     ids = wave["respondent_id"].unique()[:40]
     extra = pd.DataFrame({
         "respondent_id": ids, "wave": "w2016", "kommune": "1508", "role": "skole",
-        "item": "kontakt", "value": np.nan, "value_label": None,
+        "item": "kontakt", "value": 0.0, "value_label": "",
         "value_text": [f"person{i}@example.no" for i in range(len(ids))],
         "missing_reason": None,
     })

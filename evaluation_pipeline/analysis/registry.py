@@ -11,13 +11,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .did import did_twfe
-from .effects import Effect
+from .did import did_twfe, event_study
+from .effects import Effect, effects_frame
 from .staggered import staggered_att
 
 __all__ = [
-    "did_twfe", "staggered_att", "registry_panel", "registry_panels", "balanced_panel",
-    "registry_effects", "group_means",
+    "did_twfe", "event_study", "staggered_att", "registry_panel", "registry_panels",
+    "balanced_panel", "registry_effects", "registry_dynamic", "group_means",
 ]
 
 
@@ -113,3 +113,35 @@ def group_means(observations: pd.DataFrame, study) -> pd.DataFrame:
         ok.groupby(["indicator", "year", "group"])["kommune"].nunique().to_numpy()
     )
     return g
+
+
+def registry_dynamic(
+    observations: pd.DataFrame, study, window: tuple[int, int] = (-5, 5)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Effects by years since joining for every indicator, two estimators side by side: the
+    TWFE event study (binned endpoints, reference: the year before joining) and Callaway &
+    Sant'Anna's dynamic aggregation (never-joined controls).
+
+    Returns (coefficients: indicator, estimator, event_time, estimate, se, ci_low, ci_high,
+    n_obs; pre-trend tests: indicator, estimator, statistic, df1, df2, p_value).
+    """
+    coefs, tests = [], []
+    for ind in study.registry.indicators:
+        panel = registry_panel(observations, study, ind)
+        if panel["value"].notna().sum() == 0:
+            continue
+        es = event_study(panel, "value", "kommune", "year", "first_treated", window=window,
+                         label=ind)
+        c = es.coefficients.assign(indicator=ind, estimator="TWFE")
+        coefs.append(c)
+        tests.append({"indicator": ind, "estimator": "TWFE", **es.pretrend_test})
+        res = _staggered(panel, ind)
+        dyn = effects_frame(res.dynamic)
+        dyn["event_time"] = dyn["contrast"].str.extract(r"(-?\d+)$")[0].astype(int)
+        dyn = dyn[dyn["event_time"].between(*window)]
+        coefs.append(dyn[["event_time", "estimate", "se", "ci_low", "ci_high", "n_obs"]]
+                     .assign(indicator=ind, estimator="Callaway-Sant'Anna"))
+    cols = ["indicator", "estimator", "event_time", "estimate", "se", "ci_low", "ci_high",
+            "n_obs"]
+    out = pd.concat(coefs, ignore_index=True)[cols] if coefs else pd.DataFrame(columns=cols)
+    return out, pd.DataFrame(tests)

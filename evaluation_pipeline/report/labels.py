@@ -23,6 +23,14 @@ LABELS = {
         "tab_effects": "Endring fra baseline og forskjell mellom nettverk og sammenligning.",
         "tab_survey": "Skåre per skala, runde og gruppe.",
         "tab_interviews": "Kodinger og intervjuer per tema og runde.",
+        "fig_registry_trends": "Samlet rate per år i nettverks- og sammenligningskommunene; "
+        "stiplede linjer viser når kommuner ble med i nettverket.",
+        "fig_registry_event_study": "Effekt etter år før og etter innmelding (referanse: året "
+        "før), toveis faste effekter og Callaway–Sant'Anna, med 95 % konfidensintervall.",
+        "tab_registry_did": "Forskjell-i-forskjeller per indikator: toveis faste effekter "
+        "(klyngerobust KI og wild cluster bootstrap) og Callaway–Sant'Anna (gruppe-tid ATT).",
+        "pretrend": "Test av parallelle trender før innmelding (alle koeffisienter før "
+        "innmelding lik 0):",
         "design": "Design og data",
         "survey": "Spørreundersøkelse",
         "registry": "Registerdata",
@@ -74,6 +82,13 @@ LABELS = {
         "tab_effects": "Change from baseline and network vs comparison differences.",
         "tab_survey": "Scores by scale, wave and group.",
         "tab_interviews": "Codings and interviews by theme and round.",
+        "fig_registry_trends": "Pooled rate by year in network and comparison kommuner; dotted "
+        "lines mark the years kommuner joined the network.",
+        "fig_registry_event_study": "Effect by years before and after joining (reference: the "
+        "year before), two-way fixed effects and Callaway–Sant'Anna, with 95% CIs.",
+        "tab_registry_did": "Difference-in-differences per indicator: two-way fixed effects "
+        "(cluster-robust CI and wild cluster bootstrap) and Callaway–Sant'Anna (group-time ATT).",
+        "pretrend": "Test of parallel pre-trends (all coefficients before joining equal 0):",
         "design": "Design and data",
         "survey": "Survey",
         "registry": "Registry statistics",
@@ -116,6 +131,10 @@ COLUMNS = {
         "mean": "Snitt", "sd": "SD", "n": "n", "theme": "Tema", "n_segments": "Kodinger",
         "n_sources": "Intervjuer", "sources_in_group": "Intervjuer i runden",
         "share_sources": "Andel", "year": "År", "indicator": "Indikator", "value": "Verdi",
+        "twfe": "TWFE", "twfe_ci_low": "TWFE KI nedre", "twfe_ci_high": "TWFE KI øvre",
+        "twfe_p": "TWFE p", "boot_p": "Bootstrap p", "boot_ci_low": "Bootstrap KI nedre",
+        "boot_ci_high": "Bootstrap KI øvre", "cs": "C&S ATT", "cs_ci_low": "C&S KI nedre",
+        "cs_ci_high": "C&S KI øvre", "cs_p": "C&S p",
     },
     "en": {
         "source": "Source", "outcome": "Outcome", "contrast": "Contrast", "group": "Group",
@@ -124,6 +143,10 @@ COLUMNS = {
         "mean": "Mean", "sd": "SD", "n": "n", "theme": "Theme", "n_segments": "Codings",
         "n_sources": "Interviews", "sources_in_group": "Interviews in round",
         "share_sources": "Share", "year": "Year", "indicator": "Indicator", "value": "Value",
+        "twfe": "TWFE", "twfe_ci_low": "TWFE CI low", "twfe_ci_high": "TWFE CI high",
+        "twfe_p": "TWFE p", "boot_p": "Bootstrap p", "boot_ci_low": "Bootstrap CI low",
+        "boot_ci_high": "Bootstrap CI high", "cs": "C&S ATT", "cs_ci_low": "C&S CI low",
+        "cs_ci_high": "C&S CI high", "cs_p": "C&S p",
     },
 }
 VALUES = {

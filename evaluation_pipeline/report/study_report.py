@@ -16,7 +16,7 @@ from ..privacy import suppress, suppress_small_cells
 from . import figures
 from .html import Section, display_table, render_report, write_report
 from .labels import t
-from .tables import round_for_publication, write_csv
+from .tables import registry_did_table, round_for_publication, write_csv
 
 
 @dataclass
@@ -76,6 +76,8 @@ def build_study_report(
     survey_summary: pd.DataFrame,
     registry_means: pd.DataFrame,
     theme_freq: pd.DataFrame,
+    event_study: pd.DataFrame | None = None,
+    pretrend: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``."""
     lang = study.language
@@ -113,6 +115,10 @@ def build_study_report(
         figs["interview_theme_shares"] = figures.theme_shares(
             tables["interview_theme_counts"], rounds, language=lang, synthetic=study.synthetic
         )
+    if event_study is not None and len(event_study):
+        figs["registry_event_study"] = figures.event_study(
+            event_study, ind_labels, language=lang, synthetic=study.synthetic
+        )
     for name, fig in figs.items():
         result.figures[name] = figures.save(fig, out_dir / "figures" / name)
         result.previews[name] = figures.png_bytes(fig)
@@ -120,6 +126,11 @@ def build_study_report(
 
     names = {**ind_labels, **scale_labels}
     eff = tables["effects"]
+    did_table = registry_did_table(eff, ind_labels)
+    result.tables["registry_did"] = write_csv(
+        round_for_publication(did_table.assign(**({"data": "SYNTHETIC"} if study.synthetic
+                                                  else {}))),
+        out_dir / "tables" / "registry_did.csv")
     cols = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value",
             "n_obs", "estimator"]
     design_par = [
@@ -149,8 +160,11 @@ def build_study_report(
         ),
         Section(
             t("registry", lang),
-            figures=[(t("fig_registry", lang), result.previews["registry_trends"])]
-            if "registry_trends" in result.previews else [],
+            paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
+            figures=[(t(f"fig_{k}", lang), result.previews[k])
+                     for k in ("registry_trends", "registry_event_study")
+                     if k in result.previews],
+            tables=[(t("tab_registry_did", lang), display_table(did_table, lang))],
         ),
         Section(
             t("interviews", lang),
@@ -170,3 +184,11 @@ def build_study_report(
         render_report(title, sections, language=lang, synthetic=study.synthetic), result.report
     )
     return result
+
+
+def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], lang: str):
+    if pretrend is None or pretrend.empty:
+        return []
+    parts = [f"{labels.get(r.indicator, r.indicator)}: F({int(r.df1)}, {int(r.df2)}) = "
+             f"{r.statistic:.2f}, p = {r.p_value:.3f}" for r in pretrend.itertuples()]
+    return [t("pretrend", lang) + " " + "; ".join(parts) + "."]

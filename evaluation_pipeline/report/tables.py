@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -24,3 +25,33 @@ def write_csv(df: pd.DataFrame, path: Path) -> Path:
     df.to_csv(tmp, index=False, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+_BOOT = re.compile(  # the note did_twfe writes when it ran the wild cluster bootstrap
+    r"wild cluster bootstrap \([^)]*\): p=([0-9.]+), [0-9.]+% CI \[([^,]+), ([^\]]+)\]"
+)
+
+
+def registry_did_table(effects: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Registry effects with the two estimators side by side, one row per indicator: TWFE
+    (CR1 CI, and the wild cluster bootstrap p and CI read from the Effect's note when it was
+    run) and Callaway & Sant'Anna's simple ATT with its CI."""
+    reg = effects[effects["source"] == "registry"]
+    rows = []
+    for ind, grp in reg.groupby("outcome", sort=False):
+        twfe = grp[grp["estimator"].str.startswith("TWFE")]
+        cs = grp[grp["estimator"].str.startswith("Callaway")]
+        row = {"indicator": names.get(ind, ind)}
+        if len(twfe):
+            e = twfe.iloc[0]
+            row |= {"twfe": e["estimate"], "twfe_ci_low": e["ci_low"],
+                    "twfe_ci_high": e["ci_high"], "twfe_p": e["p_value"]}
+            m = _BOOT.search(str(e["note"]))
+            row |= ({"boot_p": float(m[1]), "boot_ci_low": float(m[2]),
+                     "boot_ci_high": float(m[3])} if m else {})
+        if len(cs):
+            e = cs.iloc[0]
+            row |= {"cs": e["estimate"], "cs_ci_low": e["ci_low"], "cs_ci_high": e["ci_high"],
+                    "cs_p": e["p_value"]}
+        rows.append(row)
+    return pd.DataFrame(rows)
