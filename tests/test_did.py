@@ -64,7 +64,7 @@ def _dummies(p, unit, time_, cols):
 
 @pytest.mark.parametrize("which", ["simulated", "organ_donations"])
 def test_twfe_matches_linearmodels_panelols(which):
-    lm = pytest.importorskip("linearmodels.panel")
+    import linearmodels.panel as lm  # a test dependency: missing means a broken install
     if which == "simulated":
         p, args = _panel(seed=11), ("y", "unit", "year", "treated")
     else:
@@ -97,7 +97,7 @@ def test_organ_donations_known_estimate():
 
 
 def _wildboottest_cl(X, y, clusters, weights, seed, draws, inject=None):
-    wbt = pytest.importorskip("wildboottest.wildboottest")
+    import wildboottest.wildboottest as wbt  # a test dependency (pyproject [test])
     codes = np.unique(clusters, return_inverse=True)[1].ravel()  # our cluster order
     R = np.zeros(X.shape[1])
     R[list(X.columns).index("treated")] = 1.0

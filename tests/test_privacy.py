@@ -90,9 +90,10 @@ def test_personal_data_items_named(example_study):
     ids = wave["respondent_id"].unique()[:40]
     extra = pd.DataFrame({
         "respondent_id": ids, "wave": "w2016", "kommune": "1508", "role": "skole",
-        "item": "kontakt", "value": 0.0, "value_label": "",
+        "item": "kontakt", "value": np.nan, "value_label": None,
         "value_text": [f"person{i}@example.no" for i in range(len(ids))],
         "missing_reason": None,
     })
-    found = personal_data_items(pd.concat([wave, extra], ignore_index=True))
+    found = personal_data_items(pd.concat([wave, extra.astype(wave.dtypes.to_dict())],
+                                          ignore_index=True))
     assert list(found) == ["kontakt"] and "mail" in found["kontakt"].lower()
