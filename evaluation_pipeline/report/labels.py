@@ -55,7 +55,10 @@ LABELS = {
             "Alle tall i denne rapporten er SYNTETISKE (eksempelstudie med innplantede effekter)."
         ),
         "few_clusters": (
-            "Få kommuner gir få klynger; klyngerobuste standardfeil kan gi for små p-verdier."
+            "Få kommuner gir få klynger; klyngerobuste standardfeil kan gi for små p-verdier. "
+            "Derfor rapporteres også wild cluster bootstrap. Konfidensintervallene fra "
+            "Callaway–Sant'Anna blir for smale når få kommuner er med i nettverket "
+            "(se simuleringen i BENCHMARKS.md)."
         ),
         "estimated_caveat": (
             "Tall for kommuner som ble delt (Ålesund 1507 i 2020–2023) er fordelt etter "
@@ -113,7 +116,10 @@ LABELS = {
             "Every number in this report is SYNTHETIC (example study with planted effects)."
         ),
         "few_clusters": (
-            "Few kommuner mean few clusters; cluster-robust standard errors may over-reject."
+            "Few kommuner mean few clusters; cluster-robust standard errors may over-reject, "
+            "so a wild cluster bootstrap is reported too. Callaway–Sant'Anna's confidence "
+            "intervals are too narrow when few kommuner are in the network (see the simulation "
+            "in BENCHMARKS.md)."
         ),
         "estimated_caveat": (
             "Figures for split kommuner (Ålesund 1507 in 2020–2023) are allocated by population "
