@@ -4,6 +4,12 @@ All computation lives in evaluation_pipeline.analysis."""
 import dagster as dg
 import pandas as pd
 
+from evaluation_pipeline.analysis.composition import (
+    item_distributions,
+    panel_retention,
+    response_rates,
+    study_groups,
+)
 from evaluation_pipeline.analysis.effects import effects_frame
 from evaluation_pipeline.analysis.interviews import code_frequencies
 from evaluation_pipeline.analysis.registry import (
@@ -11,15 +17,18 @@ from evaluation_pipeline.analysis.registry import (
     registry_dynamic,
     registry_effects,
 )
-from evaluation_pipeline.analysis.survey import scale_summary, score_scales, wave_differences
+from evaluation_pipeline.analysis.reliability import scales_reliability
+from evaluation_pipeline.analysis.survey import scale_summary, score_scales, survey_effects
 
 from .partitions import survey_waves
 from .resources import StudyResource
 
 
 def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
+    """Pooled effects only: per-kommune rows (small groups) stay out of the metadata."""
     cols = ["outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value", "n_obs"]
-    return dg.MetadataValue.md(df[cols].round(3).to_markdown(index=False))
+    pooled = df[df["group"].isin(["all", "network", "comparison"])]
+    return dg.MetadataValue.md(pooled[cols].round(3).to_markdown(index=False))
 
 
 @dg.asset(
@@ -41,16 +50,82 @@ def scale_scores(
     return scores
 
 
+@dg.multi_asset(
+    group_name="analyse",
+    partitions_def=survey_waves,
+    outs={
+        "scale_reliability": dg.AssetOut(
+            kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
+            description="Cronbach's alpha with CI, McDonald's omega and n per scale in one "
+            "wave, with warnings (items without variance, heavy listwise deletion).",
+        ),
+        "scale_item_statistics": dg.AssetOut(
+            kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
+            description="Per item of each scale in one wave: mean, SD, n, corrected item-total "
+            "correlation and alpha if the item is deleted.",
+        ),
+    },
+)
+def scale_reliability(
+    context: dg.AssetExecutionContext, study: StudyResource, survey_answers_valid: pd.DataFrame
+):
+    res = scales_reliability(survey_answers_valid, study.load().survey.scales, by="wave")
+    summary = res.summary.rename(columns={"group": "wave"})
+    items = res.items.rename(columns={"group": "wave"})
+    for w in res.warnings:
+        context.log.warning(w)
+    yield dg.Output(summary, output_name="scale_reliability", metadata={
+        "alpha": dg.MetadataValue.md(summary.round(3).to_markdown(index=False))})
+    yield dg.Output(items, output_name="scale_item_statistics", metadata={"rows": len(items)})
+
+
 @dg.asset(
     group_name="analyse",
+    partitions_def=survey_waves,
+    metadata={"partition_expr": "wave"},
     kinds={"pandas", "duckdb"},
-    description="Follow-up minus baseline difference of each survey scale (Welch t-test, "
-    "Hedges' g), for network and comparison kommuner, as Effect rows.",
+    description="Share of each response category per item in one wave, network and comparison "
+    "kommuner apart (raw answers as asked, no reverse coding).",
 )
-def survey_effects(
+def item_distribution(study: StudyResource, survey_answers_valid: pd.DataFrame) -> pd.DataFrame:
+    s = study.load()
+    return item_distributions(survey_answers_valid, s.survey.scales, groups=study_groups(s))
+
+
+@dg.multi_asset(
+    group_name="analyse",
+    outs={
+        "survey_response": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Respondents (and response rates where the study gives the number "
+            "invited) by wave × kommune × role, with kommune and wave totals.",
+        ),
+        "survey_panel_retention": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Baseline respondents who answered again in each follow-up wave.",
+        ),
+    },
+)
+def survey_response(study: StudyResource, scale_scores: pd.DataFrame):
+    s = study.load()
+    yield dg.Output(response_rates(scale_scores, s), output_name="survey_response")
+    yield dg.Output(panel_retention(scale_scores, s), output_name="survey_panel_retention")
+
+
+@dg.asset(
+    name="survey_effects",
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Survey Effect rows: baseline to each follow-up per scale (paired t-test on "
+    "panel respondents, else Welch; Hedges' g; Holm-adjusted) for network kommuner pooled and "
+    "per kommune and for comparison kommuner; network vs comparison (mixed model with a random "
+    "kommune intercept, or OLS with kommune fixed effects), as answered and reweighted to the "
+    "baseline role mix.",
+)
+def survey_effects_table(
     context: dg.AssetExecutionContext, study: StudyResource, scale_scores: pd.DataFrame
 ) -> pd.DataFrame:
-    df = effects_frame(wave_differences(scale_scores, study.load()))
+    df = effects_frame(survey_effects(scale_scores, study.load()))
     context.add_output_metadata({"effects": _effects_md(df)})
     return df
 

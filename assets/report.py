@@ -25,6 +25,9 @@ def study_report(
     theme_frequencies: pd.DataFrame,
     registry_event_study: pd.DataFrame,
     registry_pretrend_tests: pd.DataFrame,
+    scale_reliability: pd.DataFrame,
+    item_distribution: pd.DataFrame,
+    survey_response: pd.DataFrame,
 ) -> dg.MaterializeResult:
     s = study.load()
     out = build_study_report(
@@ -35,6 +38,9 @@ def study_report(
         theme_freq=theme_frequencies,
         event_study=registry_event_study,
         pretrend=registry_pretrend_tests,
+        reliability=scale_reliability,
+        item_dist=item_distribution,
+        response=survey_response,
     )
     preview = next(iter(out.previews.values()), None)
     md = (

@@ -13,7 +13,9 @@ GROUPS = {
     "harmonize": {"registry_observations", "study_kommuner", "registry_panel"},
     "analyse": {"scale_scores", "survey_effects", "survey_scale_summary",
                 "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects",
-                "registry_event_study", "registry_pretrend_tests"},
+                "registry_event_study", "registry_pretrend_tests", "scale_reliability",
+                "scale_item_statistics", "item_distribution", "survey_response",
+                "survey_panel_retention"},
     "report": {"study_report"},
 }
 
@@ -31,7 +33,8 @@ def test_assets_groups_and_partitions(example_study_dir):
         if graph.get(k).partitions_def == survey_waves
     }
     assert partitioned == {"survey_answers", "survey_answers_valid", "survey_answers_rejected",
-                           "scale_scores"}
+                           "scale_scores", "scale_reliability", "scale_item_statistics",
+                           "item_distribution"}
 
 
 def test_checks_are_blocking(example_study_dir):

@@ -89,6 +89,13 @@ def test_planted_survey_effects_recovered(finished_run):
             assert row.ci_low < trend < row.ci_high, (scale, wave, row.estimate, trend)
             checked += 2
     assert checked == 8
+    for scale, by_wave in PLANTED["survey"]["did"].items():
+        for wave, planted in by_wave.items():
+            rows = eff[(eff.outcome == scale)
+                       & (eff.contrast == f"{wave} - w2012, network - comparison")]
+            assert len(rows) == 2  # as answered, and reweighted to the baseline role mix
+            for row in rows.itertuples():
+                assert row.ci_low < planted < row.ci_high, (scale, wave, row.estimator)
 
 
 def test_planted_registry_effects_recovered_by_both_estimators(finished_run):

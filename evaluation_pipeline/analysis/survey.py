@@ -3,9 +3,18 @@
 Scores follow the study's scale definitions (items, reverse-coded items, response range). The
 wave difference is Welch's t-test (scipy) with Hedges' g (pingouin); see Welch (1947),
 Hedges (1981).
+
+``pre_post`` chooses a paired analysis (panel respondents) or independent samples, with
+Hedges' g_av / g and their CIs (Lakens 2013; Cumming 2012; Hedges & Olkin 1985);
+``adjust_p`` adjusts p-values across a family of Effects (Holm 1979; Benjamini & Hochberg
+1995); ``network_effect`` is the network-vs-comparison difference-in-differences on a scale
+(a mixed model with a random kommune intercept, or OLS with kommune fixed effects and
+cluster-robust SEs; Cameron & Miller 2015).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -140,3 +149,547 @@ def scale_summary(scores: pd.DataFrame, study, alpha: float = 0.05) -> pd.DataFr
         ["scale", "group", "wave"], key=lambda c: c.map(order) if c.name == "wave" else c
     )
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Pre/post effects with a choice of paired or independent analysis, multiplicity adjustment,
+# and the network-vs-comparison difference-in-differences on a survey scale.
+
+#: default smallest number of pairs for ``pre_post(paired="auto")`` to use the paired analysis
+MIN_PAIRS = 10
+#: fewer kommuner than this: ``network_effect`` uses OLS with kommune fixed effects (a random
+#: intercept variance is poorly estimated from a handful of clusters)
+MIN_KOMMUNER_MIXED = 10
+#: a random intercept SD below this fraction of the residual SD counts as a singular fit (the
+#: tolerance of lme4's ``isSingular``, Bates et al. 2015)
+SINGULAR_TOL = 1e-4
+
+
+def _hedges_j(df: float) -> float:
+    """Hedges' small-sample correction J(df) = 1 - 3 / (4 df - 1) (Hedges 1981; Borenstein et
+    al. 2009, p. 27): df = n1 + n2 - 2 for two independent groups, n - 1 for n pairs."""
+    return 1.0 - 3.0 / (4.0 * df - 1.0)
+
+
+def _nct_limits(t_obs: float, df: float, alpha: float) -> tuple[float, float]:
+    """(1 - alpha) CI for the noncentrality parameter lambda of a t statistic: the lambdas for
+    which the observed t is the upper / lower alpha/2 quantile of t(df, lambda)
+    (Steiger & Fouladi 1997; Cumming & Finch 2001)."""
+    from scipy.optimize import brentq
+
+    def limit(target: float) -> float:
+        # nct.cdf(t_obs; df, lambda) falls monotonically in lambda: bracket, then solve
+        def f(lam: float) -> float:
+            return float(stats.nct.cdf(t_obs, df, lam)) - target
+
+        # lambda's large-sample SD is about s = sqrt(1 + t^2 / (2 df)): widen the bracket in
+        # steps of s (far out in the tails scipy's nct.cdf can return NaN)
+        s = np.sqrt(1 + t_obs**2 / (2 * df))
+        k_lo = k_hi = 3
+        while f(t_obs - k_lo * s) < 0 and k_lo < 40:
+            k_lo += 1
+        while f(t_obs + k_hi * s) > 0 and k_hi < 40:
+            k_hi += 1
+        return float(brentq(f, t_obs - k_lo * s, t_obs + k_hi * s, xtol=1e-12, rtol=1e-12))
+
+    return limit(1 - alpha / 2), limit(alpha / 2)
+
+
+def hedges_g(x, y, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Hedges' g of ``x`` minus ``y`` (independent samples) and its (1 - alpha) CI.
+
+    g = (mean x - mean y) / pooled SD × J(n1 + n2 - 2) (Hedges 1981). CI: the Hedges & Olkin
+    (1985, p. 86) large-sample SE sqrt((n1 + n2) / (n1 n2) + g² / (2 (n1 + n2))) with a
+    t(n1 + n2 - 2) quantile -- the interval ``pingouin.compute_esci`` gives.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n1, n2 = len(x), len(y)
+    sp = np.sqrt(((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2))
+    if not sp > 0:
+        return float("nan"), float("nan"), float("nan")
+    g = float((x.mean() - y.mean()) / sp * _hedges_j(n1 + n2 - 2))
+    se = np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
+    q = stats.t.ppf(1 - alpha / 2, n1 + n2 - 2)
+    return g, float(g - q * se), float(g + q * se)
+
+
+def hedges_g_av(followup, baseline, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Hedges' g_av of paired scores (``followup[i]`` and ``baseline[i]`` from one respondent)
+    and its (1 - alpha) CI.
+
+    g_av = mean difference / ((SD_followup + SD_baseline) / 2) × J(n - 1): Lakens (2013)'s
+    d_av with Hedges' correction, df = n - 1 for n pairs (Borenstein et al. 2009, p. 27).
+    CI: the noncentral-t CI of lambda = delta_z sqrt(n) from the paired t statistic, rescaled
+    to the SD_av metric by sd_diff / (SD_av sqrt(n)) with that ratio treated as known, then
+    times J (Algina & Keselman 2003; Cumming 2012, ch. 11: the approximate interval of ESCI).
+    """
+    x = np.asarray(followup, float)
+    y = np.asarray(baseline, float)
+    n = len(x)
+    d = x - y
+    s_av = (x.std(ddof=1) + y.std(ddof=1)) / 2
+    if not s_av > 0:
+        return float("nan"), float("nan"), float("nan")
+    j = _hedges_j(n - 1)
+    g = float(d.mean() / s_av * j)
+    sd_d = d.std(ddof=1)
+    if not sd_d > 0:
+        return g, float("nan"), float("nan")
+    t_obs = d.mean() / (sd_d / np.sqrt(n))
+    lam_lo, lam_hi = _nct_limits(float(t_obs), n - 1, alpha)
+    scale = sd_d / (s_av * np.sqrt(n)) * j
+    return g, float(lam_lo * scale), float(lam_hi * scale)
+
+
+def _paired_effect(
+    x: pd.Series, y: pd.Series, *, outcome: str, contrast: str, group: str, alpha: float,
+    unpaired: tuple[int, int],
+) -> Effect:
+    """Paired analysis of follow-up ``x`` and baseline ``y`` (indexed by respondent_id)."""
+    ids = x.index.intersection(y.index)
+    xf = x.loc[ids].to_numpy(float)
+    yb = y.loc[ids].to_numpy(float)
+    n = len(ids)
+    d = xf - yb
+    diff = float(d.mean())
+    sd_d = float(d.std(ddof=1))
+    se = sd_d / np.sqrt(n)
+    res = stats.ttest_rel(xf, yb)
+    ci = res.confidence_interval(1 - alpha)
+    try:
+        w_p = float(stats.wilcoxon(xf, yb).pvalue)
+    except ValueError:  # every difference is zero
+        w_p = float("nan")
+    g, g_lo, g_hi = hedges_g_av(xf, yb, alpha=alpha)
+    only_base, only_fu = unpaired
+    note = (
+        f"paired on {n} respondents who answered both waves; left out as unpaired: "
+        f"{only_base} baseline-only and {only_fu} follow-up-only respondents; "
+        f"Wilcoxon signed-rank p={w_p:.3g}; "
+        f"hedges_g_av {1 - alpha:.0%} CI {g_lo:.4g} to {g_hi:.4g} (noncentral t, approximate)"
+    )
+    return Effect(
+        source="survey",
+        outcome=outcome,
+        contrast=contrast,
+        group=group,
+        estimator=f"paired t-test ({n} pairs)",
+        estimate=diff,
+        se=float(se),
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        p_value=float(res.pvalue),
+        effect_size=float(g),
+        effect_size_kind="hedges_g_av",
+        n_treated=n,
+        n_control=n,
+        n_obs=2 * n,
+        note=note,
+    )
+
+
+def _independent_effect(
+    x: pd.Series, y: pd.Series, *, outcome: str, contrast: str, group: str, alpha: float,
+    reason: str,
+) -> Effect:
+    """Welch analysis of follow-up ``x`` vs baseline ``y`` as independent samples."""
+    xf = x.to_numpy(float)
+    yb = y.to_numpy(float)
+    n1, n2 = len(xf), len(yb)
+    res = stats.ttest_ind(xf, yb, equal_var=False)
+    ci = res.confidence_interval(1 - alpha)
+    diff = float(xf.mean() - yb.mean())
+    se = float(np.sqrt(xf.var(ddof=1) / n1 + yb.var(ddof=1) / n2))
+    mw_p = float(stats.mannwhitneyu(xf, yb, alternative="two-sided").pvalue)
+    g, g_lo, g_hi = hedges_g(xf, yb, alpha=alpha)
+    both = len(x.index.intersection(y.index))
+    note = (
+        f"{both} respondents answered both waves; treated as independent samples ({reason}); "
+        f"Mann-Whitney U p={mw_p:.3g}; "
+        f"hedges_g {1 - alpha:.0%} CI {g_lo:.4g} to {g_hi:.4g} "
+        f"(Hedges & Olkin normal approximation)"
+    )
+    return Effect(
+        source="survey",
+        outcome=outcome,
+        contrast=contrast,
+        group=group,
+        estimator="Welch t-test (independent samples)",
+        estimate=diff,
+        se=se,
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        p_value=float(res.pvalue),
+        effect_size=float(g),
+        effect_size_kind="hedges_g",
+        n_treated=n1,
+        n_control=n2,
+        n_obs=n1 + n2,
+        note=note,
+    )
+
+
+def _pre_post_one(
+    s: pd.DataFrame, outcome: str, baseline: str, followup: str, group: str, *, alpha: float,
+    paired: bool | str, min_pairs: int, strict: bool,
+) -> Effect:
+    contrast = f"{followup} - {baseline}"
+    waves = {}
+    for w in (baseline, followup):
+        sub = s[s["wave"] == w]
+        dup = sub["respondent_id"][sub["respondent_id"].duplicated()]
+        if len(dup):
+            raise AnalysisError(
+                f"scale {outcome} ({group}): respondent {dup.iloc[0]} has more than one score "
+                f"in wave {w}"
+            )
+        waves[w] = pd.Series(sub["score"].to_numpy(float), index=sub["respondent_id"].to_numpy())
+    x, y = waves[followup], waves[baseline]
+    if len(x) < 2 or len(y) < 2:
+        msg = (f"scale {outcome} ({group}): need at least 2 scores in each of {baseline} and "
+               f"{followup}, got {len(y)} and {len(x)}")
+        if strict:
+            raise AnalysisError(msg)
+        return Effect(
+            source="survey", outcome=outcome, contrast=contrast, group=group,
+            estimator="not estimated", estimate=float("nan"), n_treated=len(x),
+            n_control=len(y), n_obs=len(x) + len(y), note=msg,
+        )
+    n_pairs = len(x.index.intersection(y.index))
+    if paired is True and n_pairs < 2:
+        raise AnalysisError(
+            f"scale {outcome} ({group}): paired=True but only {n_pairs} respondents answered "
+            f"both {baseline} and {followup}"
+        )
+    use_pairs = paired is True or (paired == "auto" and n_pairs >= min_pairs)
+    if use_pairs:
+        unpaired = (len(y) - n_pairs, len(x) - n_pairs)
+        return _paired_effect(x, y, outcome=outcome, contrast=contrast, group=group,
+                              alpha=alpha, unpaired=unpaired)
+    reason = ("paired=False" if paired is False
+              else f"{n_pairs} pairs, fewer than min_pairs={min_pairs}")
+    return _independent_effect(x, y, outcome=outcome, contrast=contrast, group=group,
+                               alpha=alpha, reason=reason)
+
+
+def pre_post(
+    scores: pd.DataFrame,
+    outcome: str,
+    baseline: str,
+    followup: str,
+    by: str | None = None,
+    *,
+    alpha: float = 0.05,
+    paired: bool | str = "auto",
+    min_pairs: int = MIN_PAIRS,
+) -> list[Effect]:
+    """Follow-up minus baseline on scale ``outcome``: paired when the waves share respondents,
+    independent samples otherwise.
+
+    **Paired** (``estimator`` ``"paired t-test (n pairs)"``, ``effect_size_kind``
+    ``"hedges_g_av"``), on the respondents with a score in both waves: mean difference with its
+    t(n - 1) CI and the paired t-test (``scipy.stats.ttest_rel``); the Wilcoxon signed-rank
+    p-value (``scipy.stats.wilcoxon``, zero differences dropped) in the note; Hedges' g_av =
+    mean difference / ((SD_baseline + SD_followup) / 2) × J(n - 1) (Lakens 2013, d_av with
+    Hedges' correction J(df) = 1 - 3/(4 df - 1)). Its CI (in the note; see
+    :func:`hedges_g_av`) inverts the noncentral t of the paired t statistic and rescales it
+    by sd_diff / s_av, treating that ratio as known (Algina & Keselman 2003; Cumming 2012,
+    ch. 11) -- approximate. n_treated = n_control = n pairs, n_obs = 2 × n pairs (scores used).
+
+    **Independent** (``"Welch t-test (independent samples)"``, ``"hedges_g"``): Welch's
+    t-test and CI (``scipy.stats.ttest_ind(equal_var=False)``), the Mann-Whitney U p-value in
+    the note, Hedges' g with the pooled SD and J(n1 + n2 - 2); its CI is the Hedges & Olkin
+    (1985) normal approximation with a t(n1 + n2 - 2) quantile, as ``pingouin.compute_esci``
+    (in the note; see :func:`hedges_g`).
+    n_treated / n_control = n follow-up / n baseline.
+
+    ``paired``: ``"auto"`` (default) uses the paired analysis when at least ``min_pairs``
+    respondent_ids have a score in both waves, even when fresh respondents were added (a panel
+    subset plus a new sample): the pairs are analysed and the note counts the unpaired
+    respondents left out. Auto prefers the pairs because (a) within-person change removes
+    stable person differences, so a changed mix of respondents (roles, attrition) cannot fake
+    a change, and (b) the two waves are then not independent samples, so Welch's SE would be
+    wrong. The price is a smaller n and a panel that may not represent everyone;
+    ``paired=False`` forces the independent analysis on every score (the note counts the
+    respondents in both waves, whose correlation it ignores -- with positively correlated
+    answers the Welch SE is then conservative). ``paired=True`` forces pairs (at least 2).
+
+    ``by=None`` gives one Effect on all scores (group ``"all"``); ``by="kommune"`` (or another
+    column) gives one Effect per value (group = the value) after the pooled one; pairing is
+    within a group, so a respondent who changed kommune is unpaired there. A group with fewer
+    than 2 scores in a wave gets an Effect with a NaN estimate saying so; the pooled analysis
+    raises ``AnalysisError`` instead. With ``"auto"`` each group chooses for itself.
+    """
+    if paired not in ("auto", True, False):
+        raise ValueError(f"pre_post: paired={paired!r}; use 'auto', True or False")
+    s = scores[scores["scale"] == outcome].dropna(subset=["score"])
+    s = s[s["wave"].isin([baseline, followup])]
+    kw = dict(alpha=alpha, paired=paired, min_pairs=min_pairs)
+    effects = [_pre_post_one(s, outcome, baseline, followup, "all", strict=True, **kw)]
+    if by is not None:
+        if by not in s.columns:
+            raise AnalysisError(f"pre_post: no column {by!r} in the scores")
+        for value in sorted(s[by].dropna().unique(), key=str):
+            effects.append(_pre_post_one(s[s[by] == value], outcome, baseline, followup,
+                                         str(value), strict=False, **kw))
+    return effects
+
+
+def adjust_p(effects: list[Effect], method: str = "holm") -> list[Effect]:
+    """The Effects with ``p_adjusted`` filled in across the whole list
+    (``statsmodels.stats.multitest.multipletests``: ``"holm"`` -- Holm 1979, family-wise error
+    -- or ``"fdr_bh"`` -- Benjamini & Hochberg 1995, false discovery rate). Effects with a NaN
+    p-value keep a NaN ``p_adjusted`` and do not count in the family.
+
+    Pass one family per call. In a study the family is the study's outcomes for one contrast:
+    every scale × follow-up wave of, e.g., the network-vs-comparison DiD (as
+    :func:`network_effects` does) or of the network kommuner's pre/post change; per-kommune
+    rows are descriptive and belong to a family of their own, if adjusted at all.
+    """
+    from dataclasses import replace
+
+    from statsmodels.stats.multitest import multipletests
+
+    if method not in ("holm", "fdr_bh"):
+        raise ValueError(f"adjust_p: method={method!r}; use 'holm' or 'fdr_bh'")
+    p = np.array([e.p_value for e in effects], dtype=float)
+    ok = ~np.isnan(p)
+    adjusted = np.full(len(p), np.nan)
+    if ok.any():
+        adjusted[ok] = multipletests(p[ok], method=method)[1]
+    return [replace(e, p_adjusted=float(a)) for e, a in zip(effects, adjusted, strict=True)]
+
+
+def _did_frame(
+    scores: pd.DataFrame, outcome: str, study, baseline: str, followup: str, weighted: bool
+) -> pd.DataFrame:
+    s = scores[(scores["scale"] == outcome) & scores["wave"].isin([baseline, followup])]
+    s = s.dropna(subset=["score"])
+    s = s[s["kommune"].astype(str).isin([str(k) for k in study.kommuner])]
+    cols = ["respondent_id", "wave", "kommune", "role", "score"] + (["weight"] if weighted else [])
+    d = s[cols].copy()
+    d["kommune"] = d["kommune"].astype(str).astype(object)
+    d["role"] = d["role"].astype(object).where(d["role"].notna(), "(missing)").astype(str)
+    d["post"] = (d["wave"].astype(str) == followup).astype(float)
+    d["network"] = d["kommune"].isin([str(k) for k in study.network]).astype(float)
+    d["score"] = d["score"].astype(float)
+    if weighted:
+        d["weight"] = pd.to_numeric(d["weight"], errors="coerce").astype(float)
+        if d["weight"].isna().any() or (d["weight"] < 0).any():
+            raise AnalysisError(f"network_effect({outcome}): missing or negative weights")
+    return d.reset_index(drop=True)
+
+
+def _fit_mixed(d: pd.DataFrame):
+    """REML fit of score ~ post * network + C(role) + (1 | kommune); returns (result, problem)
+    where ``problem`` is None or why the fit is not usable."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+
+    try:
+        from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+    except ImportError:  # pragma: no cover - older statsmodels
+        SingularMatrixWarning = ConvergenceWarning  # noqa: N806
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = smf.mixedlm(_fixed_formula(d), d, groups=d["kommune"])
+            res = model.fit(reml=True)
+        except (np.linalg.LinAlgError, ValueError) as err:
+            return None, f"the mixed model failed ({err})"
+    kinds = (ConvergenceWarning, HessianInversionWarning, SingularMatrixWarning)
+    msgs = list(dict.fromkeys(str(w.message).strip().rstrip(".") for w in caught
+                              if issubclass(w.category, kinds)))
+    problems = []
+    if not res.converged:
+        problems.append("the mixed model did not converge")
+    var_re = float(np.asarray(res.cov_re)[0, 0])
+    if not np.isfinite(var_re) or var_re <= 0 or np.sqrt(var_re / res.scale) < SINGULAR_TOL:
+        problems.append(f"the mixed model is singular: kommune random-intercept variance "
+                        f"{var_re:.2g} is ~0")
+    if not np.isfinite(res.bse["post:network"]):
+        problems.append("the mixed model's Hessian is not positive definite (no SE)")
+    if msgs:
+        problems.append("statsmodels warned: " + "; ".join(msgs))
+    return res, ("; ".join(problems) or None)
+
+
+def _fixed_formula(d: pd.DataFrame) -> str:
+    role = " + C(role)" if d["role"].nunique() > 1 else ""
+    return "score ~ post * network" + role
+
+
+def _fit_ols_fe(d: pd.DataFrame, weighted: bool):
+    """OLS (WLS with weights) of score ~ post + post:network + C(role) + C(kommune), with
+    kommune-clustered CR1 SEs and t(G - 1) inference. ``network`` is constant within kommune,
+    so the kommune fixed effects absorb it."""
+    import statsmodels.formula.api as smf
+
+    role = " + C(role)" if d["role"].nunique() > 1 else ""
+    formula = "score ~ post + post:network" + role + " + C(kommune)"
+    groups = pd.factorize(d["kommune"])[0]
+    model = (smf.wls(formula, d, weights=d["weight"]) if weighted else smf.ols(formula, d))
+    return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+
+
+def network_effect(
+    scores: pd.DataFrame,
+    outcome: str,
+    study,
+    *,
+    baseline: str | None = None,
+    followup: str | None = None,
+    alpha: float = 0.05,
+    weighted: bool = False,
+) -> Effect:
+    """Difference-in-differences on survey scale ``outcome``: the change from ``baseline``
+    (default: the study's baseline wave) to ``followup`` (default: the last follow-up wave) in
+    the network kommuner minus that in the comparison kommuner.
+
+    Model: ``score ~ C(wave) * network + C(role) + (1 | kommune)`` on the scores of the two
+    waves (``C(wave)`` is the 0/1 ``post`` indicator), fitted by REML with statsmodels
+    ``MixedLM``; ``network`` = 1 for the study's network kommuner. The Effect is the
+    ``post:network`` coefficient with its SE, Wald (normal) CI and p
+    (estimator ``"mixed model (random kommune intercept)"``); the note gives the random
+    intercept variance and the ICC. ``C(role)`` adjusts for a changed role mix.
+
+    **Fallback** to OLS with kommune fixed effects (``C(kommune)``, which absorbs ``network``)
+    and kommune-clustered CR1 SEs (G/(G-1)·(N-1)/(N-K)) with t(G - 1) inference (Cameron &
+    Miller 2015; estimator ``"OLS with kommune fixed effects, cluster-robust SE"``) when
+
+    - fewer than :data:`MIN_KOMMUNER_MIXED` (10) kommuner have scores: a variance component is
+      poorly estimated from a handful of clusters;
+    - the mixed model does not converge, or is singular: random-intercept SD below
+      :data:`SINGULAR_TOL` × residual SD (lme4's ``isSingular`` rule), a non-positive-definite
+      Hessian or any convergence / singular-matrix warning from statsmodels;
+    - ``weighted=True``: the scores' ``weight`` column (post-stratification weights) is used
+      with WLS; statsmodels' ``MixedLM`` takes no weights, so the weighted analysis always uses
+      the OLS path.
+
+    The note says which path was taken and why. In both paths panel respondents (in both waves)
+    are two rows: the cluster-robust SE allows for that (respondents are nested in kommuner);
+    the mixed model's random kommune intercept does not model the respondent correlation.
+    n_treated / n_control are the network / comparison kommuner with scores (as in the
+    registry DiD), n_obs the scores used.
+    """
+    baseline = baseline or study.baseline_wave
+    followup = followup or study.followup_waves[-1]
+    if weighted and "weight" not in scores.columns:
+        raise AnalysisError(f"network_effect({outcome}): weighted=True but no 'weight' column")
+    d = _did_frame(scores, outcome, study, baseline, followup, weighted)
+    contrast = f"{followup} - {baseline}, network - comparison"
+    cells = d.groupby(["network", "post"]).size()
+    if len(cells) < 4:
+        raise AnalysisError(
+            f"network_effect({outcome}): need scores of network and comparison kommuner in "
+            f"both {baseline} and {followup}"
+        )
+    n_k = int(d["kommune"].nunique())
+    n_net = int(d.loc[d["network"] == 1, "kommune"].nunique())
+    counts = (f"{n_k} kommuner ({n_net} network, {n_k - n_net} comparison), {len(d)} scores "
+              f"({int(d['post'].sum())} in {followup})")
+    reason = None
+    if weighted:
+        reason = ("weighted=True: statsmodels MixedLM is unweighted, so the post-stratification "
+                  "weights use WLS")
+    elif n_k < MIN_KOMMUNER_MIXED:
+        reason = f"fewer than {MIN_KOMMUNER_MIXED} kommuner ({n_k})"
+    else:
+        res, problem = _fit_mixed(d)
+        if problem is None:
+            var_re = float(np.asarray(res.cov_re)[0, 0])
+            lo, hi = res.conf_int(alpha).loc["post:network"]
+            return Effect(
+                source="survey",
+                outcome=outcome,
+                contrast=contrast,
+                estimator="mixed model (random kommune intercept)",
+                estimate=float(res.params["post:network"]),
+                se=float(res.bse["post:network"]),
+                ci_low=float(lo),
+                ci_high=float(hi),
+                p_value=float(res.pvalues["post:network"]),
+                n_treated=n_net,
+                n_control=n_k - n_net,
+                n_obs=len(d),
+                note=(f"REML, Wald z CI; kommune intercept variance {var_re:.4g}, ICC "
+                      f"{var_re / (var_re + res.scale):.3f}; {counts}"),
+            )
+        reason = problem
+    fit = _fit_ols_fe(d, weighted)
+    lo, hi = fit.conf_int(alpha).loc["post:network"]
+    return Effect(
+        source="survey",
+        outcome=outcome,
+        contrast=contrast,
+        estimator="OLS with kommune fixed effects, cluster-robust SE",
+        estimate=float(fit.params["post:network"]),
+        se=float(fit.bse["post:network"]),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_value=float(fit.pvalues["post:network"]),
+        n_treated=n_net,
+        n_control=n_k - n_net,
+        n_obs=len(d),
+        note=(f"fallback from the mixed model ({reason}). "
+              f"{'WLS' if weighted else 'OLS'} with kommune FE, CR1 SE clustered by kommune, "
+              f"t({n_k - 1}) inference; {counts}"),
+    )
+
+
+def network_effects(
+    scores: pd.DataFrame, study, *, alpha: float = 0.05, weighted: bool = False
+) -> list[Effect]:
+    """:func:`network_effect` for every scale × follow-up wave (against the baseline wave),
+    with ``p_adjusted`` by Holm across them (the study's family for this contrast)."""
+    effects = [
+        network_effect(scores, scale, study, followup=fu, alpha=alpha, weighted=weighted)
+        for scale in study.survey.scales
+        for fu in study.followup_waves
+    ]
+    return adjust_p(effects, "holm")
+
+
+def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05) -> list[Effect]:
+    """Every survey Effect of a study, as the report shows them:
+
+    - baseline → each follow-up (:func:`pre_post`) in the network kommuner, pooled (group
+      ``network``) and per kommune, and in the comparison kommuner pooled (group
+      ``comparison``); Holm-adjusted p-values across the pooled network outcomes (every scale ×
+      follow-up), since those are the study's family of survey outcomes;
+    - network vs comparison (:func:`network_effects`, mixed model or its fallback), once as
+      answered and once with follow-up waves reweighted to the baseline role mix
+      (post-stratification), so a change in who answered can be told from a change in answers.
+    """
+    from .composition import poststratification_weights, study_groups
+
+    network, comparison = set(study.network), set(study.comparison)
+    pooled, per_kommune, comp = [], [], []
+    for scale in study.survey.scales:
+        for fu in study.followup_waves:
+            net = scores[scores["kommune"].isin(network)]
+            effs = pre_post(net, scale, study.baseline_wave, fu, by="kommune", alpha=alpha)
+            pooled += [replace(e, group="network") for e in effs if e.group == "all"]
+            per_kommune += [e for e in effs if e.group != "all"]
+            cmp_scores = scores[scores["kommune"].isin(comparison)]
+            if len(cmp_scores):
+                comp += pre_post(cmp_scores, scale, study.baseline_wave, fu, alpha=alpha)
+    comp = [replace(e, group="comparison") for e in comp]
+    out = adjust_p(pooled, "holm") + adjust_p(comp, "holm") + per_kommune
+    out += network_effects(scores, study, alpha=alpha)
+    groups = study_groups(study)
+    weighted = scores.assign(
+        weight=poststratification_weights(scores, study.baseline_wave, ("role",),
+                                          groups=groups)
+    )
+    out += [
+        replace(e, estimator=f"{e.estimator}, reweighted to the baseline role mix",
+                note=f"post-stratified to the baseline role mix within network and comparison; "
+                     f"{e.note}")
+        for e in network_effects(weighted, study, alpha=alpha, weighted=True)
+    ]
+    return out

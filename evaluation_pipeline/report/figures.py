@@ -200,3 +200,77 @@ def event_study(
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+def forest(
+    effects: pd.DataFrame,
+    names: dict[str, str],
+    *,
+    title: str = "",
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """Forest plot: one row per group (e.g. kommune) with the estimate and its 95 % CI, one
+    panel per outcome; the pooled estimate (group "all") last, as a diamond. ``effects`` is in
+    the Effect shape; ``names`` maps group codes (kommune codes) and outcomes to labels."""
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    rows = max(effects.groupby("outcome").size().max(), 1)
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(3.4 * len(outcomes),
+                                                            0.28 * rows + 1.3),
+                                 squeeze=False, sharey=False)
+        for ax, out in zip(axes[0], outcomes, strict=True):
+            d = effects[effects["outcome"] == out]
+            d = pd.concat([d[d["group"] != "all"].sort_values("estimate"), d[d["group"] == "all"]])
+            y = list(range(len(d)))[::-1]
+            pooled = (d["group"] == "all").to_numpy()
+            colour = [COLOURS["all"] if p else COLOURS["network"] for p in pooled]
+            ax.hlines(y, d["ci_low"], d["ci_high"], color=colour, lw=1.2)
+            for yi, est, p, c in zip(y, d["estimate"], pooled, colour, strict=True):
+                ax.plot(est, yi, marker="D" if p else "o", ms=5 if p else 3.5, color=c)
+            ax.set_yticks(y, [names.get(g, g) if g != "all" else t("all", language)
+                              for g in d["group"]])
+            ax.axvline(0, color="black", lw=0.7)
+            ax.set_title(textwrap.fill(names.get(out, out), 34), loc="left")
+            ax.set_xlabel(title or t("estimate", language))
+        fig.tight_layout()
+        if synthetic:
+            _watermark(fig, language)
+    return fig
+
+
+LIKERT_COLOURS = ["#D55E00", "#E69F00", "#BBBBBB", "#56B4E9", "#0072B2", "#004466", "#002233"]
+
+
+def item_distributions(
+    dist: pd.DataFrame,
+    items: list[str],
+    waves: list[str],
+    *,
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """Stacked horizontal bars: the share of each response category per item × wave (ordinal
+    answers shown as what they are). ``dist`` has item, wave, category, share."""
+    cats = sorted(dist["category"].unique())
+    colours = LIKERT_COLOURS if len(cats) <= len(LIKERT_COLOURS) else None
+    labels = [f"{i} · {w}" for i in items for w in waves]
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.4, 0.22 * len(labels) + 1.2))
+        left = pd.Series(0.0, index=labels)
+        for k, cat in enumerate(cats):
+            d = dist[dist["category"] == cat].assign(
+                label=lambda x: x["item"] + " · " + x["wave"]).set_index("label")["share"]
+            share = d.reindex(labels).fillna(0) * 100
+            ax.barh(labels, share, left=left, height=0.75,
+                    color=colours[k] if colours else None, label=f"{cat:g}")
+            left += share
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(t("share_answers", language) + " (%)")
+        handles, labs = ax.get_legend_handles_labels()
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        fig.legend(handles, labs, loc="lower center", ncol=len(labs), frameon=False, fontsize=8)
+        if synthetic:
+            _watermark(fig, language)
+    return fig

@@ -13,6 +13,7 @@ LABELS = {
         "synthetic": "SYNTETISKE DATA (SYNTHETIC)",
         "joined": "Innmelding i nettverket",
         "definition_break": "Brudd i statistikken",
+        "share_answers": "Andel svar",
         "event_time": "År før/etter innmelding",
         "effect": "Effekt (nettverk − sammenligning)",
         "report_title": "Evalueringsrapport",
@@ -23,6 +24,16 @@ LABELS = {
         "tab_effects": "Endring fra baseline og forskjell mellom nettverk og sammenligning.",
         "tab_survey": "Skåre per skala, runde og gruppe.",
         "tab_interviews": "Kodinger og intervjuer per tema og runde.",
+        "fig_survey_scale_means": "Gjennomsnittlig skåre per runde med 95 % "
+        "konfidensintervall.",
+        "fig_survey_forest": "Endring fra baseline til siste runde per nettverkskommune "
+        "(95 % KI); samlet estimat nederst.",
+        "fig_survey_item_distributions": "Svarfordeling per spørsmål og runde i "
+        "nettverkskommunene (svar slik de ble gitt, uten omkoding).",
+        "tab_reliability": "Reliabilitet per skala og runde: Cronbachs alfa med 95 % KI og "
+        "McDonalds omega.",
+        "tab_response": "Antall svar per kommune og runde (svarprosent der antall inviterte er "
+        "oppgitt).",
         "fig_registry_trends": "Samlet rate per år i nettverks- og sammenligningskommunene; "
         "stiplede linjer viser når kommuner ble med i nettverket.",
         "fig_registry_event_study": "Effekt etter år før og etter innmelding (referanse: året "
@@ -75,6 +86,7 @@ LABELS = {
         "synthetic": "SYNTHETIC DATA",
         "joined": "Joined the network",
         "definition_break": "Definition break",
+        "share_answers": "Share of answers",
         "event_time": "Years before/after joining",
         "effect": "Effect (network − comparison)",
         "report_title": "Evaluation report",
@@ -85,6 +97,15 @@ LABELS = {
         "tab_effects": "Change from baseline and network vs comparison differences.",
         "tab_survey": "Scores by scale, wave and group.",
         "tab_interviews": "Codings and interviews by theme and round.",
+        "fig_survey_scale_means": "Mean score by wave with 95% confidence intervals.",
+        "fig_survey_forest": "Change from baseline to the last wave per network kommune (95% "
+        "CI); pooled estimate last.",
+        "fig_survey_item_distributions": "Answers per item and wave in the network kommuner "
+        "(as answered, not reverse coded).",
+        "tab_reliability": "Reliability per scale and wave: Cronbach's alpha with 95% CI and "
+        "McDonald's omega.",
+        "tab_response": "Answers per kommune and wave (response rate where the number invited "
+        "is given).",
         "fig_registry_trends": "Pooled rate by year in network and comparison kommuner; dotted "
         "lines mark the years kommuner joined the network.",
         "fig_registry_event_study": "Effect by years before and after joining (reference: the "
@@ -141,6 +162,9 @@ COLUMNS = {
         "twfe_p": "TWFE p", "boot_p": "Bootstrap p", "boot_ci_low": "Bootstrap KI nedre",
         "boot_ci_high": "Bootstrap KI øvre", "cs": "C&S ATT", "cs_ci_low": "C&S KI nedre",
         "cs_ci_high": "C&S KI øvre", "cs_p": "C&S p",
+        "alpha": "Alfa", "alpha_ci_low": "Alfa KI nedre", "alpha_ci_high": "Alfa KI øvre",
+        "omega": "Omega", "n_used": "n", "kommune": "Kommune", "respondents": "Svar",
+        "invited": "Inviterte", "rate": "Svarprosent",
     },
     "en": {
         "source": "Source", "outcome": "Outcome", "contrast": "Contrast", "group": "Group",
@@ -153,6 +177,9 @@ COLUMNS = {
         "twfe_p": "TWFE p", "boot_p": "Bootstrap p", "boot_ci_low": "Bootstrap CI low",
         "boot_ci_high": "Bootstrap CI high", "cs": "C&S ATT", "cs_ci_low": "C&S CI low",
         "cs_ci_high": "C&S CI high", "cs_p": "C&S p",
+        "alpha": "Alpha", "alpha_ci_low": "Alpha CI low", "alpha_ci_high": "Alpha CI high",
+        "omega": "Omega", "n_used": "n", "kommune": "Kommune", "respondents": "Answers",
+        "invited": "Invited", "rate": "Response rate",
     },
 }
 VALUES = {

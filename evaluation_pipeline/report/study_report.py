@@ -78,11 +78,28 @@ def build_study_report(
     theme_freq: pd.DataFrame,
     event_study: pd.DataFrame | None = None,
     pretrend: pd.DataFrame | None = None,
+    reliability: pd.DataFrame | None = None,
+    item_dist: pd.DataFrame | None = None,
+    response: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``."""
     lang = study.language
     out_dir = study.output
     tables = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
+    k = study.small_cell_threshold
+    if reliability is not None and len(reliability):
+        rel = reliability[["wave", "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
+                           "n_used"]]
+        tables["scale_reliability"] = suppress_small_cells(
+            rel, ["n_used"], k, ["alpha", "alpha_ci_low", "alpha_ci_high", "omega"])
+    if response is not None and len(response):
+        per_kommune = response[response["level"] == "kommune"][
+            ["wave", "kommune", "respondents", "invited", "rate"]]
+        tables["survey_response"] = suppress_small_cells(
+            per_kommune, ["respondents"], k, ["rate"])
+    if item_dist is not None and len(item_dist):
+        tables["survey_item_distributions"] = suppress_small_cells(
+            item_dist, ["n_answered"], k, ["count", "share"])
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
                                                        "report.html"))
     for name, df in tables.items():
@@ -115,6 +132,26 @@ def build_study_report(
         figs["interview_theme_shares"] = figures.theme_shares(
             tables["interview_theme_counts"], rounds, language=lang, synthetic=study.synthetic
         )
+    per_kommune = pd.DataFrame()
+    if study.survey and study.followup_waves:
+        e = tables["effects"]
+        last = e[(e["source"] == "survey") & (e["group"] != "comparison") & (
+            e["contrast"] == f"{study.followup_waves[-1]} - {study.baseline_wave}")]
+        per_kommune = last.assign(group=last["group"].replace({"network": "all"}))
+    if len(per_kommune):
+        from ..geography import kommune_name
+
+        knames = {k: kommune_name(k) for k in study.kommuner}
+        figs["survey_forest"] = figures.forest(
+            per_kommune.dropna(subset=["estimate"]), {**knames, **scale_labels},
+            language=lang, synthetic=study.synthetic,
+        )
+    if item_dist is not None and len(item_dist):
+        net = item_dist[item_dist["group"] == "network"]
+        items = [i for s in study.survey.scales.values() for i in s.items]
+        figs["survey_item_distributions"] = figures.item_distributions(
+            net, items, study.wave_ids, language=lang, synthetic=study.synthetic
+        )
     if event_study is not None and len(event_study):
         figs["registry_event_study"] = figures.event_study(
             event_study, ind_labels, language=lang, synthetic=study.synthetic
@@ -126,6 +163,7 @@ def build_study_report(
 
     names = {**ind_labels, **scale_labels}
     eff = tables["effects"]
+    eff = eff[eff["group"].isin(["all", "network", "comparison"])]
     did_table = registry_did_table(eff, ind_labels)
     result.tables["registry_did"] = write_csv(
         round_for_publication(did_table.assign(**({"data": "SYNTHETIC"} if study.synthetic
@@ -153,10 +191,17 @@ def build_study_report(
         ),
         Section(
             t("survey", lang),
-            figures=[(t("fig_survey", lang), result.previews["survey_scale_means"])]
-            if "survey_scale_means" in result.previews else [],
+            figures=[(t(f"fig_{k}", lang), result.previews[k])
+                     for k in ("survey_scale_means", "survey_forest",
+                               "survey_item_distributions") if k in result.previews],
             tables=[(t("tab_survey", lang),
-                     display_table(tables["survey_scale_means"], lang, names))],
+                     display_table(tables["survey_scale_means"], lang, names))]
+            + ([(t("tab_reliability", lang), display_table(tables["scale_reliability"], lang,
+                                                            names))]
+               if "scale_reliability" in tables else [])
+            + ([(t("tab_response", lang), display_table(tables["survey_response"], lang,
+                                                         names))]
+               if "survey_response" in tables else []),
         ),
         Section(
             t("registry", lang),

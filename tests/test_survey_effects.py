@@ -1,0 +1,466 @@
+"""pre_post, adjust_p and network_effect against independent references (scipy, pingouin,
+statsmodels, hand computations) and against the effects planted in the example study."""
+
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+import statsmodels.formula.api as smf
+from patsy import dmatrices
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.sandwich_covariance import cov_cluster
+
+from evaluation_pipeline.analysis.effects import Effect
+from evaluation_pipeline.analysis.survey import (
+    adjust_p,
+    hedges_g,
+    hedges_g_av,
+    network_effect,
+    network_effects,
+    pre_post,
+)
+from evaluation_pipeline.errors import AnalysisError
+from evaluation_pipeline.synthetic import PLANTED
+
+MIXED = "mixed model (random kommune intercept)"
+OLS_FE = "OLS with kommune fixed effects, cluster-robust SE"
+
+
+def _scores(ids_b, sb, ids_f, sf, kommune="1508"):
+    """A scores table of one scale 's' with baseline 'b' and follow-up 'f'."""
+    return pd.DataFrame({
+        "respondent_id": list(ids_b) + list(ids_f),
+        "wave": ["b"] * len(ids_b) + ["f"] * len(ids_f),
+        "kommune": kommune, "role": "skole", "scale": "s",
+        "score": np.r_[sb, sf], "n_items": 4, "n_answered": 4,
+    })
+
+
+def _j(df):
+    return 1 - 3 / (4 * df - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# pre_post: paired analysis
+
+
+@pytest.fixture
+def panel():
+    rng = np.random.default_rng(7)
+    n = 60
+    person = rng.normal(0, 0.6, n)
+    b = 3.0 + person + rng.normal(0, 0.4, n)
+    f = 3.3 + person + rng.normal(0, 0.5, n)
+    ids = [f"r{i}" for i in range(n)]
+    # shuffle the follow-up rows: pairing must go by respondent_id, not by row order
+    order = rng.permutation(n)
+    return _scores(ids, b, [ids[i] for i in order], f[order]), b, f
+
+
+def test_paired_matches_scipy_and_hand(panel):
+    scores, b, f = panel
+    (e,) = pre_post(scores, "s", "b", "f")
+    n = len(b)
+    d = f - b
+    se = d.std(ddof=1) / np.sqrt(n)
+    q = stats.t.ppf(0.975, n - 1)
+    assert e.estimator == f"paired t-test ({n} pairs)" and e.group == "all"
+    assert e.contrast == "f - b" and e.source == "survey"
+    assert e.estimate == pytest.approx(d.mean(), abs=1e-12)
+    assert e.se == pytest.approx(se, rel=1e-12)
+    assert (e.ci_low, e.ci_high) == pytest.approx((d.mean() - q * se, d.mean() + q * se),
+                                                  rel=1e-10)
+    assert e.p_value == pytest.approx(stats.ttest_rel(f, b).pvalue, rel=1e-10)
+    assert f"Wilcoxon signed-rank p={stats.wilcoxon(f, b).pvalue:.3g}" in e.note
+    assert (e.n_treated, e.n_control, e.n_obs) == (n, n, 2 * n)
+    # Hedges' g_av by hand: mean difference / average SD, J with df = n - 1
+    s_av = (f.std(ddof=1) + b.std(ddof=1)) / 2
+    assert e.effect_size_kind == "hedges_g_av"
+    assert e.effect_size == pytest.approx(d.mean() / s_av * (1 - 3 / (4 * (n - 1) - 1)),
+                                          rel=1e-12)
+
+
+def test_g_av_ci_is_the_noncentral_t_interval(panel):
+    _, b, f = panel
+    n = len(b)
+    g, lo, hi = hedges_g_av(f, b)
+    d = f - b
+    t_obs = d.mean() / (d.std(ddof=1) / np.sqrt(n))
+    s_av = (f.std(ddof=1) + b.std(ddof=1)) / 2
+    scale = d.std(ddof=1) / (s_av * np.sqrt(n)) * _j(n - 1)
+    # defining property: the observed t is the 97.5% / 2.5% quantile of t(n-1, lambda) at
+    # the lower / upper limit of lambda
+    assert stats.nct.cdf(t_obs, n - 1, lo / scale) == pytest.approx(0.975, abs=1e-9)
+    assert stats.nct.cdf(t_obs, n - 1, hi / scale) == pytest.approx(0.025, abs=1e-9)
+    assert lo < g < hi
+    # close to the large-sample normal approximation of lambda's SD sqrt(1 + t^2 / (2 df))
+    half = 1.96 * np.sqrt(1 + t_obs**2 / (2 * (n - 1))) * scale
+    assert (lo, hi) == pytest.approx((t_obs * scale - half, t_obs * scale + half), abs=0.03)
+    (e,) = pre_post(_scores([f"r{i}" for i in range(n)], b, [f"r{i}" for i in range(n)], f),
+                    "s", "b", "f")
+    assert f"hedges_g_av 95% CI {lo:.4g} to {hi:.4g}" in e.note
+
+
+# --------------------------------------------------------------------------------------------
+# pre_post: independent samples
+
+
+@pytest.fixture
+def two_samples():
+    rng = np.random.default_rng(11)
+    y = rng.normal(3.2, 0.5, 45)  # baseline
+    x = rng.normal(3.6, 0.7, 38)  # follow-up
+    scores = _scores([f"b{i}" for i in range(45)], y, [f"f{i}" for i in range(38)], x)
+    return scores, y, x
+
+
+def test_independent_matches_scipy_welch_and_hand_g(two_samples):
+    scores, y, x = two_samples
+    (e,) = pre_post(scores, "s", "b", "f")
+    ref = stats.ttest_ind(x, y, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    n1, n2 = len(x), len(y)
+    assert e.estimator == "Welch t-test (independent samples)"
+    assert e.estimate == pytest.approx(x.mean() - y.mean(), abs=1e-12)
+    assert e.se == pytest.approx(np.sqrt(x.var(ddof=1) / n1 + y.var(ddof=1) / n2), rel=1e-12)
+    assert (e.ci_low, e.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert e.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    mw = stats.mannwhitneyu(x, y, alternative="two-sided").pvalue
+    assert f"Mann-Whitney U p={mw:.3g}" in e.note
+    assert (e.n_treated, e.n_control, e.n_obs) == (n1, n2, n1 + n2)
+    sp = np.sqrt(((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2))
+    g_hand = (x.mean() - y.mean()) / sp * (1 - 3 / (4 * (n1 + n2) - 9))
+    assert e.effect_size_kind == "hedges_g"
+    assert e.effect_size == pytest.approx(g_hand, rel=1e-12)
+    assert e.effect_size == pytest.approx(pg.compute_effsize(x, y, eftype="hedges"), rel=1e-12)
+
+
+def test_hedges_g_ci_matches_pingouin_compute_esci(two_samples):
+    _, y, x = two_samples
+    g, lo, hi = hedges_g(x, y)
+    ref = pg.compute_esci(stat=g, nx=len(x), ny=len(y), eftype="cohen", confidence=0.95,
+                          decimals=12)
+    assert (lo, hi) == pytest.approx(tuple(ref), abs=1e-10)
+    g90, lo90, hi90 = hedges_g(x, y, alpha=0.10)
+    ref90 = pg.compute_esci(stat=g90, nx=len(x), ny=len(y), eftype="cohen", confidence=0.90,
+                            decimals=12)
+    assert (lo90, hi90) == pytest.approx(tuple(ref90), abs=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# pre_post: which analysis
+
+
+def test_choice_fully_paired_and_disjoint(panel, two_samples):
+    assert pre_post(panel[0], "s", "b", "f")[0].estimator.startswith("paired t-test")
+    assert pre_post(two_samples[0], "s", "b", "f")[0].estimator.startswith("Welch")
+
+
+def test_choice_partial_overlap_pairs_and_counts_the_unpaired():
+    rng = np.random.default_rng(3)
+    pairs = [f"p{i}" for i in range(30)]
+    ids_b = pairs + [f"b{i}" for i in range(20)]
+    ids_f = pairs + [f"f{i}" for i in range(25)]
+    sb, sf = rng.normal(3, 0.5, 50), rng.normal(3.3, 0.5, 55)
+    scores = _scores(ids_b, sb, ids_f, sf)
+    (e,) = pre_post(scores, "s", "b", "f")
+    assert e.estimator == "paired t-test (30 pairs)"
+    assert "20 baseline-only and 25 follow-up-only" in e.note
+    assert e.estimate == pytest.approx((sf[:30] - sb[:30]).mean(), abs=1e-12)
+    assert e.p_value == pytest.approx(stats.ttest_rel(sf[:30], sb[:30]).pvalue, rel=1e-10)
+    # paired=False: Welch on every score, the overlap counted in the note
+    (w,) = pre_post(scores, "s", "b", "f", paired=False)
+    assert w.estimator == "Welch t-test (independent samples)"
+    assert (w.n_treated, w.n_control) == (55, 50)
+    assert w.p_value == pytest.approx(stats.ttest_ind(sf, sb, equal_var=False).pvalue,
+                                      rel=1e-10)
+    assert "30 respondents answered both waves" in w.note and "paired=False" in w.note
+    # fewer pairs than min_pairs: independent, and the note says why
+    (m,) = pre_post(scores, "s", "b", "f", min_pairs=31)
+    assert m.estimator.startswith("Welch") and "30 pairs, fewer than min_pairs=31" in m.note
+    # paired=True forces pairs; with fewer than 2 pairs it refuses
+    assert pre_post(scores, "s", "b", "f", paired=True, min_pairs=31)[0].estimator.startswith(
+        "paired")
+    lone = _scores(["a", "b1"], [3, 3.5], ["a", "f1"], [4, 2.5])
+    with pytest.raises(AnalysisError, match="paired=True"):
+        pre_post(lone, "s", "b", "f", paired=True)
+
+
+def test_by_kommune_gives_the_pooled_and_one_per_kommune(panel, two_samples):
+    a = panel[0].assign(kommune="1508")
+    c = two_samples[0].assign(kommune="1531")
+    scores = pd.concat([a, c], ignore_index=True)
+    effects = pre_post(scores, "s", "b", "f", by="kommune")
+    assert [e.group for e in effects] == ["all", "1508", "1531"]
+    assert effects[1] == replace(pre_post(a, "s", "b", "f")[0], group="1508")
+    assert effects[2].estimate == pytest.approx(pre_post(c, "s", "b", "f")[0].estimate)
+    assert effects[1].estimator.startswith("paired") and effects[2].estimator.startswith("Welch")
+    # the pooled one pairs the 60 panel respondents and leaves the others out
+    assert effects[0].estimator == "paired t-test (60 pairs)"
+    assert "45 baseline-only and 38 follow-up-only" in effects[0].note
+
+
+def test_a_kommune_with_too_few_scores_gets_a_nan_effect(two_samples):
+    tiny = _scores(["x1"], [3.0], ["x2"], [4.0], kommune="1580")
+    scores = pd.concat([two_samples[0], tiny], ignore_index=True)
+    effects = pre_post(scores, "s", "b", "f", by="kommune")
+    k = {e.group: e for e in effects}["1580"]
+    assert np.isnan(k.estimate) and "need at least 2 scores" in k.note
+    with pytest.raises(AnalysisError, match="need at least 2 scores"):
+        pre_post(tiny, "s", "b", "f")
+
+
+# --------------------------------------------------------------------------------------------
+# adjust_p
+
+
+def _effects(ps):
+    return [Effect(source="survey", outcome=f"o{i}", contrast="f - b", estimator="x",
+                   estimate=0.0, p_value=p) for i, p in enumerate(ps)]
+
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh"])
+def test_adjust_p_matches_multipletests(method):
+    ps = np.random.default_rng(5).uniform(0, 0.2, 9)
+    out = adjust_p(_effects(ps), method)
+    assert [e.p_adjusted for e in out] == pytest.approx(
+        list(multipletests(ps, method=method)[1]), rel=1e-12)
+    assert [e.p_value for e in out] == pytest.approx(list(ps))
+
+
+def test_adjust_p_holm_by_hand_and_nan():
+    # Holm: sorted 0.01, 0.03, 0.04 times 3, 2, 1 -> 0.03, 0.06, 0.04, made monotone -> 0.06
+    effects = _effects([0.01, 0.04, 0.03, np.nan])
+    out = adjust_p(effects)
+    assert [e.p_adjusted for e in out[:3]] == pytest.approx([0.03, 0.06, 0.06])
+    assert np.isnan(out[3].p_adjusted)
+    assert all(np.isnan(e.p_adjusted) for e in effects)  # the inputs are not changed
+    with pytest.raises(ValueError):
+        adjust_p(effects, "bonferroni-ish")
+
+
+# --------------------------------------------------------------------------------------------
+# network_effect on simulated data
+
+
+def _study(n_network, n_comparison):
+    net = {f"{1500 + i}": 2013 for i in range(n_network)}
+    comp = [f"{1600 + i}" for i in range(n_comparison)]
+    return SimpleNamespace(network=net, comparison=comp, kommuner=list(net) + comp,
+                           baseline_wave="b", followup_waves=["f"],
+                           survey=SimpleNamespace(scales={"s": None}))
+
+
+def _did_data(study, *, seed=0, n=(25, 60), kommune_sd=0.3, did=0.4, balanced=False):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in study.kommuner:
+        u = rng.normal(0, kommune_sd)
+        size = n[0] if balanced else int(rng.integers(*n))
+        for wave in ("b", "f"):
+            roles = (np.array(["skole", "NAV"] * (size // 2)) if balanced
+                     else rng.choice(["skole", "NAV", "PPT"], size, p=[0.5, 0.3, 0.2]))
+            post = wave == "f"
+            y = (3 + u + 0.1 * post + did * (post and k in study.network)
+                 + 0.2 * (roles == "NAV") + rng.normal(0, 0.6, len(roles)))
+            for i, (r, v) in enumerate(zip(roles, y, strict=True)):
+                rows.append((f"{k}-{wave}-{i}", wave, k, r, "s", v))
+    return pd.DataFrame(rows, columns=["respondent_id", "wave", "kommune", "role", "scale",
+                                       "score"])
+
+
+def _prepared(scores, study):
+    d = scores.copy()
+    d["post"] = (d["wave"] == "f").astype(float)
+    d["network"] = d["kommune"].isin(list(study.network)).astype(float)
+    return d
+
+
+def test_mixed_model_agrees_with_a_second_optimizer():
+    study = _study(7, 9)
+    scores = _did_data(study, seed=1)
+    e = network_effect(scores, "s", study)
+    assert e.estimator == MIXED
+    d = _prepared(scores, study)
+    model = smf.mixedlm("score ~ post * network + C(role)", d, groups=d["kommune"])
+    default = model.fit(reml=True)
+    powell = model.fit(reml=True, method="powell")
+    nelder_mead = model.fit(reml=True, method="nm", maxiter=5000)
+    # (method="lbfgs" alone, from statsmodels' default start, can stop on the boundary
+    # tau2 = 0 with warnings; the default fit tries bfgs first)
+    assert np.max(np.abs(default.fe_params - powell.fe_params)) < 1e-4
+    assert np.max(np.abs(default.fe_params - nelder_mead.fe_params)) < 1e-4
+    assert e.estimate == pytest.approx(powell.fe_params["post:network"], abs=1e-4)
+    assert e.se == pytest.approx(powell.bse["post:network"], abs=1e-4)
+    assert e.contrast == "f - b, network - comparison"
+    assert (e.n_treated, e.n_control, e.n_obs) == (7, 9, len(scores))
+    lo, hi = e.estimate + np.array([-1, 1]) * stats.norm.ppf(0.975) * e.se
+    assert (e.ci_low, e.ci_high) == pytest.approx((lo, hi), rel=1e-9)
+
+
+def test_balanced_mixed_model_equals_ols_with_kommune_dummies():
+    # Random-intercept GLS is OLS on quasi-demeaned data: z - c * mean_k(z) for every column z,
+    # with c = 1 - sqrt(s2 / (s2 + m * tau2)). With equal cluster sizes and every within-kommune
+    # column balanced (post = 1/2 and the role shares equal in every kommune), the kommune mean
+    # of post, post:network and the role dummy is a + b * network: it lies in the span of the
+    # intercept and network columns. Partialling those out (Frisch-Waugh-Lovell) leaves the
+    # fully within-demeaned columns, which is exactly what kommune dummies leave; and the
+    # within columns are orthogonal to mean_k(y), so the c * mean_k(y) part of y drops out.
+    # Hence the interaction equals the dummy-variable (fixed-effects) OLS estimate for any
+    # variance estimate tau2.
+    study = _study(6, 6)
+    scores = _did_data(study, seed=2, n=(40, 40), kommune_sd=0.5, balanced=True)
+    e = network_effect(scores, "s", study)
+    assert e.estimator == MIXED
+    d = _prepared(scores, study)
+    ols = smf.ols("score ~ post + post:network + C(role) + C(kommune)", d).fit()
+    assert e.estimate == pytest.approx(ols.params["post:network"], abs=1e-6)
+    # ... and, balanced, both are the DiD of the four cell means
+    m = d.groupby(["network", "post"])["score"].mean()
+    assert e.estimate == pytest.approx((m[1, 1] - m[1, 0]) - (m[0, 1] - m[0, 0]), abs=1e-6)
+
+
+def test_fewer_than_10_kommuner_uses_ols_with_kommune_fe():
+    study = _study(4, 4)
+    scores = _did_data(study, seed=3)
+    e = network_effect(scores, "s", study)
+    assert e.estimator == OLS_FE
+    assert "fewer than 10 kommuner (8)" in e.note and "t(7)" in e.note
+    d = _prepared(scores, study)
+    ref = smf.ols("score ~ post + post:network + C(role) + C(kommune)", d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["kommune"])[0]}, use_t=True)
+    assert e.estimate == pytest.approx(ref.params["post:network"], rel=1e-10)
+    assert e.p_value == pytest.approx(ref.pvalues["post:network"], rel=1e-8)
+
+
+def test_ols_path_se_is_the_hand_cr1():
+    study = _study(4, 5)
+    scores = _did_data(study, seed=4)
+    e = network_effect(scores, "s", study)
+    assert e.estimator == OLS_FE
+    d = _prepared(scores, study)
+    y, X = dmatrices("score ~ post + post:network + C(role) + C(kommune)", d,
+                     return_type="dataframe")
+    Xv, yv = X.to_numpy(), y.to_numpy().ravel()
+    beta = np.linalg.solve(Xv.T @ Xv, Xv.T @ yv)
+    u = yv - Xv @ beta
+    bread = np.linalg.inv(Xv.T @ Xv)
+    groups = d["kommune"].to_numpy()
+    meat = sum(np.outer(Xv[groups == g].T @ u[groups == g], Xv[groups == g].T @ u[groups == g])
+               for g in np.unique(groups))
+    n, k, G = len(yv), Xv.shape[1], len(np.unique(groups))
+    V = G / (G - 1) * (n - 1) / (n - k) * bread @ meat @ bread
+    j = list(X.columns).index("post:network")
+    assert e.estimate == pytest.approx(beta[j], rel=1e-10)
+    assert e.se == pytest.approx(np.sqrt(V[j, j]), rel=1e-8)
+    # the same from statsmodels' sandwich module
+    ols = smf.ols("score ~ post + post:network + C(role) + C(kommune)", d).fit()
+    V_sm = cov_cluster(ols, pd.factorize(d["kommune"])[0])
+    assert e.se == pytest.approx(np.sqrt(V_sm[j, j]), rel=1e-8)
+    q = stats.t.ppf(0.975, G - 1)
+    assert (e.ci_low, e.ci_high) == pytest.approx((beta[j] - q * e.se, beta[j] + q * e.se),
+                                                  rel=1e-8)
+
+
+def test_singular_mixed_model_falls_back_to_ols():
+    # no between-kommune variance: every kommune has the very same residuals (the network
+    # kommuner shifted by the DiD only), so the kommune random-intercept variance is 0
+    study = _study(6, 6)
+    rng = np.random.default_rng(9)
+    base = {w: (rng.choice(["skole", "NAV"], 30), rng.normal(0, 0.6, 30)) for w in "bf"}
+    rows = []
+    for k in study.kommuner:
+        for w, (roles, eps) in base.items():
+            shift = 0.1 * (w == "f") + 0.4 * (w == "f" and k in study.network)
+            rows += [(f"{k}{w}{i}", w, k, r, "s", 3 + shift + v)
+                     for i, (r, v) in enumerate(zip(roles, eps, strict=True))]
+    scores = pd.DataFrame(rows, columns=["respondent_id", "wave", "kommune", "role", "scale",
+                                         "score"])
+    e = network_effect(scores, "s", study)
+    assert e.estimator == OLS_FE
+    assert "fallback from the mixed model" in e.note
+    assert "singular" in e.note or "boundary" in e.note
+    assert e.estimate == pytest.approx(0.4, abs=1e-9)
+
+
+def test_weighted_uses_wls_and_says_why():
+    study = _study(7, 8)
+    scores = _did_data(study, seed=6)
+    rng = np.random.default_rng(6)
+    scores["weight"] = rng.uniform(0.5, 2.0, len(scores))
+    e = network_effect(scores, "s", study, weighted=True)
+    assert e.estimator == OLS_FE and "MixedLM is unweighted" in e.note and "WLS" in e.note
+    d = _prepared(scores, study)
+    ref = smf.wls("score ~ post + post:network + C(role) + C(kommune)", d,
+                  weights=d["weight"]).fit(cov_type="cluster",
+                                           cov_kwds={"groups": pd.factorize(d["kommune"])[0]},
+                                           use_t=True)
+    assert e.estimate == pytest.approx(ref.params["post:network"], rel=1e-10)
+    assert e.se == pytest.approx(ref.bse["post:network"], rel=1e-8)
+    # unit weights give the unweighted OLS path
+    ones = network_effect(scores.assign(weight=1.0), "s", study, weighted=True)
+    ols = smf.ols("score ~ post + post:network + C(role) + C(kommune)", d).fit()
+    assert ones.estimate == pytest.approx(ols.params["post:network"], rel=1e-10)
+    # weighted=False ignores the column; weighted=True without one is an error
+    assert network_effect(scores, "s", study).estimator == MIXED
+    with pytest.raises(AnalysisError, match="no 'weight' column"):
+        network_effect(scores.drop(columns="weight"), "s", study, weighted=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the example study: planted effects
+
+
+@pytest.fixture(scope="module")
+def example():
+    from evaluation_pipeline.analysis.survey import score_scales
+    from evaluation_pipeline.ingest import read_survey
+    from evaluation_pipeline.study import Study
+
+    s = Study.load(Path(__file__).resolve().parents[1] / "examples" / "sunnmore")
+    answers = pd.concat([read_survey(s.wave_file(w), wave=w) for w in s.wave_ids])
+    return s, score_scales(answers, s.survey.scales)
+
+
+@pytest.mark.parametrize("scale", ["samarbeid", "felles_forstaelse"])
+@pytest.mark.parametrize("wave", ["w2016", "w2019"])
+def test_example_pre_post_recovers_planted_change(example, scale, wave):
+    study, scores = example
+    net = scores[scores["kommune"].isin(list(study.network))]
+    truth = PLANTED["survey"][scale][wave]
+    (auto,) = pre_post(net, scale, study.baseline_wave, wave)
+    assert auto.estimator.startswith("paired t-test")  # the generator's panel members
+    assert "baseline-only" in auto.note
+    assert auto.ci_low <= truth <= auto.ci_high
+    (ind,) = pre_post(net, scale, study.baseline_wave, wave, paired=False)
+    assert ind.estimator == "Welch t-test (independent samples)"
+    assert ind.ci_low <= truth <= ind.ci_high
+
+
+@pytest.mark.parametrize("scale", ["samarbeid", "felles_forstaelse"])
+@pytest.mark.parametrize("wave", ["w2016", "w2019"])
+def test_example_network_effect_recovers_planted_did(example, scale, wave):
+    study, scores = example
+    truth = PLANTED["survey"]["did"][scale][wave]
+    e = network_effect(scores, scale, study, followup=wave)
+    assert e.estimator == MIXED, e.note  # 20 kommuner, converges, not singular
+    assert e.ci_low <= truth <= e.ci_high
+    # the weighted (unit weights) OLS path recovers it too
+    w = network_effect(scores.assign(weight=1.0), scale, study, followup=wave, weighted=True)
+    assert w.estimator == OLS_FE and w.ci_low <= truth <= w.ci_high
+
+
+def test_example_network_effects_holm(example):
+    study, scores = example
+    effects = network_effects(scores, study)
+    assert [(e.outcome, e.contrast.split(",")[0]) for e in effects] == [
+        (s, f"{w} - w2012") for s in study.survey.scales for w in study.followup_waves]
+    ps = [e.p_value for e in effects]
+    assert [e.p_adjusted for e in effects] == pytest.approx(
+        list(multipletests(ps, method="holm")[1]))
+    assert network_effect(scores, "samarbeid", study).contrast.startswith("w2019 - w2012")
