@@ -602,42 +602,31 @@ def network_effect(
         res, problem = _fit_mixed(d)
         if problem is None:
             var_re = float(np.asarray(res.cov_re)[0, 0])
-            lo, hi = res.conf_int(alpha).loc["post:network"]
-            return Effect(
-                source="survey",
-                outcome=outcome,
-                contrast=contrast,
-                estimator="mixed model (random kommune intercept)",
-                estimate=float(res.params["post:network"]),
-                se=float(res.bse["post:network"]),
-                ci_low=float(lo),
-                ci_high=float(hi),
-                p_value=float(res.pvalues["post:network"]),
-                n_treated=n_net,
-                n_control=n_k - n_net,
-                n_obs=len(d),
-                note=(f"REML, Wald z CI; kommune intercept variance {var_re:.4g}, ICC "
-                      f"{var_re / (var_re + res.scale):.3f}; {counts}"),
-            )
+            note = (f"REML, Wald z CI; kommune intercept variance {var_re:.4g}, ICC "
+                    f"{var_re / (var_re + res.scale):.3f}; {counts}")
+            return _interaction_effect(res, alpha, outcome, contrast,
+                                       "mixed model (random kommune intercept)", note,
+                                       n_net, n_k, len(d))
         reason = problem
     fit = _fit_ols_fe(d, weighted)
-    lo, hi = fit.conf_int(alpha).loc["post:network"]
+    note = (f"fallback from the mixed model ({reason}). "
+            f"{'WLS' if weighted else 'OLS'} with kommune FE, CR1 SE clustered by kommune, "
+            f"t({n_k - 1}) inference; {counts}")
+    return _interaction_effect(fit, alpha, outcome, contrast,
+                               "OLS with kommune fixed effects, cluster-robust SE", note,
+                               n_net, n_k, len(d))
+
+
+def _interaction_effect(fit, alpha: float, outcome: str, contrast: str, estimator: str,
+                        note: str, n_net: int, n_k: int, n_obs: int) -> Effect:
+    """The wave × network term of a fitted model as an Effect."""
+    term = "post:network"
+    lo, hi = fit.conf_int(alpha).loc[term]
     return Effect(
-        source="survey",
-        outcome=outcome,
-        contrast=contrast,
-        estimator="OLS with kommune fixed effects, cluster-robust SE",
-        estimate=float(fit.params["post:network"]),
-        se=float(fit.bse["post:network"]),
-        ci_low=float(lo),
-        ci_high=float(hi),
-        p_value=float(fit.pvalues["post:network"]),
-        n_treated=n_net,
-        n_control=n_k - n_net,
-        n_obs=len(d),
-        note=(f"fallback from the mixed model ({reason}). "
-              f"{'WLS' if weighted else 'OLS'} with kommune FE, CR1 SE clustered by kommune, "
-              f"t({n_k - 1}) inference; {counts}"),
+        source="survey", outcome=outcome, contrast=contrast, estimator=estimator,
+        estimate=float(fit.params[term]), se=float(fit.bse[term]), ci_low=float(lo),
+        ci_high=float(hi), p_value=float(fit.pvalues[term]), n_treated=n_net,
+        n_control=n_k - n_net, n_obs=n_obs, note=note,
     )
 
 
