@@ -11,7 +11,13 @@ from evaluation_pipeline.analysis.composition import (
     study_groups,
 )
 from evaluation_pipeline.analysis.effects import effects_frame
-from evaluation_pipeline.analysis.interviews import code_frequencies
+from evaluation_pipeline.analysis.interviews import (
+    co_occurrence,
+    code_frequencies,
+    coder_table,
+    intercoder_reliability,
+    theme_shift,
+)
 from evaluation_pipeline.analysis.registry import (
     group_means,
     registry_dynamic,
@@ -200,7 +206,57 @@ def theme_frequencies(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
 @dg.asset(
     group_name="analyse",
     kinds={"pandas", "duckdb"},
-    description="All Effect rows of the study (survey and registry).",
+    description="Interviews mentioning each theme, per theme × role (sector) × round.",
 )
-def effects(survey_effects: pd.DataFrame, registry_effects_twfe: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([survey_effects, registry_effects_twfe], ignore_index=True)
+def theme_role_frequencies(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
+    return code_frequencies(coded_segments_valid, by=("theme", "role", "wave"))
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Baseline to follow-up shift in the share of interviews mentioning each theme "
+    "(difference with Newcombe CI, Fisher's exact test, Holm across themes), pooled and by "
+    "role, as Effect rows.",
+)
+def theme_shifts(study: StudyResource, coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
+    s = study.load()
+    rounds = s.interviews.rounds if s.interviews else []
+    base = [r.id for r in rounds if r.role == "baseline"]
+    follow = [r.id for r in rounds if r.role == "followup"]
+    if not base or not follow:
+        return effects_frame([])
+    return effects_frame(
+        theme_shift(coded_segments_valid, base[0], follow[-1], by="role")
+    )
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Theme × theme co-occurrence within interviews: counts and Jaccard index.",
+)
+def theme_co_occurrence(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
+    return co_occurrence(coded_segments_valid, unit="source", level="theme")
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="Intercoder reliability on double-coded interviews (presence of each code per "
+    "interview): Krippendorff's alpha, Cohen's kappa, percent agreement, n units; "
+    "near-constant codes get a warning instead of a misleading alpha.",
+)
+def intercoder_agreement(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
+    return intercoder_reliability(coder_table(coded_segments_valid, level="code"))
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"pandas", "duckdb"},
+    description="All Effect rows of the study (survey, registry and interviews).",
+)
+def effects(
+    survey_effects: pd.DataFrame, registry_effects_twfe: pd.DataFrame, theme_shifts: pd.DataFrame
+) -> pd.DataFrame:
+    return pd.concat([survey_effects, registry_effects_twfe, theme_shifts], ignore_index=True)

@@ -28,6 +28,9 @@ def study_report(
     scale_reliability: pd.DataFrame,
     item_distribution: pd.DataFrame,
     survey_response: pd.DataFrame,
+    theme_role_frequencies: pd.DataFrame,
+    theme_co_occurrence: pd.DataFrame,
+    intercoder_agreement: pd.DataFrame,
 ) -> dg.MaterializeResult:
     s = study.load()
     out = build_study_report(
@@ -41,6 +44,9 @@ def study_report(
         reliability=scale_reliability,
         item_dist=item_distribution,
         response=survey_response,
+        theme_role_freq=theme_role_frequencies,
+        co_occ=theme_co_occurrence,
+        intercoder=intercoder_agreement,
     )
     preview = next(iter(out.previews.values()), None)
     md = (

@@ -15,7 +15,8 @@ GROUPS = {
                 "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects",
                 "registry_event_study", "registry_pretrend_tests", "scale_reliability",
                 "scale_item_statistics", "item_distribution", "survey_response",
-                "survey_panel_retention"},
+                "survey_panel_retention", "theme_role_frequencies", "theme_shifts",
+                "theme_co_occurrence", "intercoder_agreement"},
     "report": {"study_report"},
 }
 

@@ -274,3 +274,41 @@ def item_distributions(
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+def heatmap(
+    table: pd.DataFrame,
+    row: str,
+    col: str,
+    value: str,
+    *,
+    title: str = "",
+    fmt: str = "{:.0%}",
+    language: str = "nb",
+    synthetic: bool = False,
+    cmap: str = "Blues",
+) -> plt.Figure:
+    """A heatmap of ``value`` by ``row`` × ``col`` (long table in); missing (e.g. suppressed)
+    cells are left blank and marked with a dash."""
+    wide = table.pivot_table(index=row, columns=col, values=value, aggfunc="first",
+                             dropna=False)
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(0.9 * len(wide.columns) + 2.6,
+                                        0.34 * len(wide.index) + 1.2))
+        im = ax.imshow(wide.to_numpy(dtype=float), cmap=cmap, aspect="auto", vmin=0)
+        ax.set_xticks(range(len(wide.columns)), [str(c) for c in wide.columns], rotation=30,
+                      ha="right")
+        ax.set_yticks(range(len(wide.index)), [str(i) for i in wide.index])
+        top = float(pd.Series(wide.to_numpy().ravel()).max() or 1)
+        for i in range(len(wide.index)):
+            for j in range(len(wide.columns)):
+                v = wide.iat[i, j]
+                text = "–" if pd.isna(v) else fmt.format(v)
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                        color="white" if not pd.isna(v) and v > 0.6 * top else "black")
+        ax.set_title(title, loc="left")
+        fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+        fig.tight_layout()
+        if synthetic:
+            _watermark(fig, language)
+    return fig

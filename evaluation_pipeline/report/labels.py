@@ -24,6 +24,16 @@ LABELS = {
         "tab_effects": "Endring fra baseline og forskjell mellom nettverk og sammenligning.",
         "tab_survey": "Skåre per skala, runde og gruppe.",
         "tab_interviews": "Kodinger og intervjuer per tema og runde.",
+        "fig_interview_theme_shares": "Andel intervjuer som nevner hvert tema, per runde.",
+        "fig_interview_theme_shifts": "Endring i andel intervjuer som nevner temaet fra "
+        "baseline til oppfølging (95 % KI, Newcombe).",
+        "fig_interview_theme_heatmap": "Andel intervjuer som nevner temaet, per sektor og "
+        "runde (prikket der gruppen er liten).",
+        "fig_interview_co_occurrence": "Samforekomst av temaer i samme intervju (Jaccard).",
+        "tab_intercoder": "Samsvar mellom kodere på dobbeltkodede intervjuer (tema til stede "
+        "eller ikke): Krippendorffs alfa, Cohens kappa og prosent enighet.",
+        "theme_shift": "Endring i andel",
+        "share_difference": "Differanse i andel (oppfølging − baseline)",
         "fig_survey_scale_means": "Gjennomsnittlig skåre per runde med 95 % "
         "konfidensintervall.",
         "fig_survey_forest": "Endring fra baseline til siste runde per nettverkskommune "
@@ -97,6 +107,16 @@ LABELS = {
         "tab_effects": "Change from baseline and network vs comparison differences.",
         "tab_survey": "Scores by scale, wave and group.",
         "tab_interviews": "Codings and interviews by theme and round.",
+        "fig_interview_theme_shares": "Share of interviews mentioning each theme, by round.",
+        "fig_interview_theme_shifts": "Change in the share of interviews mentioning the theme "
+        "from baseline to follow-up (95% CI, Newcombe).",
+        "fig_interview_theme_heatmap": "Share of interviews mentioning the theme by sector and "
+        "round (suppressed where the group is small).",
+        "fig_interview_co_occurrence": "Themes mentioned in the same interview (Jaccard).",
+        "tab_intercoder": "Agreement between coders on double-coded interviews (theme present "
+        "or not): Krippendorff's alpha, Cohen's kappa and percent agreement.",
+        "theme_shift": "Change in share",
+        "share_difference": "Difference in share (follow-up − baseline)",
         "fig_survey_scale_means": "Mean score by wave with 95% confidence intervals.",
         "fig_survey_forest": "Change from baseline to the last wave per network kommune (95% "
         "CI); pooled estimate last.",
@@ -165,6 +185,8 @@ COLUMNS = {
         "alpha": "Alfa", "alpha_ci_low": "Alfa KI nedre", "alpha_ci_high": "Alfa KI øvre",
         "omega": "Omega", "n_used": "n", "kommune": "Kommune", "respondents": "Svar",
         "invited": "Inviterte", "rate": "Svarprosent",
+        "code": "Kode", "n_units": "Enheter", "n_coders": "Kodere",
+        "percent_agreement": "Enighet", "kappa": "Kappa", "warning": "Merknad",
     },
     "en": {
         "source": "Source", "outcome": "Outcome", "contrast": "Contrast", "group": "Group",
@@ -180,6 +202,8 @@ COLUMNS = {
         "alpha": "Alpha", "alpha_ci_low": "Alpha CI low", "alpha_ci_high": "Alpha CI high",
         "omega": "Omega", "n_used": "n", "kommune": "Kommune", "respondents": "Answers",
         "invited": "Invited", "rate": "Response rate",
+        "code": "Code", "n_units": "Units", "n_coders": "Coders",
+        "percent_agreement": "Agreement", "kappa": "Kappa", "warning": "Note",
     },
 }
 VALUES = {

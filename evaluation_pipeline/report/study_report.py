@@ -81,6 +81,9 @@ def build_study_report(
     reliability: pd.DataFrame | None = None,
     item_dist: pd.DataFrame | None = None,
     response: pd.DataFrame | None = None,
+    theme_role_freq: pd.DataFrame | None = None,
+    co_occ: pd.DataFrame | None = None,
+    intercoder: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``."""
     lang = study.language
@@ -100,6 +103,15 @@ def build_study_report(
     if item_dist is not None and len(item_dist):
         tables["survey_item_distributions"] = suppress_small_cells(
             item_dist, ["n_answered"], k, ["count", "share"])
+    if theme_role_freq is not None and len(theme_role_freq):
+        tables["interview_theme_role"] = suppress_small_cells(
+            theme_role_freq, ["n_sources", "n_segments", "sources_in_group"], k,
+            ["share_sources"])
+    if co_occ is not None and len(co_occ):
+        tables["interview_co_occurrence"] = suppress_small_cells(
+            co_occ, ["n_both", "n_a", "n_b"], k, ["jaccard"])
+    if intercoder is not None and len(intercoder):
+        tables["intercoder_reliability"] = intercoder.assign(suppressed=False)
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
                                                        "report.html"))
     for name, df in tables.items():
@@ -152,6 +164,25 @@ def build_study_report(
         figs["survey_item_distributions"] = figures.item_distributions(
             net, items, study.wave_ids, language=lang, synthetic=study.synthetic
         )
+    if "interview_theme_role" in tables:
+        d = tables["interview_theme_role"].dropna(subset=["role", "wave"])
+        d = d.assign(col=d["role"].astype(str) + " · " + d["wave"].astype(str))
+        if d["suppressed"].mean() > 0.5:  # sectors too small to show: rounds only
+            d = tables["interview_theme_counts"].assign(col=lambda x: x["wave"].astype(str))
+        figs["interview_theme_heatmap"] = figures.heatmap(
+            d, "theme", "col", "share_sources", language=lang, synthetic=study.synthetic)
+    shifts = tables["effects"][(tables["effects"]["source"] == "interviews")
+                               & (tables["effects"]["group"] == "all")]
+    if len(shifts):
+        figs["interview_theme_shifts"] = figures.forest(
+            shifts.assign(group=shifts["outcome"], outcome=t("theme_shift", lang)),
+            {}, title=t("share_difference", lang), language=lang, synthetic=study.synthetic)
+    if "interview_co_occurrence" in tables:
+        co = tables["interview_co_occurrence"]
+        sym = pd.concat([co, co.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
+        figs["interview_co_occurrence"] = figures.heatmap(
+            sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", language=lang,
+            synthetic=study.synthetic)
     if event_study is not None and len(event_study):
         figs["registry_event_study"] = figures.event_study(
             event_study, ind_labels, language=lang, synthetic=study.synthetic
@@ -213,10 +244,15 @@ def build_study_report(
         ),
         Section(
             t("interviews", lang),
-            figures=[(t("fig_interviews", lang), result.previews["interview_theme_shares"])]
-            if "interview_theme_shares" in result.previews else [],
+            figures=[(t(f"fig_{k}", lang), result.previews[k])
+                     for k in ("interview_theme_shares", "interview_theme_shifts",
+                               "interview_theme_heatmap", "interview_co_occurrence")
+                     if k in result.previews],
             tables=[(t("tab_interviews", lang),
-                     display_table(tables["interview_theme_counts"], lang, names))],
+                     display_table(tables["interview_theme_counts"], lang, names))]
+            + ([(t("tab_intercoder", lang),
+                 display_table(tables["intercoder_reliability"], lang, names))]
+               if "intercoder_reliability" in tables else []),
         ),
         Section(
             t("caveats", lang),
