@@ -35,6 +35,7 @@ import pingouin as pg
 
 from ..errors import AnalysisError
 from ..study import Scale
+from .survey import reverse_coded
 
 SUMMARY_COLUMNS = [
     "group", "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "n_used", "n_total",
@@ -114,20 +115,9 @@ def _wide(answers: pd.DataFrame, scale: Scale, name: str, by: list[str]) -> pd.D
     missing_cols = {"respondent_id", "item", "value", *by} - set(answers.columns)
     if missing_cols:
         raise AnalysisError(f"scale {name}: answers lack column(s) {sorted(missing_cols)}")
-    lo, hi = scale.range
     keys = ["respondent_id"] + (["wave"] if "wave" in answers.columns else [])
     keys += [c for c in by if c not in keys]
-    sub = answers.loc[answers["item"].isin(scale.items), keys + ["item", "value"]].copy()
-    sub["value"] = pd.to_numeric(sub["value"], errors="coerce").astype(float)
-    bad = sub["value"].notna() & ~sub["value"].between(lo, hi)
-    if bad.any():
-        row = sub[bad].iloc[0]
-        raise AnalysisError(
-            f"scale {name}: item {row['item']} has value {row['value']:g} outside the range "
-            f"{lo}-{hi} (respondent {row['respondent_id']})"
-        )
-    rev = sub["item"].isin(scale.reverse)
-    sub.loc[rev, "value"] = lo + hi - sub.loc[rev, "value"]
+    sub = reverse_coded(answers, name, scale, keys)
     for c in keys:
         sub[c] = sub[c].astype(object)
     dup = sub.duplicated(keys + ["item"])

@@ -30,6 +30,27 @@ SCORE_COLUMNS = [
 ]
 
 
+def reverse_coded(
+    answers: pd.DataFrame, name: str, scale: Scale, keys: list[str]
+) -> pd.DataFrame:
+    """The answers (``keys`` + item, value) to the items of one scale, reverse-coded items as
+    ``low + high - value``; an answer outside the scale's range is an error."""
+    lo, hi = scale.range
+    sub = answers.loc[answers["item"].isin(scale.items), keys + ["item", "value"]].copy()
+    sub["value"] = pd.to_numeric(sub["value"], errors="coerce").astype(float)
+    bad = sub["value"].notna() & ~sub["value"].between(lo, hi)
+    if bad.any():
+        row = sub[bad].iloc[0]
+        where = ", ".join(f"{k} {row[k]}" for k in keys if k in ("respondent_id", "wave"))
+        raise AnalysisError(
+            f"scale {name}: item {row['item']} has value {row['value']:g} outside the range "
+            f"{lo}-{hi} ({where})"
+        )
+    rev = sub["item"].isin(scale.reverse)
+    sub.loc[rev, "value"] = lo + hi - sub.loc[rev, "value"]
+    return sub
+
+
 def score_scales(
     answers: pd.DataFrame, scales: dict[str, Scale], min_share: float | None = None
 ) -> pd.DataFrame:
@@ -40,17 +61,7 @@ def score_scales(
     keys = ["respondent_id", "wave", "kommune", "role"]
     frames = []
     for name, scale in scales.items():
-        lo, hi = scale.range
-        sub = answers[answers["item"].isin(scale.items)][keys + ["item", "value"]].copy()
-        bad = sub["value"].notna() & ~sub["value"].between(lo, hi)
-        if bad.any():
-            row = sub[bad].iloc[0]
-            raise AnalysisError(
-                f"scale {name}: item {row['item']} has value {row['value']:g} outside the "
-                f"range {lo}-{hi} (respondent {row['respondent_id']}, wave {row['wave']})"
-            )
-        rev = sub["item"].isin(scale.reverse)
-        sub.loc[rev, "value"] = lo + hi - sub.loc[rev, "value"]
+        sub = reverse_coded(answers, name, scale, keys)
         g = sub.groupby(keys, dropna=False, observed=True)["value"]
         agg = pd.DataFrame({"score": g.mean(), "n_answered": g.count()}).reset_index()
         agg["n_items"] = len(scale.items)
