@@ -28,7 +28,7 @@ LABELS = {
         "fig_interview_theme_shifts": "Endring i andel intervjuer som nevner temaet fra "
         "baseline til oppfølging (95 % KI, Newcombe).",
         "fig_interview_theme_heatmap": "Andel intervjuer som nevner temaet, per sektor og "
-        "runde (prikket der gruppen er liten).",
+        "runde, eller bare per runde når sektorgruppene er for små til å vises.",
         "fig_interview_co_occurrence": "Samforekomst av temaer i samme intervju (Jaccard).",
         "tab_intercoder": "Samsvar mellom kodere på dobbeltkodede intervjuer (tema til stede "
         "eller ikke): Krippendorffs alfa, Cohens kappa og prosent enighet.",
@@ -111,7 +111,7 @@ LABELS = {
         "fig_interview_theme_shifts": "Change in the share of interviews mentioning the theme "
         "from baseline to follow-up (95% CI, Newcombe).",
         "fig_interview_theme_heatmap": "Share of interviews mentioning the theme by sector and "
-        "round (suppressed where the group is small).",
+        "round, or by round only when the sector groups are too small to show.",
         "fig_interview_co_occurrence": "Themes mentioned in the same interview (Jaccard).",
         "tab_intercoder": "Agreement between coders on double-coded interviews (theme present "
         "or not): Krippendorff's alpha, Cohen's kappa and percent agreement.",

@@ -270,6 +270,9 @@ def build_study_report(
 def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], lang: str):
     if pretrend is None or pretrend.empty:
         return []
+    dec = "," if lang == "nb" else "."
     parts = [f"{labels.get(r.indicator, r.indicator)}: F({int(r.df1)}, {int(r.df2)}) = "
-             f"{r.statistic:.2f}, p = {r.p_value:.3f}" for r in pretrend.itertuples()]
+             f"{f'{r.statistic:.2f}'.replace('.', dec)}, "
+             f"p = {f'{r.p_value:.3f}'.replace('.', dec)}"
+             for r in pretrend.itertuples()]
     return [t("pretrend", lang) + " " + "; ".join(parts) + "."]
