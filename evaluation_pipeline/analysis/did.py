@@ -44,6 +44,19 @@ _WEBB_POINTS = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5),
                          math.sqrt(1.5)])
 
 
+def _twfe_design(regressors: pd.DataFrame, d: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
+    """Constant, ``regressors`` and unit and time dummies (first level of each dropped)."""
+    X = pd.concat(
+        [
+            regressors,
+            pd.get_dummies(d[unit], prefix="u", drop_first=True, dtype=float),
+            pd.get_dummies(d[time], prefix="t", drop_first=True, dtype=float),
+        ],
+        axis=1,
+    )
+    return sm.add_constant(X, has_constant="add")
+
+
 def did_twfe(
     panel: pd.DataFrame,
     outcome: str,
@@ -106,15 +119,7 @@ def did_twfe(
     d = panel[cols].dropna(subset=[outcome]).copy()
     if d[treated].nunique() < 2:
         raise AnalysisError(f"did_twfe({outcome}): '{treated}' has no variation")
-    X = pd.concat(
-        [
-            d[[treated]].astype(float),
-            pd.get_dummies(d[unit], prefix="u", drop_first=True, dtype=float),
-            pd.get_dummies(d[time], prefix="t", drop_first=True, dtype=float),
-        ],
-        axis=1,
-    )
-    X = sm.add_constant(X, has_constant="add")
+    X = _twfe_design(d[[treated]].astype(float), d, unit, time)
     y = d[outcome].astype(float)
     groups = pd.factorize(d[cluster or unit])[0]
     n_clusters = int(groups.max() + 1)
@@ -426,15 +431,7 @@ def event_study(
     dummies = pd.DataFrame(
         {f"ev_{e}": (ever & (rel == e)).astype(float) for e in estimated}, index=d.index
     )
-    X = pd.concat(
-        [
-            dummies,
-            pd.get_dummies(d[unit], prefix="u", drop_first=True, dtype=float),
-            pd.get_dummies(d[time], prefix="t", drop_first=True, dtype=float),
-        ],
-        axis=1,
-    )
-    X = sm.add_constant(X, has_constant="add")
+    X = _twfe_design(dummies, d, unit, time)
     y = d[outcome].astype(float)
     groups = pd.factorize(d[cluster or unit])[0]
     G = int(groups.max() + 1)
