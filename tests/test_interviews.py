@@ -56,6 +56,15 @@ def _tiny() -> pd.DataFrame:
 def test_newcombe_method10_published(x1, n1, x2, n2, d, lo, hi):
     got = iv.newcombe_diff_ci(x1, n1, x2, n2)
     assert got == pytest.approx((d, lo, hi), abs=6e-5)
+    # second, independent reference for the same numbers: statsmodels' own Newcombe
+    # ("newcomb") interval, which our implementation does not call
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    sm_lo, sm_hi = confint_proportions_2indep(
+        x1, n1, x2, n2, method="newcomb", compare="diff", alpha=0.05
+    )
+    assert (sm_lo, sm_hi) == pytest.approx((lo, hi), abs=6e-5)  # the typed table values
+    assert got[1:] == pytest.approx((sm_lo, sm_hi), abs=1e-12)
 
 
 def test_newcombe_matches_hand_wilson():
