@@ -121,11 +121,35 @@ class Indicator(_Strict):
 class Registry(_Strict):
     landing: str = "landing/registry"
     indicators: dict[str, Indicator] = Field(min_length=1)
+    #: when the registry refresh schedule re-reads the files (cron, Europe/Oslo): monthly
+    refresh_cron: str = "0 6 1 * *"
+
+    @field_validator("refresh_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(
+                "expected a cron expression with 5 fields (minute hour day month weekday), "
+                f"e.g. '0 6 1 * *' for 06:00 on the 1st of every month, got {v!r}"
+            )
+        return v
+
+
+Direction = Literal["increase", "decrease"]
 
 
 class ChainElement(_Strict):
+    """An output, outcome or impact of the logic chain and the indicators bound to it.
+
+    ``expected`` is the direction of change the chain predicts: one direction for every bound
+    indicator, or a mapping ``{"<source>:<id>": increase|decrease}`` per indicator. Without it
+    a registry indicator follows its ``higher_is_better`` and a survey scale or an interview
+    theme is expected to increase (see :mod:`evaluation_pipeline.analysis.logic_chain`).
+    """
+
     name: str
     indicators: list[str] = []
+    expected: Direction | dict[str, Direction] | None = None
 
     @field_validator("indicators")
     @classmethod
@@ -138,6 +162,17 @@ class ChainElement(_Strict):
                     "'registry:<indicator>' or 'interviews:<theme>'"
                 )
         return refs
+
+    @model_validator(mode="after")
+    def _expected_refs(self) -> ChainElement:
+        if isinstance(self.expected, dict):
+            stray = [r for r in self.expected if r not in self.indicators]
+            if stray:
+                raise ValueError(
+                    f"logic_chain {self.name!r}: expected names {stray}, which are not among "
+                    f"its indicators {self.indicators}"
+                )
+        return self
 
 
 class LogicChain(_Strict):

@@ -1,0 +1,434 @@
+"""The logic-chain evidence table: what the Effect rows say about each link of the study's
+logic chain (goal -> interventions -> outputs -> outcomes -> impact).
+
+Every output, outcome and impact in study.yaml binds indicators (``survey:<scale>``,
+``registry:<indicator>``, ``interviews:<theme>``). :func:`logic_chain_evidence` picks, for each
+bound indicator, the one Effect row that is the **primary evidence**, compares it with the
+**expected direction** and gives a **verdict**; :func:`element_verdicts` aggregates the verdicts
+per element and per link of the chain.
+
+Primary evidence per source (the other rows named are reported in ``note`` as checks)
+
+=========== ============================================== =====================================
+source      primary Effect row                             check (in ``note``)
+=========== ============================================== =====================================
+survey      network vs comparison DiD at the last          the same DiD reweighted to the
+            follow-up wave against the baseline wave, as   baseline role mix. Without a DiD
+            answered (mixed model with a random kommune    row (no comparison kommuner): the
+            intercept, or its OLS fallback), contrast      pooled pre/post change in the network
+            ``<last> - <baseline>, network - comparison``  kommuner (a change, not an effect)
+registry    TWFE DiD, network vs comparison kommuner       Callaway & Sant'Anna ATT (simple
+            after joining; its CI is the wild cluster      aggregation, never-joined controls);
+            bootstrap CI (test inversion) when the         ``registry_estimator=
+            Effect's note has one, else the CR1 CI         "callaway_santanna"`` swaps the two
+interviews  shift in the share of interviews mentioning    Fisher p and Holm-adjusted p across
+            the theme, pooled over roles (group ``all``),  themes
+            last follow-up round - baseline round,
+            Newcombe hybrid score CI
+=========== ============================================== =====================================
+
+Why TWFE with the wild bootstrap for the registry: in BENCHMARKS.md's simulation (20 kommuner,
+5 or 9 in the network) it is unbiased with a constant effect and its bootstrap CI keeps its
+coverage, while Callaway & Sant'Anna's normal CI over-rejects with few network kommuner. With
+strongly heterogeneous effects over joining cohorts TWFE can be biased; then the check row and
+its disagreement (see the rule below) show it.
+
+Expected direction (column ``expected``)
+
+1. ``expected:`` of the element in study.yaml: one direction for all its indicators, or a
+   mapping ``{"registry:neet_15_29": decrease}`` per indicator;
+2. else for a registry indicator ``higher_is_better`` (true -> increase, false -> decrease);
+3. else increase (survey scales are reverse-coded so that a higher score is more of the
+   construct; an interview theme is expected to be mentioned more). A registry indicator with
+   neither ``expected`` nor ``higher_is_better`` is assumed to increase and the note says so.
+
+Verdict of one indicator (``ci`` = the primary row's 95 % CI, ``k`` = the study's
+``small_cell_threshold``), the first rule that applies:
+
+===================== ==================================================================
+verdict               rule
+===================== ==================================================================
+``insufficient_data`` no Effect row for the indicator; or the row is suppressed; or fewer
+                      than ``k`` units in either group (``n_treated`` or ``n_control``:
+                      kommuner for the DiDs, respondents/pairs for pre/post, interviews
+                      per round for themes; the row's numbers are then blanked as in the
+                      published tables); or the estimate or a CI bound is missing
+``supports``          the CI excludes 0 on the expected side (``ci_low > 0`` for increase,
+                      ``ci_high < 0`` for decrease)
+``contrary``          the CI excludes 0 on the other side
+``no_clear_change``   the CI includes 0 (a bound exactly 0 counts as including it)
+``no_clear_change``   (downgrade) the primary supports but the check row is contrary, or
+                      the primary is contrary but the check supports: the estimators
+                      disagree, so neither verdict is safe
+===================== ==================================================================
+
+Aggregation (:func:`element_verdicts`)
+
+============ ======================================================================
+element      rule, first that applies
+============ ======================================================================
+             ``not_measured``: no indicator bound (the goal, the interventions, an
+             element with an empty ``indicators`` list)
+             ``contrary``: any indicator is contrary
+             ``insufficient_data``: every indicator has insufficient data
+             ``supports``: every indicator with data supports
+             ``no_clear_change``: otherwise (a mix of supports and no clear change,
+             or no clear change throughout)
+link A -> B  links join every element of a level to every element of the next
+             non-empty level. Both ends measured: ``contrary`` if either end is,
+             else ``insufficient_data`` if either end is, else ``supports`` if both
+             do, else ``no_clear_change``. One end not measured (goal,
+             interventions): the measured end's verdict. Neither: ``not_measured``
+============ ======================================================================
+
+A supported link says the evidence at both ends moved as the chain predicts; it is consistent
+with the chain, not a proof that one caused the other.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from ..privacy import suppress_small_cells
+
+LEVELS = ("goal", "intervention", "output", "outcome", "impact")
+VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
+#: element and link verdicts add this one: nothing bound to measure
+NOT_MEASURED = "not_measured"
+EVIDENCE_COLUMNS = [
+    "level", "element", "indicator", "source", "estimate", "ci_low", "ci_high", "expected",
+    "verdict", "basis", "note",
+]
+ELEMENT_COLUMNS = [
+    "kind", "level", "element", "from_level", "from_element", "to_level", "to_element",
+    "verdict", "n_indicators", "n_supports", "n_no_clear_change", "n_contrary",
+    "n_insufficient_data", "reason",
+]
+
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|inf|nan)"
+_WCR = re.compile(
+    rf"wild cluster bootstrap \([^)]*\): p=(?P<p>{_NUM}), (?P<level>{_NUM})% CI "
+    rf"\[(?P<lo>{_NUM}), (?P<hi>{_NUM})\]"
+)
+_VALUE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size"]
+
+
+def indicator_verdict(
+    estimate: float,
+    ci_low: float,
+    ci_high: float,
+    expected: Literal["increase", "decrease"],
+    *,
+    n_treated: float | None = None,
+    n_control: float | None = None,
+    min_units: int = 5,
+    suppressed: bool = False,
+) -> tuple[str, str]:
+    """The verdict of one estimate (rules in the module docstring) and the reason, in words."""
+    if expected not in ("increase", "decrease"):
+        raise ValueError(f"expected must be 'increase' or 'decrease', got {expected!r}")
+    if suppressed:
+        return "insufficient_data", f"suppressed (fewer than {min_units} units)"
+    for name, n in (("n_treated", n_treated), ("n_control", n_control)):
+        if n is not None and not _isnan(n) and n < min_units:
+            return "insufficient_data", f"too few units: {name} = {int(n)} < {min_units}"
+    if any(_isnan(v) for v in (estimate, ci_low, ci_high)):
+        return "insufficient_data", "no estimate or no confidence interval"
+    if ci_low > 0:
+        side = "increase"
+    elif ci_high < 0:
+        side = "decrease"
+    else:
+        return "no_clear_change", "95 % CI includes 0"
+    if side == expected:
+        return "supports", f"95 % CI excludes 0: {side}, as expected"
+    return "contrary", f"95 % CI excludes 0: {side}, expected {expected}"
+
+
+def logic_chain_evidence(
+    study,
+    effects: pd.DataFrame,
+    *,
+    registry_estimator: Literal["twfe", "callaway_santanna"] = "twfe",
+) -> pd.DataFrame:
+    """One row per logic-chain element × bound indicator with the primary Effect row, the
+    expected direction and the verdict (see the module docstring for every rule).
+
+    ``effects`` is a frame of Effect rows (:func:`~.effects.effects_frame`), e.g. the
+    ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` units are blanked
+    (:func:`~evaluation_pipeline.privacy.suppress_small_cells`) before anything is read.
+    """
+    if registry_estimator not in ("twfe", "callaway_santanna"):
+        raise ValueError(
+            f"registry_estimator must be 'twfe' or 'callaway_santanna', got {registry_estimator!r}"
+        )
+    chain = study.logic_chain
+    if chain is None:
+        return pd.DataFrame(columns=EVIDENCE_COLUMNS)
+    missing = [c for c in ("source", "outcome", "contrast", "group", "estimator", "estimate",
+                           "ci_low", "ci_high", "n_treated", "n_control", "note")
+               if c not in effects.columns]
+    if missing:
+        raise ValueError(f"logic_chain_evidence: effects lacks the Effect column(s) {missing}")
+    k = int(study.small_cell_threshold)
+    eff = effects.reset_index(drop=True)
+    already = eff["suppressed"].fillna(False).astype(bool) if "suppressed" in eff else None
+    value_cols = [c for c in _VALUE_COLUMNS if c in eff.columns]
+    eff = suppress_small_cells(eff, ["n_treated", "n_control"], k, value_cols)
+    if already is not None:
+        eff["suppressed"] = eff["suppressed"] | already.to_numpy()
+    rows = []
+    for level, attr in (("output", "outputs"), ("outcome", "outcomes"), ("impact", "impact")):
+        for el in getattr(chain, attr):
+            for ref in el.indicators:
+                source, _, ident = ref.partition(":")
+                expected, exp_note = _expected(study, el, ref, source, ident)
+                sel = _select(study, eff, source, ident, registry_estimator)
+                rows.append(_evidence_row(level, el.name, ident, source, expected, exp_note,
+                                          sel, k))
+    return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+
+
+def element_verdicts(evidence: pd.DataFrame, study=None) -> pd.DataFrame:
+    """One verdict per chain element and per link between consecutive levels (rules in the
+    module docstring). With ``study`` the goal, the interventions and elements without
+    indicators are included (``not_measured``) and the chain's order is kept; without it only
+    the elements in ``evidence`` appear, in their order there."""
+    elements: list[tuple[str, str]] = []
+    if study is not None and study.logic_chain is not None:
+        ch = study.logic_chain
+        elements += [("goal", ch.goal)] + [("intervention", i) for i in ch.interventions]
+        for level, attr in (("output", "outputs"), ("outcome", "outcomes"),
+                            ("impact", "impact")):
+            elements += [(level, e.name) for e in getattr(ch, attr)]
+    for key in zip(evidence["level"], evidence["element"], strict=True):
+        if key not in elements:
+            elements.append(key)
+    elements.sort(key=lambda e: LEVELS.index(e[0]))  # stable: keeps the order within a level
+
+    verdict: dict[tuple[str, str], str] = {}
+    rows = []
+    for level, name in elements:
+        ev = evidence[(evidence["level"] == level) & (evidence["element"] == name)]
+        counts = {v: int((ev["verdict"] == v).sum()) for v in VERDICTS}
+        v, reason = _aggregate(counts)
+        verdict[(level, name)] = v
+        rows.append({"kind": "element", "level": level, "element": name, "from_level": "",
+                     "from_element": "", "to_level": "", "to_element": "", "verdict": v,
+                     "n_indicators": len(ev), **{f"n_{k}": n for k, n in counts.items()},
+                     "reason": reason})
+
+    levels = [lv for lv in LEVELS if any(e[0] == lv for e in elements)]
+    for a, b in zip(levels, levels[1:], strict=False):
+        for ea in (e for e in elements if e[0] == a):
+            for eb in (e for e in elements if e[0] == b):
+                v, reason = _link(verdict[ea], verdict[eb])
+                rows.append({"kind": "link", "level": b, "element": f"{ea[1]} → {eb[1]}",
+                             "from_level": a, "from_element": ea[1], "to_level": b,
+                             "to_element": eb[1], "verdict": v, "n_indicators": 0,
+                             **{f"n_{k}": 0 for k in VERDICTS}, "reason": reason})
+    return pd.DataFrame(rows, columns=ELEMENT_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+@dataclass
+class _Selection:
+    primary: pd.Series | None
+    check: pd.Series | None
+    basis: str
+    note: str
+    ci: tuple[float, float] | None = None  # CI to judge by, when not the row's own
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _expected(study, el, ref: str, source: str, ident: str) -> tuple[str, str]:
+    if isinstance(el.expected, str):
+        return el.expected, ""
+    if isinstance(el.expected, dict) and ref in el.expected:
+        return el.expected[ref], ""
+    if source == "registry" and study.registry and ident in study.registry.indicators:
+        hib = study.registry.indicators[ident].higher_is_better
+        if hib is not None:
+            return ("increase" if hib else "decrease"), ""
+        return "increase", ("expected direction assumed: increase (no expected: in the logic "
+                            "chain and no higher_is_better for the indicator)")
+    return "increase", ""
+
+
+def _rows(eff: pd.DataFrame, source: str, outcome: str) -> pd.DataFrame:
+    return eff[(eff["source"] == source) & (eff["outcome"] == outcome)]
+
+
+def _first(df: pd.DataFrame) -> pd.Series | None:
+    return df.iloc[-1] if len(df) else None
+
+
+def _select(study, eff, source: str, ident: str, registry_estimator: str) -> _Selection:
+    rows = _rows(eff, source, ident)
+    if source == "survey":
+        return _select_survey(study, rows, ident)
+    if source == "registry":
+        return _select_registry(rows, ident, registry_estimator)
+    return _select_interviews(study, rows, ident)
+
+
+def _select_survey(study, rows: pd.DataFrame, scale: str) -> _Selection:
+    base = study.baseline_wave if study.survey else None
+    follow = study.followup_waves if study.survey else []
+    if not follow:
+        return _Selection(None, None, "", f"no follow-up survey wave for scale {scale!r}")
+    last = follow[-1]
+    did = rows[rows["contrast"] == f"{last} - {base}, network - comparison"]
+    reweighted = did["estimator"].str.contains("reweighted", regex=False)
+    primary, check = _first(did[~reweighted]), _first(did[reweighted])
+    if primary is not None:
+        basis = (f"survey, network vs comparison DiD, {last} - {base}: {primary['estimator']} "
+                 f"({_n(primary['n_treated'])} network, {_n(primary['n_control'])} comparison "
+                 "kommuner)")
+        return _Selection(primary, check, basis, "")
+    pp = _first(rows[(rows["contrast"] == f"{last} - {base}") & (rows["group"] == "network")])
+    if pp is not None:
+        basis = (f"survey, pre/post in the network kommuner only, {last} - {base}: "
+                 f"{pp['estimator']} (n = {_n(pp['n_treated'])} and {_n(pp['n_control'])})")
+        return _Selection(pp, None, basis, "no network vs comparison estimate: a change in the "
+                          "network kommuner, not an effect of the network")
+    return _Selection(None, None, "", f"no survey Effect for scale {scale!r}, {last} - {base}")
+
+
+def _bootstrap_ci(note: str) -> tuple[float, float] | None:
+    m = _WCR.search(note or "")
+    if not m:
+        return None
+    lo, hi = float(m["lo"]), float(m["hi"])
+    return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
+
+
+def _select_registry(rows: pd.DataFrame, ind: str, registry_estimator: str) -> _Selection:
+    rows = rows[rows["group"] == "all"]
+    twfe = _first(rows[rows["estimator"].str.startswith("TWFE DiD")])
+    cs = _first(rows[rows["estimator"].str.startswith("Callaway-Sant'Anna")
+                     & rows["estimator"].str.contains("simple", regex=False)])
+    primary, check = (twfe, cs) if registry_estimator == "twfe" else (cs, twfe)
+    if primary is None:
+        primary, check = check, None
+    if primary is None:
+        return _Selection(None, None, "", f"no registry DiD Effect for indicator {ind!r}")
+    units = (f"({_n(primary['n_treated'])} network, {_n(primary['n_control'])} comparison "
+             "kommuner)")
+    ci = _bootstrap_ci(primary["note"]) if primary["estimator"].startswith("TWFE") else None
+    if ci is not None and not _isnan(primary["estimate"]):
+        basis = (f"registry, network vs comparison kommuner after joining: {primary['estimator']}"
+                 f" {units}; CI: wild cluster bootstrap (test inversion)")
+        note = (f"CR1 CI {_fmt(primary['ci_low'])} to {_fmt(primary['ci_high'])}")
+    else:
+        basis = (f"registry, network vs comparison kommuner after joining: {primary['estimator']}"
+                 f" {units}")
+        note = ""
+    return _Selection(primary, check, basis, note, ci)
+
+
+def _select_interviews(study, rows: pd.DataFrame, theme: str) -> _Selection:
+    rows = rows[rows["group"] == "all"]
+    rounds = study.interviews.rounds if study.interviews else []
+    base = [r.id for r in rounds if r.role == "baseline"]
+    follow = [r.id for r in rounds if r.role == "followup"]
+    if base and follow:
+        rows = rows[rows["contrast"] == f"{follow[-1]} - {base[0]}"]
+    row = _first(rows)
+    if row is None:
+        return _Selection(None, None, "", f"no interview theme shift for {theme!r} (shifts are "
+                          "computed per top-level theme, pooled over roles)")
+    basis = (f"interviews, share of interviews mentioning the theme, {row['contrast']} "
+             f"({_n(row['n_control'])} and {_n(row['n_treated'])} interviews), Newcombe CI")
+    note = f"Fisher p = {_fmt(row.get('p_value'), 3)}, Holm-adjusted across themes p = " \
+           f"{_fmt(row.get('p_adjusted'), 3)}"
+    return _Selection(row, None, basis, note)
+
+
+def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selection,
+                  k: int) -> dict:
+    notes = [n for n in (exp_note,) if n]
+    if sel.primary is None:
+        return {"level": level, "element": element, "indicator": ident, "source": source,
+                "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                "expected": expected, "verdict": "insufficient_data", "basis": "",
+                "note": "; ".join([*notes, sel.note])}
+    p = sel.primary
+    lo, hi = sel.ci if sel.ci is not None else (p["ci_low"], p["ci_high"])
+    v, reason = indicator_verdict(
+        p["estimate"], lo, hi, expected, n_treated=p["n_treated"], n_control=p["n_control"],
+        min_units=k, suppressed=bool(p.get("suppressed", False)),
+    )
+    notes.append(reason)
+    if v == "insufficient_data":  # nothing of a blanked row leaks through the note
+        return {"level": level, "element": element, "indicator": ident, "source": source,
+                "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                "expected": expected, "verdict": v, "basis": sel.basis,
+                "note": "; ".join(notes)}
+    if sel.note:
+        notes.append(sel.note)
+    est = float(p["estimate"])
+    if sel.check is not None:
+        c = sel.check
+        cv, _ = indicator_verdict(c["estimate"], c["ci_low"], c["ci_high"], expected,
+                                  n_treated=c["n_treated"], n_control=c["n_control"],
+                                  min_units=k, suppressed=bool(c.get("suppressed", False)))
+        notes.append(f"check: {c['estimator']} {_fmt(c['estimate'])} (95 % CI "
+                     f"{_fmt(c['ci_low'])} to {_fmt(c['ci_high'])}): {cv.replace('_', ' ')}")
+        if {v, cv} == {"supports", "contrary"}:
+            notes.append(f"primary {v} but the check is {cv}: the estimators disagree, "
+                         "verdict downgraded to no clear change")
+            v = "no_clear_change"
+    return {"level": level, "element": element, "indicator": ident, "source": source,
+            "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "expected": expected,
+            "verdict": v, "basis": sel.basis, "note": "; ".join(notes)}
+
+
+def _aggregate(counts: dict[str, int]) -> tuple[str, str]:
+    n = sum(counts.values())
+    if n == 0:
+        return NOT_MEASURED, "no indicator bound"
+    if counts["contrary"]:
+        return "contrary", f"{counts['contrary']} of {n} indicator(s) contrary"
+    with_data = n - counts["insufficient_data"]
+    if with_data == 0:
+        return "insufficient_data", f"no indicator of {n} has sufficient data"
+    if counts["supports"] == with_data:
+        return "supports", f"all {with_data} indicator(s) with data support"
+    return "no_clear_change", f"{counts['supports']} of {with_data} indicator(s) with data support"
+
+
+def _link(a: str, b: str) -> tuple[str, str]:
+    ends = [v for v in (a, b) if v != NOT_MEASURED]
+    if not ends:
+        return NOT_MEASURED, "neither end measured"
+    if len(ends) == 1:
+        return ends[0], "one end not measured: the measured end's verdict"
+    for v in ("contrary", "insufficient_data"):
+        if v in ends:
+            return v, f"an end is {v.replace('_', ' ')}"
+    if ends == ["supports", "supports"]:
+        return "supports", "both ends support"
+    return "no_clear_change", "not both ends support"
+
+
+def _n(x) -> str:
+    return "?" if _isnan(x) else str(int(x))
+
+
+def _fmt(x, digits: int = 4) -> str:
+    return "NA" if _isnan(x) else f"{float(x):.{digits}g}"
