@@ -38,8 +38,8 @@ def test_bokmal_report_tables_and_figures(example_study, tmp_path):
     out = build_study_report(study, **_inputs())
     html = out.report.read_text(encoding="utf-8")
     assert out.report.name == "rapport.html"
-    assert "Nettverk" in html and "Samarbeidskvalitet" in html and "0,500" in html
-    assert "<td>810</td>" in html  # counts stay integers
+    assert "Nettverk" in html and "Samarbeidskvalitet" in html and "0,50" in html
+    assert "<td class='num'>810</td>" in html  # counts stay integers
     # the comparison row with 3 treated answers is suppressed in the table and the CSV
     eff = pd.read_csv(out.tables["effects"])
     row = eff[eff.group == "comparison"].iloc[0]
@@ -61,5 +61,252 @@ def test_english_edition(example_study, tmp_path):
     out = build_study_report(study, **_inputs())
     html = out.report.read_text(encoding="utf-8")
     assert out.report.name == "report.html"
-    assert "Network" in html and "Collaboration quality" in html and "0.500" in html
+    assert "Network" in html and "Collaboration quality" in html and "0.50" in html
     assert "Nettverk" not in html
+
+
+# --------------------------------------------------------------------------------------------
+# Publication tables: rounding rule, CSV / XLSX / LaTeX
+# --------------------------------------------------------------------------------------------
+
+import re  # noqa: E402
+
+import openpyxl  # noqa: E402
+import pytest  # noqa: E402
+
+from evaluation_pipeline.disclosure import recoverable_cells  # noqa: E402
+from evaluation_pipeline.report import figures as F  # noqa: E402
+from evaluation_pipeline.report.study_report import (  # noqa: E402
+    _item_distributions,
+    validation_summary,
+)
+from evaluation_pipeline.report.tables import (  # noqa: E402
+    PublishedTable,
+    format_value,
+    to_latex,
+    write_tables,
+)
+
+
+@pytest.mark.parametrize("x, kind, lang, expected", [
+    # hand-rounded, halves away from zero on the decimal value (float formatting and Python's
+    # round give 2.67, 0.12 and 0.12 for the first three)
+    (2.675, "estimate", "nb", "2,68"),
+    (0.125, "estimate", "nb", "0,13"),
+    (-0.125, "estimate", "nb", "-0,13"),
+    (-0.004, "estimate", "nb", "0,00"),
+    (1234.5, "estimate", "en", "1234.50"),
+    (0.0004, "p", "nb", "<0,001"),
+    (0.00099, "p", "en", "<0.001"),
+    (0.001, "p", "nb", "0,001"),
+    (0.0495, "p", "nb", "0,050"),
+    (0.2345, "p", "en", "0.235"),
+    (12.5, "count", "nb", "13"),
+    (810.0, "count", "nb", "810"),
+    (0.12345, "share", "nb", "12,3"),
+    (0.3335, "share", "en", "33.4"),   # 33.35 % -> 33.4
+    (66.65, "rate", "nb", "66,7"),
+    (float("nan"), "count", "nb", "–"),
+])
+def test_publication_rounding_rule(x, kind, lang, expected):
+    assert format_value(x, kind, lang) == expected
+
+
+def test_suppressed_cells_show_the_confidentiality_symbol():
+    assert format_value(float("nan"), "count", "nb", suppressed=True) == ":"
+    assert format_value(float("nan"), "estimate", "nb", suppressed=True) == ":"
+
+
+def _table():
+    return PublishedTable(
+        "effects_demo",
+        pd.DataFrame({
+            "outcome": ["andel_50%", "R&D_{x}"], "group": ["network", "comparison"],
+            "estimate": [0.5, np.nan], "ci_low": [0.125, np.nan], "p_value": [0.0004, np.nan],
+            "n": [810.0, np.nan], "share": [0.3335, np.nan], "suppressed": [False, True],
+        }),
+        title="Effekter & 95 % KI", source="spørreundersøkelsen", method="Welch",
+    )
+
+
+def test_tables_in_three_formats(tmp_path):
+    tb = _table()
+    paths = write_tables([tb], tmp_path, "nb", 5, synthetic=True)["effects_demo"]
+    # machine-readable CSV: comma separated, decimal point, unformatted, suppression flag
+    machine = pd.read_csv(paths["csv"])
+    assert machine.loc[0, "estimate"] == 0.5 and machine.loc[1, "suppressed"]
+    assert set(machine["data"]) == {"SYNTHETIC"}
+    # Norwegian Excel CSV: ';' and decimal comma, BOM
+    raw = paths["publication_csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    pub = pd.read_csv(paths["publication_csv"], sep=";", decimal=",", encoding="utf-8-sig",
+                      dtype=str)
+    assert list(pub.columns)[:4] == ["data", "Utfall", "Gruppe", "Estimat"]
+    assert pub.loc[0, "Estimat"] == "0,50" and pub.loc[0, "KI nedre"] == "0,13"
+    assert pub.loc[0, "p"] == "<0,001" and pub.loc[0, "Andel (%)"] == "33,4"
+    assert pub.loc[1].tolist()[3:] == [":"] * 5 and pub.loc[0, "Gruppe"] == "Nettverk"
+
+    # XLSX: one sheet per table, title, notes row, header on row 4, rounded numbers
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["effects_demo"]
+    ws = wb["effects_demo"]
+    assert ws["A1"].value == "Effekter & 95 % KI (SYNTHETIC)"
+    note = ws["A2"].value
+    assert "Kilde: spørreundersøkelsen." in note and "Metode: Welch." in note
+    assert "færre enn 5 enheter" in note
+    header = [c.value for c in ws[4]]
+    assert header == ["Utfall", "Gruppe", "Estimat", "KI nedre", "p", "n", "Andel (%)"]
+    row = [c.value for c in ws[5]]
+    assert row == ["andel_50%", "Nettverk", 0.5, 0.13, "<0,001", 810, 33.4]
+    assert ws["C5"].number_format == "0.00" and ws["F5"].number_format == "0"
+    assert [c.value for c in ws[6]][2:] == [":"] * 5
+
+    # LaTeX: booktabs rules, decimal comma, special characters escaped
+    tex = paths["latex"].read_text(encoding="utf-8")
+    assert tex.index(r"\toprule") < tex.index(r"\midrule") < tex.index(r"\bottomrule")
+    assert r"\caption{Effekter \& 95 \% KI (SYNTHETIC)}" in tex
+    assert r"andel\_50\% & Nettverk & 0,50 & 0,13 & \textless{}0,001 & 810 & 33,4 \\" in tex
+    assert r"R\&D\_\{x\}" in tex
+    assert r"\begin{tabular}{llrrrrr}" in tex
+    # every data row has as many cells as the header
+    body = tex[tex.index(r"\midrule"):tex.index(r"\bottomrule")].splitlines()[1:]
+    assert all(len(re.split(r"(?<!\\)&", line)) == 7 for line in body)
+    # the manifest says which columns are counts
+    import json
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["effects_demo"]["count_columns"] == ["n"]
+
+
+def test_english_tables_use_decimal_point(tmp_path):
+    paths = write_tables([_table()], tmp_path, "en", 5)["effects_demo"]
+    pub = pd.read_csv(paths["publication_csv"], dtype=str)
+    assert pub.loc[0, "Estimate"] == "0.50" and pub.loc[0, "p"] == "<0.001"
+    assert paths["xlsx"].name == "tables.xlsx"
+    assert "0.50" in to_latex(_table(), "en", 5)
+
+
+# --------------------------------------------------------------------------------------------
+# Suppression with margins, validation summary
+# --------------------------------------------------------------------------------------------
+
+
+def test_item_distribution_small_categories_hidden_with_their_complement():
+    # 3 + 40 + 57 = 100 answered: category 1 (3 answers) is below 5, and since n_answered is
+    # published, one more category must go too, or 1 = 100 - 40 - 57
+    dist = pd.DataFrame({
+        "wave": "w1", "group": "network", "scale": "s", "item": "q1", "reversed": False,
+        "category": [1, 2, 3], "count": [3, 40, 57], "share": [0.03, 0.40, 0.57],
+        "n_answered": 100, "n_missing": 0,
+    })
+    out = _item_distributions(dist, 5)
+    assert out["suppressed"].tolist() == [True, True, False]
+    assert out.loc[2, "count"] == 57 and np.isnan(out.loc[0, "share"])
+    pub = pd.concat([
+        pd.DataFrame({"category": out["category"], "published": out["count"]}),
+        pd.DataFrame({"category": ["Total"], "published": [100.0]}),
+    ], ignore_index=True)
+    assert recoverable_cells(pub, rows="category") == []
+
+
+def test_validation_summary_counts_rows_and_rules():
+    valid = {"survey_answers": pd.DataFrame({"wave": ["w1", "w1", "w2"]}),
+             "registry_observations": pd.DataFrame({"x": range(4)})}
+    rejected = {"survey_answers": pd.DataFrame({
+        "wave": ["w2", "w2"], "reason": ["value in 1-5", "value in 1-5; role known"]}),
+        "registry_observations": pd.DataFrame(columns=["x", "reason"])}
+    v = validation_summary(valid, rejected)
+    assert v[["table", "wave", "rows_valid", "rows_rejected"]].values.tolist() == [
+        ["survey_answers", "w1", 2, 0], ["survey_answers", "w2", 1, 2],
+        ["registry_observations", "", 4, 0]]
+    assert v.loc[1, "rules"] == "value in 1-5 (2); role known (1)"
+
+
+# --------------------------------------------------------------------------------------------
+# Figures: one style
+# --------------------------------------------------------------------------------------------
+
+# Okabe & Ito (2008), "Color Universal Design": blue (0, 114, 178), orange (230, 159, 0),
+# bluish green (0, 158, 115)
+OKABE_BLUE, OKABE_ORANGE, OKABE_GREEN = (0, 114, 178), (230, 159, 0), (0, 158, 115)
+
+
+def _rgb(c):
+    from matplotlib.colors import to_rgb
+
+    return tuple(round(255 * v) for v in to_rgb(c))
+
+
+def _line_colours(fig):
+    return {ln.get_label(): _rgb(ln.get_color()) for ax in fig.axes for ln in ax.get_lines()
+            if not ln.get_label().startswith("_")}
+
+
+def test_network_and_comparison_colours_are_the_same_in_every_figure():
+    inputs = _inputs()
+    trends = F.registry_trends(inputs["registry_means"], {"completion_5y": "Fullført"}, [2013],
+                               language="nb")
+    means = F.survey_means(inputs["survey_summary"], {"samarbeid": "Samarbeid"}, language="nb")
+    prepost = F.pre_post(inputs["survey_summary"], {"samarbeid": "Samarbeid"}, "w2012",
+                         "w2016", language="nb")
+    for fig in (trends,):
+        cols = _line_colours(fig)
+        assert cols["Nettverkskommuner"] == OKABE_BLUE
+        assert cols["Sammenligningskommuner"] == OKABE_ORANGE
+    for fig in (means, prepost):  # error bars: the line of each container
+        conts = {c.get_label(): _rgb(c.lines[0].get_color()) for c in fig.axes[0].containers}
+        assert conts == {"Nettverkskommuner": OKABE_BLUE,
+                         "Sammenligningskommuner": OKABE_ORANGE}
+    # the legend is in the figure, with both groups
+    labels = [t.get_text() for t in trends.legends[0].get_texts()]
+    assert labels[:2] == ["Nettverkskommuner", "Sammenligningskommuner"]
+    # pooled estimate of a forest plot in bluish green
+    eff = pd.DataFrame({"outcome": "s", "group": ["1508", "all"], "estimate": [0.2, 0.3],
+                        "ci_low": [0.1, 0.2], "ci_high": [0.3, 0.4]})
+    forest = F.forest(eff, {"1508": "Ålesund"}, language="en")
+    marks = {ln.get_marker(): _rgb(ln.get_color()) for ln in forest.axes[0].get_lines()
+             if ln.get_marker() in ("D", "o")}
+    assert marks == {"D": OKABE_GREEN, "o": OKABE_BLUE}
+    assert [t.get_text() for t in forest.axes[0].get_yticklabels()] == ["Ålesund", "All"]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_synthetic_watermark_and_png_300_dpi(tmp_path):
+    from PIL import Image
+
+    inputs = _inputs()
+    fig = F.registry_trends(inputs["registry_means"], {}, [2013], synthetic=True,
+                            language="en")
+    assert "SYNTHETIC DATA" in [t.get_text() for t in fig.texts]
+    png, svg = F.save(fig, tmp_path / "trend")
+    with Image.open(png) as im:
+        assert [round(d) for d in im.info["dpi"]] == [300, 300]
+    assert "SYNTHETIC DATA" in svg.read_text(encoding="utf-8")
+    plain = F.registry_trends(inputs["registry_means"], {}, [2013], synthetic=False)
+    assert not any("SYNTET" in t.get_text() for t in plain.texts)
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temporary file left
+
+
+def test_report_sections_in_order_and_print_css(example_study, tmp_path):
+    study = example_study.model_copy(update={"output_dir": str(tmp_path)})
+    evidence = pd.DataFrame({
+        "level": ["outcome"], "element": ["Bedre samhandling"], "indicator": ["samarbeid"],
+        "source": ["survey"], "estimate": [0.3], "ci_low": [0.1], "ci_high": [0.5],
+        "expected": ["increase"], "verdict": ["supports"], "basis": ["DiD"], "note": [""],
+    })
+    val = validation_summary({"survey_answers": pd.DataFrame({"wave": ["w2012"] * 7})},
+                             {"survey_answers": pd.DataFrame(columns=["wave", "reason"])})
+    out = build_study_report(study, logic_chain=evidence, validation=val, **_inputs())
+    html = out.report.read_text(encoding="utf-8")
+    heads = re.findall(r"<h2 id='[^']*'>([^<]+)</h2>", html)
+    assert heads == ["Design og data", "Validering", "Endringsteori og evidens",
+                     "Spørreundersøkelse", "Registerdata", "Intervjuer", "Metode", "Forbehold"]
+    assert "@page{size:A4" in html and "break-inside:avoid" in html
+    assert "<td class='text supports'>Støtter</td>" in html
+    assert not re.search(r"(src|href)=['\"]https?:", html)  # self-contained
+    # the UI preview: aggregates only, level and verdict as labels
+    assert "| Effekter | Bedre samhandling | Samarbeidskvalitet | 0,30 | 0,10 | 0,50 | Støtter |" \
+        in out.preview_markdown
+    assert "Støtter" in out.preview_markdown and "0,30" in out.preview_markdown

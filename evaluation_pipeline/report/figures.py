@@ -16,25 +16,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .labels import t  # noqa: E402
+from .style import (  # noqa: E402
+    BREAK_LINE,
+    GROUP_COLOURS,
+    JOIN_LINE,
+    PNG_DPI,
+    RC,
+    SEQUENCE,
+    figure_style,
+    watermark,
+)
 
-COLOURS = {"network": "#0072B2", "comparison": "#E69F00", "all": "#009E73"}
-RC = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "figure.dpi": 100,
-    "savefig.dpi": 300,
-    "svg.fonttype": "none",
-}
+COLOURS = GROUP_COLOURS  # the colours of network, comparison and all, in every figure
+__all__ = ["COLOURS", "RC", "figure_style"]
 
 
 def _watermark(fig: plt.Figure, language: str) -> None:
-    fig.text(
-        0.5, 0.5, t("synthetic", language), fontsize=30, color="grey", alpha=0.15,
-        ha="center", va="center", rotation=25, transform=fig.transFigure, zorder=0,
-    )
+    watermark(fig, language)
 
 
 def save(fig: plt.Figure, path_stem: Path) -> list[Path]:
@@ -44,7 +42,8 @@ def save(fig: plt.Figure, path_stem: Path) -> list[Path]:
     for ext in ("png", "svg"):
         final = path_stem.with_suffix(f".{ext}")
         tmp = final.with_name(f".{final.name}.tmp")
-        fig.savefig(tmp, format=ext, bbox_inches="tight")
+        fig.savefig(tmp, format=ext, bbox_inches="tight",
+                    **({"dpi": PNG_DPI} if ext == "png" else {}))
         tmp.replace(final)
         out.append(final)
     return out
@@ -70,7 +69,7 @@ def registry_trends(
     inds = [i for i in labels if i in set(means["indicator"])] or list(
         dict.fromkeys(means["indicator"])
     )
-    with plt.rc_context(RC):
+    with figure_style():
         fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
         for ax, ind in zip(axes[0], inds, strict=True):
             for grp in ("network", "comparison"):
@@ -78,10 +77,10 @@ def registry_trends(
                 ax.plot(d["year"], d["value"], marker="o", ms=2.5, lw=1.4,
                         color=COLOURS[grp], label=t(grp, language))
             for i, y in enumerate(sorted(set(join_years))):
-                ax.axvline(y - 0.5, color="grey", lw=0.8, ls=":",
+                ax.axvline(y - 0.5, **JOIN_LINE,
                            label=t("joined", language) if i == 0 else None)
             for k, b in enumerate((breaks or {}).get(ind, [])):
-                ax.axvline(b - 0.5, color="#D55E00", lw=1.0, ls="--",
+                ax.axvline(b - 0.5, **BREAK_LINE,
                            label=t("definition_break", language) if k == 0 else None)
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
@@ -113,7 +112,7 @@ def survey_means(
     scales = [k for k in labels if k in set(summary["scale"])] or list(
         dict.fromkeys(summary["scale"])
     )
-    with plt.rc_context(RC):
+    with figure_style():
         fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 2.8), squeeze=False)
         for ax, sc in zip(axes[0], scales, strict=True):
             for k, grp in enumerate(("network", "comparison")):
@@ -141,8 +140,8 @@ def theme_shares(
     """Share of interviews mentioning each theme, by round (horizontal bars); suppressed
     shares are left out and marked."""
     themes = sorted(freq["theme"].dropna().unique())
-    palette = ["#999999", "#0072B2", "#56B4E9", "#009E73"]
-    with plt.rc_context(RC):
+    palette = SEQUENCE
+    with figure_style():
         fig, ax = plt.subplots(figsize=(6.2, 0.35 * len(themes) + 1.0))
         h = 0.8 / max(len(rounds), 1)
         for k, rnd in enumerate(rounds):
@@ -175,7 +174,7 @@ def event_study(
         dict.fromkeys(coefs["indicator"])
     )
     estimators = list(dict.fromkeys(coefs.get("estimator", pd.Series(["TWFE"]))))
-    with plt.rc_context(RC):
+    with figure_style():
         fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
         for ax, ind in zip(axes[0], inds, strict=True):
             d = coefs[coefs["indicator"] == ind]
@@ -186,7 +185,7 @@ def event_study(
                     e["event_time"] + shift, e["estimate"],
                     yerr=[e["estimate"] - e["ci_low"], e["ci_high"] - e["estimate"]],
                     fmt="o" if k == 0 else "s", ms=3, lw=1.0, capsize=1.5,
-                    color=COLOURS["network"] if k == 0 else "#009E73", label=est,
+                    color=SEQUENCE[k % len(SEQUENCE)], label=est,
                 )
             ax.axhline(0, color="black", lw=0.7)
             ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
@@ -215,7 +214,7 @@ def forest(
     the Effect shape; ``names`` maps group codes (kommune codes) and outcomes to labels."""
     outcomes = list(dict.fromkeys(effects["outcome"]))
     rows = max(effects.groupby("outcome").size().max(), 1)
-    with plt.rc_context(RC):
+    with figure_style():
         fig, axes = plt.subplots(1, len(outcomes), figsize=(3.4 * len(outcomes),
                                                             0.28 * rows + 1.3),
                                  squeeze=False, sharey=False)
@@ -255,7 +254,7 @@ def item_distributions(
     cats = sorted(dist["category"].unique())
     colours = LIKERT_COLOURS if len(cats) <= len(LIKERT_COLOURS) else None
     labels = [f"{i} · {w}" for i in items for w in waves]
-    with plt.rc_context(RC):
+    with figure_style():
         fig, ax = plt.subplots(figsize=(6.4, 0.22 * len(labels) + 1.2))
         left = pd.Series(0.0, index=labels)
         for k, cat in enumerate(cats):
@@ -292,7 +291,7 @@ def heatmap(
     cells are left blank and marked with a dash."""
     wide = table.pivot_table(index=row, columns=col, values=value, aggfunc="first",
                              dropna=False)
-    with plt.rc_context(RC):
+    with figure_style():
         fig, ax = plt.subplots(figsize=(0.9 * len(wide.columns) + 2.6,
                                         0.34 * len(wide.index) + 1.2))
         im = ax.imshow(wide.to_numpy(dtype=float), cmap=cmap, aspect="auto", vmin=0)
@@ -309,6 +308,44 @@ def heatmap(
         ax.set_title(title, loc="left")
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
         fig.tight_layout()
+        if synthetic:
+            _watermark(fig, language)
+    return fig
+
+
+def pre_post(
+    summary: pd.DataFrame,
+    labels: dict[str, str],
+    pre: str,
+    post: str,
+    *,
+    language: str = "nb",
+    synthetic: bool = False,
+) -> plt.Figure:
+    """Pre/post: mean score at baseline (``pre``) and at follow-up (``post``) with 95 % CIs,
+    network and comparison side by side, one panel per scale. ``summary`` has scale, wave,
+    group, mean, ci_low, ci_high; suppressed (NaN) means are left out."""
+    scales = [k for k in labels if k in set(summary["scale"])] or list(
+        dict.fromkeys(summary["scale"])
+    )
+    with figure_style():
+        fig, axes = plt.subplots(1, len(scales), figsize=(3.0 * len(scales), 2.8),
+                                 squeeze=False)
+        for ax, sc in zip(axes[0], scales, strict=True):
+            for k, grp in enumerate(("network", "comparison")):
+                d = summary[(summary["scale"] == sc) & (summary["group"] == grp)
+                            & summary["wave"].isin([pre, post])].set_index("wave")
+                d = d.reindex([pre, post])
+                x = [0 + (k - 0.5) * 0.1, 1 + (k - 0.5) * 0.1]
+                ax.errorbar(
+                    x, d["mean"], yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]],
+                    marker="o", ms=4, capsize=2, color=COLOURS[grp], label=t(grp, language),
+                )
+            ax.set_xticks([0, 1], [pre, post])
+            ax.set_xlim(-0.4, 1.4)
+            ax.set_title(textwrap.fill(labels.get(sc, sc), 30), loc="left")
+            ax.set_ylabel(t("mean_score", language))
+        _legend_below(fig, axes[0][0])
         if synthetic:
             _watermark(fig, language)
     return fig

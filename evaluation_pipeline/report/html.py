@@ -1,5 +1,8 @@
-"""The study report as one self-contained HTML file (figures embedded as base64 PNG, print CSS
-for A4)."""
+"""The study report as one self-contained HTML file: CSS inline, figures embedded as base64 PNG,
+print CSS so it prints on A4 (``@page``; no page break inside a table or a figure, table
+headers repeated on each page). Published tables carry the kind of each column
+(``data-kind`` on the header cells: count, estimate, p, share, ...) so the suppression scan can
+check every number shown."""
 
 from __future__ import annotations
 
@@ -8,31 +11,51 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from .labels import COLUMNS, VALUES, t
 
 CSS = """
-body{font-family:"Source Sans Pro","Segoe UI",Helvetica,Arial,sans-serif;max-width:960px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+body{font-family:"Source Sans Pro","Segoe UI","DejaVu Sans",Helvetica,Arial,sans-serif;
+max-width:960px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
-margin-top:1.8em} table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
-th,td{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left} thead th{border-bottom:2px solid #444}
+margin-top:1.8em} h3{font-size:1.05em;margin-top:1.2em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right;vertical-align:top}
+th.text,td.text{text-align:left} thead th{border-bottom:2px solid #444}
 .synthetic{background:#fff3cd;border:1px solid #e0c36b;padding:.6em 1em;font-weight:bold}
-.note{color:#555;font-size:.85em} figure{margin:1em 0} img{max-width:100%}
-@media print{@page{size:A4;margin:18mm} body{max-width:none;margin:0}
-h2{page-break-after:avoid} figure,table{page-break-inside:avoid}}
+.note,figcaption{color:#444;font-size:.85em} figure{margin:1em 0} img{max-width:100%}
+td.supports{background:#d4efe6} td.contrary{background:#f7d9c4}
+td.no_clear_change{background:#eee} td.insufficient_data{background:#fafafa;color:#777}
+.toc{font-size:.9em}
+@page{size:A4;margin:18mm 16mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}
+h2,h3{break-after:avoid;page-break-after:avoid}
+figure,table,tr,img{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group} .toc{display:none}}
 """
+
+
+class Cell(NamedTuple):
+    """A table cell with a CSS class (e.g. a logic-chain verdict coloured by its value)."""
+
+    text: str
+    css: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)
-    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # shown as given
+    #: (caption, table as shown) or (caption, table as shown, kind of each column)
+    tables: list[tuple] = field(default_factory=list)
     figures: list[tuple[str, bytes]] = field(default_factory=list)
+    anchor: str = ""
 
 
 def display_table(
@@ -55,11 +78,31 @@ def display_table(
     return out.rename(columns=COLUMNS.get(language, COLUMNS["nb"]))
 
 
-def _table(caption: str, df: pd.DataFrame, language: str) -> str:
-    dec = "," if language == "nb" else "."
-    body = df.to_html(index=False, na_rep="–", float_format=lambda v: f"{v:.3f}".replace(".", dec),
-                      border=0, escape=True)
-    return f"<figure><figcaption><b>{html.escape(caption)}</b></figcaption>{body}</figure>"
+def _table(caption: str, df: pd.DataFrame, language: str,
+           kinds: list[str] | None = None) -> str:
+    if kinds is None:  # a plain frame: numbers formatted here, kinds guessed from the dtypes
+        dec = "," if language == "nb" else "."
+        kinds = ["text" if not pd.api.types.is_numeric_dtype(df[c]) else
+                 ("count" if pd.api.types.is_integer_dtype(df[c]) else "estimate")
+                 for c in df.columns]
+        df = df.astype(object).apply(lambda col: [
+            "–" if pd.isna(v) else (f"{v:.3f}".replace(".", dec) if isinstance(v, float)
+                                    else str(v)) for v in col])
+    head = "".join(f"<th class='{'text' if k == 'text' else 'num'}' data-kind='{k}'>"
+                   f"{html.escape(str(c))}</th>" for c, k in zip(df.columns, kinds, strict=True))
+    rows = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for v, k in zip(row, kinds, strict=True):
+            cls = "text" if k == "text" else "num"
+            text = v
+            if isinstance(v, Cell):
+                cls, text = f"{cls} {html.escape(v.css)}", v.text
+            cells.append(f"<td class='{cls}'>{html.escape(str(text))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<figure class='table'><figcaption><b>{html.escape(caption)}</b></figcaption>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"</figure>")
 
 
 def render_report(
@@ -81,7 +124,7 @@ def render_report(
     if synthetic:
         parts.append(f"<p class='synthetic'>{t('synthetic_caveat', language)}</p>")
     for s in sections:
-        parts.append(f"<h2>{html.escape(s.title)}</h2>")
+        parts.append(f"<h2 id='{html.escape(s.anchor)}'>{html.escape(s.title)}</h2>")
         parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
         for cap, png in s.figures:
             b64 = base64.b64encode(png).decode("ascii")
@@ -89,7 +132,8 @@ def render_report(
                 f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{b64}'>"
                 f"<figcaption>{html.escape(cap)}</figcaption></figure>"
             )
-        parts += [_table(cap, df, language) for cap, df in s.tables]
+        parts += [_table(tb[0], tb[1], language, tb[2] if len(tb) > 2 else None)
+                  for tb in s.tables]
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -81,10 +81,85 @@ LABELS = {
             "Callaway–Sant'Anna blir for smale når få kommuner er med i nettverket "
             "(se simuleringen i BENCHMARKS.md)."
         ),
+        # study report (tables, sections, methods)
+        "tab_kommuner": "Kommunene i studien: nettverk (med år for innmelding) og "
+        "sammenligning.",
+        "tab_validation": "Validering mot datakontraktene: rader som besto og rader som ble "
+        "avvist, per tabell (og runde), med reglene som ble brutt.",
+        "tab_survey_scale_means": "Skåre per skala, runde og gruppe (n_wave: alle svar i "
+        "runden).",
+        "tab_scale_reliability": "Reliabilitet per skala og runde: Cronbachs alfa med 95 % KI "
+        "og McDonalds omega.",
+        "tab_survey_response": "Antall svar per kommune og runde, med sum per runde.",
+        "tab_survey_panel_retention": "Panelfrafall: respondenter i baseline som svarte igjen "
+        "i oppfølgingen.",
+        "tab_survey_item_distributions": "Svarfordeling per spørsmål, runde og gruppe.",
+        "tab_registry_group_rates": "Samlet rate per år, indikator og gruppe.",
+        "tab_interview_theme_counts": "Kodinger og intervjuer per tema og runde.",
+        "tab_interview_theme_role": "Intervjuer som nevner temaet, per sektor og runde.",
+        "tab_interview_co_occurrence": "Samforekomst av temaer i samme intervju.",
+        "tab_intercoder_reliability": "Samsvar mellom kodere på dobbeltkodede intervjuer.",
+        "fig_survey_pre_post": "Gjennomsnittlig skåre i baseline og siste oppfølging, nettverk "
+        "og sammenligning, med 95 % KI.",
+        "source_survey": "spørreundersøkelsen",
+        "source_registry": "registerstatistikk (harmonisert til studiens kommunegrenser)",
+        "source_interviews": "kodede intervjuer (QDA-eksport)",
+        "source_all": "spørreundersøkelse, registerdata og intervjuer",
+        "source_contracts": "datakontraktene (data_contracts/*.yaml)",
+        "source_design": "study.yaml",
+        "method_logic_chain": "hovedestimat per indikator mot forventet retning",
+        "method_validation": "great-expectations, radregler per kontrakt",
+        "method_effects": "se metodekapitlet",
+        "validation": "Validering",
+        "validation_text": "Alle datafiler er kontrollert mot datakontraktene før analysen. "
+        "Rader som bryter en regel er tatt ut og telt her.",
+        "logic_chain_text": "Tabellen viser hvert ledd i endringsteorien med indikatoren som "
+        "måler det, estimatet med 95 % KI, forventet retning og vurderingen.",
+        "verdict_counts": "Vurderinger:",
+        "joined_year": "år for innmelding",
+        "retention_text": "Panel: respondenter i baseline som svarte igjen (andel av "
+        "baseline):",
+        "methods": "Metode",
+        "methods_survey": "Spørreundersøkelse: skåre per skala er gjennomsnittet av "
+        "besvarte spørsmål (omkodet der det er angitt). Endring fra baseline er estimert med "
+        "paret t-test for panelet og Welch-test ellers; forskjellen mellom nettverk og "
+        "sammenligning med en blandet modell med kommune som tilfeldig effekt.",
+        "methods_registry": "Registerdata: forskjell-i-forskjeller med toveis faste effekter "
+        "(kommune og år, klyngerobuste standardfeil og wild cluster bootstrap) og Callaway og "
+        "Sant'Annas estimator for forskjøvet innmelding.",
+        "methods_interviews": "Intervjuer: andel intervjuer som nevner hvert tema per runde; "
+        "endring med Newcombes konfidensintervall og Fishers eksakte test (Holm-justert).",
+        "methods_tables": "Tabeller: estimater med 2 desimaler, p-verdier med 3 (under 0,001 "
+        "som <0,001), antall som heltall og andeler i prosent med 1 desimal. Celler med færre "
+        "enn {k} enheter vises ikke (:), heller ikke celler som kunne regnes ut fra summer.",
+        "suppressed_caveat": "Prikking: {n} rader har skjulte celler (færre enn {k} enheter, "
+        "eller sekundær prikking).",
+        "breaks_caveat": "Brudd i statistikken (endret definisjon):",
+        "suppressed_rows": "Rader med prikkede celler",
+        "total": "Sum",
+        "lc_exp_increase": "Økning",
+        "lc_exp_decrease": "Nedgang",
         "estimated_caveat": (
             "Tall for kommuner som ble delt (Ålesund 1507 i 2020–2023) er fordelt etter "
             "befolkningsandel og merket som estimert."
         ),
+        "lc_goal": "Mål",
+        "lc_intervention": "Tiltak",
+        "lc_output": "Resultater",
+        "lc_outcome": "Effekter",
+        "lc_impact": "Samfunnseffekter",
+        "lc_supports": "Støtter",
+        "lc_no_clear_change": "Ingen klar endring",
+        "lc_contrary": "Motsier",
+        "lc_insufficient_data": "For lite data",
+        "lc_not_measured": "Ikke målt",
+        "lc_title": "Endringsteori og evidens",
+        "lc_verdict": "Vurdering",
+        "fig_logic_chain": "Endringsteorien fra mål til samfunnseffekter. Hver boks og pil er "
+        "farget og mønstret etter vurderingen av evidensen (95 % KI for hovedestimatet "
+        "sammenlignet med forventet retning).",
+        "tab_logic_chain": "Evidens for hvert ledd i endringsteorien: hovedestimat med 95 % KI, "
+        "forventet retning og vurdering.",
     },
     "en": {
         "network": "Network kommuner",
@@ -162,10 +237,87 @@ LABELS = {
             "intervals are too narrow when few kommuner are in the network (see the simulation "
             "in BENCHMARKS.md)."
         ),
+        # study report (tables, sections, methods)
+        "tab_kommuner": "The kommuner of the study: network (with the year they joined) and "
+        "comparison.",
+        "tab_validation": "Validation against the data contracts: rows that passed and rows "
+        "rejected, per table (and wave), with the rules broken.",
+        "tab_survey_scale_means": "Scores by scale, wave and group (n_wave: all answers in the "
+        "wave).",
+        "tab_scale_reliability": "Reliability per scale and wave: Cronbach's alpha with 95% CI "
+        "and McDonald's omega.",
+        "tab_survey_response": "Answers per kommune and wave, with the wave's total.",
+        "tab_survey_panel_retention": "Panel retention: baseline respondents who answered "
+        "again at follow-up.",
+        "tab_survey_item_distributions": "Answers per item, wave and group.",
+        "tab_registry_group_rates": "Pooled rate by year, indicator and group.",
+        "tab_interview_theme_counts": "Codings and interviews by theme and round.",
+        "tab_interview_theme_role": "Interviews mentioning the theme, by sector and round.",
+        "tab_interview_co_occurrence": "Themes mentioned in the same interview.",
+        "tab_intercoder_reliability": "Agreement between coders on double-coded interviews.",
+        "fig_survey_pre_post": "Mean score at baseline and at the last follow-up, network and "
+        "comparison, with 95% CIs.",
+        "source_survey": "the survey",
+        "source_registry": "registry statistics (harmonized to the study's kommune borders)",
+        "source_interviews": "coded interviews (QDA export)",
+        "source_all": "survey, registry statistics and interviews",
+        "source_contracts": "the data contracts (data_contracts/*.yaml)",
+        "source_design": "study.yaml",
+        "method_logic_chain": "primary estimate per indicator against the expected direction",
+        "method_validation": "great-expectations, row rules per contract",
+        "method_effects": "see the methods section",
+        "validation": "Validation",
+        "validation_text": "Every data file was checked against its data contract before the "
+        "analysis. Rows breaking a rule were set aside and are counted here.",
+        "logic_chain_text": "The table shows each element of the logic chain with the "
+        "indicator measuring it, the estimate with its 95% CI, the expected direction and the "
+        "verdict.",
+        "verdict_counts": "Verdicts:",
+        "joined_year": "year joined",
+        "retention_text": "Panel: baseline respondents who answered again (share of "
+        "baseline):",
+        "methods": "Methods",
+        "methods_survey": "Survey: a scale score is the mean of the items answered (reverse "
+        "coded where declared). Change from baseline is estimated with a paired t-test for the "
+        "panel and Welch's test otherwise; network vs comparison with a mixed model with a "
+        "random intercept per kommune.",
+        "methods_registry": "Registry statistics: difference-in-differences with two-way fixed "
+        "effects (kommune and year, cluster-robust standard errors and a wild cluster "
+        "bootstrap) and Callaway and Sant'Anna's estimator for staggered adoption.",
+        "methods_interviews": "Interviews: share of interviews mentioning each theme per "
+        "round; change with Newcombe's confidence interval and Fisher's exact test (Holm "
+        "adjusted).",
+        "methods_tables": "Tables: estimates with 2 decimals, p-values with 3 (below 0.001 as "
+        "<0.001), counts as integers and shares as percent with 1 decimal. Cells with fewer "
+        "than {k} units are not shown (:), nor are cells that could be derived from totals.",
+        "suppressed_caveat": "Suppression: {n} rows have hidden cells (fewer than {k} units, "
+        "or secondary suppression).",
+        "breaks_caveat": "Definition breaks in the statistics:",
+        "suppressed_rows": "Rows with suppressed cells",
+        "total": "Total",
+        "lc_exp_increase": "Increase",
+        "lc_exp_decrease": "Decrease",
         "estimated_caveat": (
             "Figures for split kommuner (Ålesund 1507 in 2020–2023) are allocated by population "
             "share and flagged as estimated."
         ),
+        "lc_goal": "Goal",
+        "lc_intervention": "Interventions",
+        "lc_output": "Outputs",
+        "lc_outcome": "Outcomes",
+        "lc_impact": "Impact",
+        "lc_supports": "Supports",
+        "lc_no_clear_change": "No clear change",
+        "lc_contrary": "Contrary",
+        "lc_insufficient_data": "Insufficient data",
+        "lc_not_measured": "Not measured",
+        "lc_title": "Logic chain and evidence",
+        "lc_verdict": "Verdict",
+        "fig_logic_chain": "The logic chain from goal to impact. Each box and arrow is coloured "
+        "and patterned by the verdict on its evidence (95% CI of the primary estimate against "
+        "the expected direction).",
+        "tab_logic_chain": "Evidence for each element of the logic chain: primary estimate "
+        "with 95% CI, expected direction and verdict.",
     },
 }
 
@@ -187,6 +339,19 @@ COLUMNS = {
         "invited": "Inviterte", "rate": "Svarprosent",
         "code": "Kode", "n_units": "Enheter", "n_coders": "Kodere",
         "percent_agreement": "Enighet", "kappa": "Kappa", "warning": "Merknad",
+        "level": "Nivå", "element": "Ledd", "expected": "Forventet", "verdict": "Vurdering",
+        "basis": "Grunnlag", "note": "Merknad", "table": "Tabell", "rows_valid": "Godkjent",
+        "rows_rejected": "Avvist", "rules": "Regler brutt", "name": "Navn",
+        "join_year": "Innmeldt", "n_wave": "n i runden", "followup": "Oppfølging",
+        "n_baseline": "n baseline", "n_followup": "n oppfølging", "retained": "I panelet",
+        "share_of_baseline": "Andel av baseline", "share_of_followup": "Andel av oppfølging",
+        "item": "Spørsmål", "category": "Svar", "count": "Antall", "share": "Andel",
+        "n_answered": "Besvart", "n_missing": "Ubesvart", "role": "Sektor",
+        "n_both": "Begge", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
+        "p_adjusted": "p justert", "effect_size": "Effektstørrelse",
+        "effect_size_kind": "Type effektstørrelse", "n_treated": "n nettverk",
+        "n_control": "n sammenligning", "reversed": "Omkodet", "n_kommuner": "Kommuner",
+        "numerator": "Teller", "denominator": "Nevner", "a": "Tema A", "b": "Tema B",
     },
     "en": {
         "source": "Source", "outcome": "Outcome", "contrast": "Contrast", "group": "Group",
@@ -204,6 +369,19 @@ COLUMNS = {
         "invited": "Invited", "rate": "Response rate",
         "code": "Code", "n_units": "Units", "n_coders": "Coders",
         "percent_agreement": "Agreement", "kappa": "Kappa", "warning": "Note",
+        "level": "Level", "element": "Element", "expected": "Expected", "verdict": "Verdict",
+        "basis": "Basis", "note": "Note", "table": "Table", "rows_valid": "Passed",
+        "rows_rejected": "Rejected", "rules": "Rules broken", "name": "Name",
+        "join_year": "Joined", "n_wave": "n in wave", "followup": "Follow-up",
+        "n_baseline": "n baseline", "n_followup": "n follow-up", "retained": "In panel",
+        "share_of_baseline": "Share of baseline", "share_of_followup": "Share of follow-up",
+        "item": "Item", "category": "Answer", "count": "Count", "share": "Share",
+        "n_answered": "Answered", "n_missing": "Not answered", "role": "Sector",
+        "n_both": "Both", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
+        "p_adjusted": "p adjusted", "effect_size": "Effect size",
+        "effect_size_kind": "Effect size kind", "n_treated": "n network",
+        "n_control": "n comparison", "reversed": "Reversed", "n_kommuner": "Kommuner",
+        "numerator": "Numerator", "denominator": "Denominator", "a": "Theme A", "b": "Theme B",
     },
 }
 VALUES = {

@@ -1,7 +1,11 @@
-"""Assemble the study report: suppressed tables (CSV), figures (PNG + SVG) and one HTML file.
+"""Assemble the study report: suppressed tables (CSV, XLSX, LaTeX), figures (PNG + SVG) and one
+self-contained HTML file.
 
-Everything published passes :func:`evaluation_pipeline.privacy.suppress_small_cells` with the
-study's threshold first.
+Everything published passes small-cell suppression with the study's threshold first
+(:func:`evaluation_pipeline.privacy.suppress_small_cells` for rows,
+:func:`evaluation_pipeline.disclosure.suppress` where a table has additive margins a hidden cell
+could be recovered from). The report's sections, in order: design and data, validation, the
+logic chain, the survey, the registry, the interviews, methods, caveats.
 """
 
 from __future__ import annotations
@@ -10,39 +14,85 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from ..privacy import suppress, suppress_small_cells
+from ..disclosure import suppress
+from ..privacy import suppress_small_cells
 from . import figures
-from .html import Section, display_table, render_report, write_report
+from .html import Cell, Section, render_report, write_report
 from .labels import t
-from .tables import registry_did_table, round_for_publication, write_csv
+from .tables import PublishedTable, formatted, registry_did_table, write_tables
+
+VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
 
 
 @dataclass
 class ReportOutput:
     report: Path
-    tables: dict[str, Path] = field(default_factory=dict)
+    tables: dict[str, Path] = field(default_factory=dict)  # machine-readable CSV per table
+    table_files: dict[str, dict[str, Path]] = field(default_factory=dict)  # every format
     figures: dict[str, list[Path]] = field(default_factory=dict)
     previews: dict[str, bytes] = field(default_factory=dict)
     suppressed_cells: int = 0
+    preview_markdown: str = ""
+    main_figure: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Suppression of the tables with margins
+# --------------------------------------------------------------------------------------------
 
 
 def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
     """Mean scores by scale × wave × group: within each scale and wave the group counts and
-    their total (the wave's n, published in the report) go through primary and secondary
+    their total (the wave's n, published as ``n_wave``) go through primary and secondary
     suppression, so a hidden group cannot be recovered as total minus the other groups."""
     out = summary.copy()
     out["suppressed"] = False
+    out["n_wave"] = np.nan
     for (_, _), idx in out.groupby(["scale", "wave"], sort=False).groups.items():
         cells = out.loc[idx, ["group", "n"]].astype({"n": "int64"})
         res = suppress(cells, "n", "group", None, threshold=k, totals=True)
-        hidden = res.loc[res["group"] != "Total"].set_index("group")["suppressed"].notna()
-        out.loc[idx, "suppressed"] = out.loc[idx, "group"].map(hidden).to_numpy()
+        body = res[res["group"] != "Total"].set_index("group")
+        out.loc[idx, "suppressed"] = out.loc[idx, "group"].map(
+            body["suppressed"].notna()).to_numpy()
+        out.loc[idx, "n_wave"] = float(res.loc[res["group"] == "Total", "published"].iloc[0])
     cols = ["n", "mean", "sd", "ci_low", "ci_high"]
     out[cols] = out[cols].astype("float64")
-    out.loc[out["suppressed"], cols] = float("nan")
+    out.loc[out["suppressed"], cols] = np.nan
     return out
+
+
+def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: str,
+                     k: int, hide: list[str], total: pd.Series | None = None
+                     ) -> pd.DataFrame:
+    """Primary and secondary suppression of ``count`` over ``category`` cells within each
+    ``within`` group whose total is published (the sum, or ``total`` when given); hidden rows
+    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so)."""
+    out = df.copy()
+    if "suppressed" not in out:
+        out["suppressed"] = False
+    for c in hide:
+        out[c] = out[c].astype("float64")
+    for _, idx in out.groupby(within, sort=False, dropna=False).groups.items():
+        cells = out.loc[idx, [category, count]].copy()
+        cells[count] = pd.to_numeric(cells[count], errors="coerce").fillna(0).round()
+        cells = cells.astype({count: "int64"}).drop_duplicates(category)
+        res = suppress(cells, count, category, None, threshold=k, totals=True)
+        hidden = set(res.loc[(res[category] != "Total") & res["suppressed"].notna(), category])
+        mask = out.index.isin(idx) & out[category].isin(hidden)
+        out.loc[mask, hide] = np.nan
+        out.loc[mask, "suppressed"] = True
+    return out
+
+
+def _with_totals(df: pd.DataFrame, within: list[str], category: str, count: str
+                 ) -> pd.DataFrame:
+    """``df`` plus one ``Total`` row per ``within`` group (the published margin)."""
+    tot = df.groupby(within, sort=False, as_index=False)[count].sum()
+    tot[category] = "Total"
+    return pd.concat([df, tot], ignore_index=True)
 
 
 def publishable_tables(
@@ -52,21 +102,138 @@ def publishable_tables(
     registry_means: pd.DataFrame,
     theme_freq: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    """The report's tables after small-cell suppression."""
+    """The report's main tables after small-cell suppression."""
     k = study.small_cell_threshold
     return {
         "effects": suppress_small_cells(
             effects, ["n_treated", "n_control"], k,
-            ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size"],
+            ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size",
+             "n_obs"],
         ),
         "survey_scale_means": _suppress_scale_means(survey_summary, k),
         "registry_group_rates": suppress_small_cells(
             registry_means, ["numerator"], k, ["value", "denominator"]
         ),
         "interview_theme_counts": suppress_small_cells(
-            theme_freq, ["n_sources", "n_segments"], k, ["share_sources"]
+            theme_freq, ["n_sources", "n_segments", "sources_in_group"], k, ["share_sources"]
         ),
     }
+
+
+def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: int
+                ) -> pd.DataFrame:
+    """Theme × role × round: interviews per role (``sources_in_group``) add up to the round's
+    interviews, and a theme's interviews per role add up to the theme's interviews in the
+    round (both published), so both margins are protected."""
+    d = suppress_small_cells(theme_role_freq, ["n_sources", "n_segments", "sources_in_group"],
+                             k, ["share_sources"])
+    hide = ["n_sources", "n_segments", "sources_in_group", "share_sources"]
+    # the raw counts for secondary suppression (the primary step blanked the small ones)
+    raw = theme_role_freq[["n_sources", "n_segments", "sources_in_group"]]
+    work = d.assign(_n=raw["n_sources"], _g=raw["sources_in_group"], _s=raw["n_segments"])
+    work = _suppress_within(work, ["wave"], "role", "_g", k, hide)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide)
+    del theme_counts
+    return work.drop(columns=["_n", "_g", "_s"])
+
+
+def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Answers per category: the category counts of an item add up to ``n_answered``
+    (published), so small categories are hidden with their complement."""
+    d = suppress_small_cells(item_dist, ["n_answered"], k, ["count", "share", "n_missing"])
+    d = d.assign(_c=item_dist["count"])
+    d = _suppress_within(d, ["wave", "group", "item"], "category", "_c", k, ["count", "share"])
+    return d.drop(columns=["_c"])
+
+
+def _response(response: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Respondents per kommune and wave, with the wave's total as a ``Total`` row."""
+    per = response[response["level"] == "kommune"][
+        ["wave", "kommune", "respondents", "invited", "rate"]].copy()
+    per = _with_totals(per, ["wave"], "kommune", "respondents")
+    body = per[per["kommune"] != "Total"].assign(_r=lambda x: x["respondents"])
+    body = suppress_small_cells(body, ["respondents"], k, ["rate", "invited"])
+    body = _suppress_within(body, ["wave"], "kommune", "_r", k,
+                            ["respondents", "rate", "invited"]).drop(columns=["_r"])
+    tot = per[per["kommune"] == "Total"].assign(suppressed=False)
+    return pd.concat([body, tot], ignore_index=True)
+
+
+def _retention(retention: pd.DataFrame, k: int) -> pd.DataFrame:
+    cols = [c for c in ("followup", "kommune", "n_baseline", "n_followup", "retained",
+                        "share_of_baseline", "share_of_followup") if c in retention]
+    d = retention[cols].copy()
+    counts = [c for c in ("n_baseline", "n_followup", "retained") if c in d]
+    out = suppress_small_cells(d, counts, k, [c for c in cols if c.startswith("share")])
+    for c in counts:  # kommuner add up to the "all" row
+        body = out[out["kommune"] != "all"].assign(_x=d.loc[out["kommune"] != "all", c])
+        body = _suppress_within(body, ["followup"], "kommune", "_x", k,
+                                counts + [c for c in cols if c.startswith("share")])
+        out = pd.concat([body.drop(columns=["_x"]), out[out["kommune"] == "all"]])
+    return out.sort_index()
+
+
+def validation_summary(valid: dict[str, pd.DataFrame], rejected: dict[str, pd.DataFrame]
+                       ) -> pd.DataFrame:
+    """Rows that passed and rows that broke a contract's row rules, per table (and per wave
+    when the table has a ``wave`` column), with the rules broken and how often."""
+    rows = []
+    for table in dict.fromkeys([*valid, *rejected]):
+        v = valid.get(table, pd.DataFrame())
+        r = rejected.get(table, pd.DataFrame())
+        by_wave = "wave" in v.columns and table.startswith("survey")
+        waves = sorted(set(v.get("wave", pd.Series(dtype=str)).dropna())
+                       | set(r.get("wave", pd.Series(dtype=str)).dropna())) if by_wave \
+            else [None]
+        for w in waves:
+            vv = v[v["wave"] == w] if w is not None else v
+            rr = r[r["wave"] == w] if w is not None and "wave" in r else r
+            reasons = (rr["reason"].str.split("; ").explode().value_counts()
+                       if "reason" in rr and len(rr) else pd.Series(dtype=int))
+            rows.append({"table": table, "wave": w or "", "rows_valid": len(vv),
+                         "rows_rejected": len(rr),
+                         "rules": "; ".join(f"{k} ({n})" for k, n in reasons.items())})
+    return pd.DataFrame(rows, columns=["table", "wave", "rows_valid", "rows_rejected", "rules"])
+
+
+def _logic_chain_table(evidence: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """The evidence rows; an estimate taken from an Effect row that is suppressed in the
+    effects table is hidden here too."""
+    d = evidence.copy()
+    d["suppressed"] = False
+    hidden = effects[effects["suppressed"]]
+    for i, r in d.iterrows():
+        same = hidden[(hidden["source"] == r.get("source"))
+                      & (hidden["outcome"] == r.get("indicator"))]
+        if len(same) and pd.notna(r.get("estimate")) and np.isclose(
+                same.get("_estimate", pd.Series(dtype=float)), r["estimate"]).any():
+            d.loc[i, ["estimate", "ci_low", "ci_high"]] = np.nan
+            d.loc[i, "suppressed"] = True
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
+
+
+def _names(study) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    from ..geography import kommune_name
+
+    ind = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
+        if study.registry else {}
+    scales = {k: study.label(v.label, k) for k, v in study.survey.scales.items()} \
+        if study.survey else {}
+    kommuner = {c: kommune_name(c) for c in study.kommuner}
+    return ind, scales, kommuner
+
+
+def _num(x: float, digits: int, lang: str) -> str:
+    from .tables import format_value
+
+    return format_value(x, "estimate" if digits == 2 else "share", lang) if digits else \
+        format_value(x, "count", lang)
 
 
 def build_study_report(
@@ -84,187 +251,300 @@ def build_study_report(
     theme_role_freq: pd.DataFrame | None = None,
     co_occ: pd.DataFrame | None = None,
     intercoder: pd.DataFrame | None = None,
+    logic_chain: pd.DataFrame | None = None,
+    validation: pd.DataFrame | None = None,
+    retention: pd.DataFrame | None = None,
 ) -> ReportOutput:
-    """Write tables, figures and the HTML report under ``<study output>/``."""
+    """Write tables, figures and the HTML report under ``<study output>/``.
+
+    ``logic_chain`` is the evidence table of
+    :func:`evaluation_pipeline.analysis.logic_chain.logic_chain_evidence` (shown first among
+    the results, with its figure when :mod:`evaluation_pipeline.report.logic_chain_figure`
+    exists); ``validation`` the frame of :func:`validation_summary`; ``retention`` the panel
+    retention of the survey."""
     lang = study.language
     out_dir = study.output
-    tables = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
     k = study.small_cell_threshold
+    ind_labels, scale_labels, knames = _names(study)
+    names = {**ind_labels, **scale_labels, **knames, "all": t("all", lang),
+             "Total": t("total", lang)}
+    raw_effects = effects
+    base = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
+    base["effects"] = base["effects"].assign(_estimate=raw_effects["estimate"].to_numpy())
+    tabs: dict[str, PublishedTable] = {}
+
+    def add(name: str, frame: pd.DataFrame, **kw) -> None:
+        tabs[name] = PublishedTable(name, frame.reset_index(drop=True),
+                                    title=t(f"tab_{name}", lang), **kw)
+
+    src = {s: t(f"source_{s}", lang) for s in ("survey", "registry", "interviews", "all",
+                                                "contracts", "design")}
+    if logic_chain is not None and len(logic_chain):
+        lc = _logic_chain_table(logic_chain, base["effects"])
+        add("logic_chain", lc, source=src["all"], method=t("method_logic_chain", lang),
+            kinds={c: "text" for c in ("level", "element", "indicator", "source", "expected",
+                                       "verdict", "basis", "note")})
+    add("kommuner", pd.DataFrame(
+        [{"code": c, "name": knames[c], "group": "network", "join_year": y}
+         for c, y in study.network.items()]
+        + [{"code": c, "name": knames[c], "group": "comparison", "join_year": np.nan}
+           for c in study.comparison]).assign(suppressed=False),
+        source=src["design"], kinds={"code": "text", "name": "text"})
+    if validation is not None and len(validation):
+        add("validation", validation.assign(suppressed=False), source=src["contracts"],
+            method=t("method_validation", lang), kinds={"wave": "text", "rules": "text"})
+    eff_cols = [c for c in base["effects"].columns if c not in ("_estimate",)]
+    add("effects", base["effects"][eff_cols], source=src["all"],
+        method=t("method_effects", lang))
+    add("survey_scale_means", base["survey_scale_means"], source=src["survey"],
+        margins=[{"count": "n", "category": "group", "within": ["scale", "wave"],
+                  "total_column": "n_wave"}])
     if reliability is not None and len(reliability):
         rel = reliability[["wave", "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
                            "n_used"]]
-        tables["scale_reliability"] = suppress_small_cells(
-            rel, ["n_used"], k, ["alpha", "alpha_ci_low", "alpha_ci_high", "omega"])
+        add("scale_reliability", suppress_small_cells(
+            rel, ["n_used"], k, ["alpha", "alpha_ci_low", "alpha_ci_high", "omega"]),
+            source=src["survey"])
     if response is not None and len(response):
-        per_kommune = response[response["level"] == "kommune"][
-            ["wave", "kommune", "respondents", "invited", "rate"]]
-        tables["survey_response"] = suppress_small_cells(
-            per_kommune, ["respondents"], k, ["rate"])
+        add("survey_response", _response(response, k), source=src["survey"],
+            kinds={"kommune": "text"},
+            margins=[{"count": "respondents", "category": "kommune", "within": ["wave"],
+                      "total_label": "Total"}])
+    if retention is not None and len(retention):
+        add("survey_panel_retention", _retention(retention, k), source=src["survey"],
+            kinds={"kommune": "text"},
+            margins=[{"count": c, "category": "kommune", "within": ["followup"],
+                      "total_label": "all"} for c in ("n_baseline", "n_followup", "retained")])
     if item_dist is not None and len(item_dist):
-        tables["survey_item_distributions"] = suppress_small_cells(
-            item_dist, ["n_answered"], k, ["count", "share"])
+        add("survey_item_distributions", _item_distributions(item_dist, k),
+            source=src["survey"],
+            margins=[{"count": "count", "category": "category",
+                      "within": ["wave", "group", "item"], "total_column": "n_answered"}])
+    add("registry_group_rates", base["registry_group_rates"], source=src["registry"])
+    did_table = registry_did_table(base["effects"][base["effects"]["group"].isin(
+        ["all", "network", "comparison"])], ind_labels)
+    if len(did_table):
+        add("registry_did", did_table.assign(suppressed=False), source=src["registry"],
+            method=t("tab_registry_did", lang))
+    add("interview_theme_counts", base["interview_theme_counts"], source=src["interviews"])
     if theme_role_freq is not None and len(theme_role_freq):
-        tables["interview_theme_role"] = suppress_small_cells(
-            theme_role_freq, ["n_sources", "n_segments", "sources_in_group"], k,
-            ["share_sources"])
+        add("interview_theme_role", _theme_role(theme_role_freq, theme_freq, k),
+            source=src["interviews"],
+            margins=[{"count": "n_sources", "category": "role", "within": ["theme", "wave"],
+                      "total_table": "interview_theme_counts", "total_column": "n_sources"}])
     if co_occ is not None and len(co_occ):
-        tables["interview_co_occurrence"] = suppress_small_cells(
-            co_occ, ["n_both", "n_a", "n_b"], k, ["jaccard"])
+        add("interview_co_occurrence", suppress_small_cells(
+            co_occ, ["n_both", "n_a", "n_b"], k, ["jaccard"]), source=src["interviews"])
     if intercoder is not None and len(intercoder):
-        tables["intercoder_reliability"] = intercoder.assign(suppressed=False)
+        add("intercoder_reliability", intercoder.assign(suppressed=False),
+            source=src["interviews"])
+
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
                                                        "report.html"))
-    for name, df in tables.items():
-        path = out_dir / "tables" / f"{name}.csv"
-        published = round_for_publication(df)
-        if study.synthetic:
-            published.insert(0, "data", "SYNTHETIC")
-        result.tables[name] = write_csv(published, path)
-        result.suppressed_cells += int(df["suppressed"].sum())
+    result.table_files = write_tables(list(tabs.values()), out_dir / "tables", lang, k,
+                                      names, study.synthetic)
+    result.tables = {n: p["csv"] for n, p in result.table_files.items()}
+    result.suppressed_cells = int(sum(tb.frame["suppressed"].fillna(False).astype(bool).sum()
+                                      for tb in tabs.values()))
 
-    ind_labels = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
-        if study.registry else {}
-    scale_labels = {k: study.label(v.label, k) for k, v in study.survey.scales.items()} \
-        if study.survey else {}
+    # ---------------------------------------------------------------- figures
     figs: dict[str, plt.Figure] = {}
-    if len(tables["registry_group_rates"]):
+    syn = {"language": lang, "synthetic": study.synthetic}
+    if "logic_chain" in tabs:
+        try:
+            from .logic_chain_figure import logic_chain_figure
+        except ImportError:  # the figure module arrives with the logic-chain analysis
+            logic_chain_figure = None
+        if logic_chain_figure is not None:
+            figs["logic_chain"] = logic_chain_figure(tabs["logic_chain"].frame, study, lang)
+    means = tabs["survey_scale_means"].frame
+    if len(tabs["registry_group_rates"].frame):
         figs["registry_trends"] = figures.registry_trends(
-            tables["registry_group_rates"], ind_labels, list(study.network.values()),
-            language=lang, synthetic=study.synthetic,
-            breaks={k: v.breaks for k, v in study.registry.indicators.items()},
-        )
-    if len(tables["survey_scale_means"]):
-        figs["survey_scale_means"] = figures.survey_means(
-            tables["survey_scale_means"], scale_labels, language=lang, synthetic=study.synthetic
-        )
-    if len(tables["interview_theme_counts"]):
-        rounds = [r.id for r in study.interviews.rounds] if study.interviews else sorted(
-            tables["interview_theme_counts"]["wave"].dropna().unique()
-        )
-        figs["interview_theme_shares"] = figures.theme_shares(
-            tables["interview_theme_counts"], rounds, language=lang, synthetic=study.synthetic
-        )
-    per_kommune = pd.DataFrame()
+            tabs["registry_group_rates"].frame, ind_labels, list(study.network.values()),
+            breaks={i: v.breaks for i, v in study.registry.indicators.items()}, **syn)
+    if len(means):
+        figs["survey_scale_means"] = figures.survey_means(means, scale_labels, **syn)
+        if study.survey and study.followup_waves:
+            figs["survey_pre_post"] = figures.pre_post(
+                means, scale_labels, study.baseline_wave, study.followup_waves[-1], **syn)
+    e = tabs["effects"].frame
     if study.survey and study.followup_waves:
-        e = tables["effects"]
         last = e[(e["source"] == "survey") & (e["group"] != "comparison") & (
             e["contrast"] == f"{study.followup_waves[-1]} - {study.baseline_wave}")]
         per_kommune = last.assign(group=last["group"].replace({"network": "all"}))
-    if len(per_kommune):
-        from ..geography import kommune_name
-
-        knames = {k: kommune_name(k) for k in study.kommuner}
-        figs["survey_forest"] = figures.forest(
-            per_kommune.dropna(subset=["estimate"]), {**knames, **scale_labels},
-            language=lang, synthetic=study.synthetic,
-        )
-    if item_dist is not None and len(item_dist):
-        net = item_dist[item_dist["group"] == "network"]
+        if len(per_kommune.dropna(subset=["estimate"])):
+            figs["survey_forest"] = figures.forest(
+                per_kommune.dropna(subset=["estimate"]), {**knames, **scale_labels}, **syn)
+    if "survey_item_distributions" in tabs:
+        dist = tabs["survey_item_distributions"].frame
         items = [i for s in study.survey.scales.values() for i in s.items]
         figs["survey_item_distributions"] = figures.item_distributions(
-            net, items, study.wave_ids, language=lang, synthetic=study.synthetic
-        )
-    if "interview_theme_role" in tables:
-        d = tables["interview_theme_role"].dropna(subset=["role", "wave"])
-        d = d.assign(col=d["role"].astype(str) + " · " + d["wave"].astype(str))
-        if d["suppressed"].mean() > 0.5:  # sectors too small to show: rounds only
-            d = tables["interview_theme_counts"].assign(col=lambda x: x["wave"].astype(str))
-        figs["interview_theme_heatmap"] = figures.heatmap(
-            d, "theme", "col", "share_sources", language=lang, synthetic=study.synthetic)
-    shifts = tables["effects"][(tables["effects"]["source"] == "interviews")
-                               & (tables["effects"]["group"] == "all")]
+            dist[dist["group"] == "network"], items, study.wave_ids, **syn)
+    if event_study is not None and len(event_study):
+        figs["registry_event_study"] = figures.event_study(event_study, ind_labels, **syn)
+    themes = tabs["interview_theme_counts"].frame
+    if len(themes):
+        rounds = [r.id for r in study.interviews.rounds] if study.interviews and \
+            study.interviews.rounds else sorted(themes["wave"].dropna().unique())
+        figs["interview_theme_shares"] = figures.theme_shares(themes, rounds, **syn)
+    shifts = e[(e["source"] == "interviews") & (e["group"] == "all")].dropna(
+        subset=["estimate"])
     if len(shifts):
         figs["interview_theme_shifts"] = figures.forest(
-            shifts.assign(group=shifts["outcome"], outcome=t("theme_shift", lang)),
-            {}, title=t("share_difference", lang), language=lang, synthetic=study.synthetic)
-    if "interview_co_occurrence" in tables:
-        co = tables["interview_co_occurrence"]
+            shifts.assign(group=shifts["outcome"], outcome=t("theme_shift", lang)), {},
+            title=t("share_difference", lang), **syn)
+    if "interview_theme_role" in tabs:
+        d = tabs["interview_theme_role"].frame.dropna(subset=["role", "wave"])
+        d = d.assign(col=d["role"].astype(str) + " · " + d["wave"].astype(str))
+        if d["suppressed"].mean() > 0.5:  # sectors too small to show: rounds only
+            d = themes.assign(col=lambda x: x["wave"].astype(str))
+        figs["interview_theme_heatmap"] = figures.heatmap(
+            d, "theme", "col", "share_sources", **syn)
+    if "interview_co_occurrence" in tabs:
+        co = tabs["interview_co_occurrence"].frame
         sym = pd.concat([co, co.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
         figs["interview_co_occurrence"] = figures.heatmap(
-            sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", language=lang,
-            synthetic=study.synthetic)
-    if event_study is not None and len(event_study):
-        figs["registry_event_study"] = figures.event_study(
-            event_study, ind_labels, language=lang, synthetic=study.synthetic
-        )
+            sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", **syn)
     for name, fig in figs.items():
         result.figures[name] = figures.save(fig, out_dir / "figures" / name)
         result.previews[name] = figures.png_bytes(fig)
         plt.close(fig)
+    result.main_figure = next((n for n in ("logic_chain", "registry_trends",
+                                           "survey_scale_means") if n in result.previews),
+                              next(iter(result.previews), None))
 
-    names = {**ind_labels, **scale_labels}
-    eff = tables["effects"]
-    eff = eff[eff["group"].isin(["all", "network", "comparison"])]
-    did_table = registry_did_table(eff, ind_labels)
-    result.tables["registry_did"] = write_csv(
-        round_for_publication(did_table.assign(**({"data": "SYNTHETIC"} if study.synthetic
-                                                  else {}))),
-        out_dir / "tables" / "registry_did.csv")
-    cols = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value",
-            "n_obs", "estimator"]
-    design_par = [
-        f"{t('kommuner', lang)}: {len(study.network)} {t('network', lang).lower()}, "
-        f"{len(study.comparison)} {t('comparison', lang).lower()}.",
-    ]
-    if len(survey_summary):
-        first = survey_summary["scale"].iloc[0]
-        n = survey_summary[survey_summary["scale"] == first].groupby("wave", sort=False)["n"].sum()
-        design_par.append(
-            f"{t('waves', lang)}: " + ", ".join(f"{w} ({t('respondents', lang).lower()}: {int(c)})"
-                                               for w, c in n.items())
-        )
+    # ---------------------------------------------------------------- sections
+    def table(name: str, show: list[str] | None = None, caption: str | None = None):
+        tb = tabs[name]
+        if show is not None:
+            tb = PublishedTable(tb.name, tb.frame[[c for c in show if c in tb.frame]
+                                                  + ["suppressed"]],
+                                kinds=tb.kinds)
+        text = formatted(tb, lang, names)
+        kinds = [tb.kind(c) for c in tb.columns]
+        if name == "logic_chain" and "verdict" in tb.columns:
+            j = tb.columns.index("verdict")
+            text.iloc[:, j] = [Cell(t(f"lc_{v}", lang), str(v)) if v in VERDICTS
+                               else str(v) for v in tb.frame["verdict"]]
+            if "expected" in tb.columns:
+                j = tb.columns.index("expected")
+                text.iloc[:, j] = [t(f"lc_exp_{v}", lang) if f"lc_exp_{v}" in _label_keys()
+                                   else v for v in tb.frame["expected"]]
+            if "level" in tb.columns:
+                j = tb.columns.index("level")
+                text.iloc[:, j] = [t(f"lc_{v}", lang) if f"lc_{v}" in _label_keys()
+                                   else v for v in tb.frame["level"]]
+        return (caption or tb.title, text, kinds)
+
+    def figs_of(*keys: str):
+        return [(t(f"fig_{n}", lang), result.previews[n]) for n in keys
+                if n in result.previews]
+
     sections = [
-        Section(t("design", lang), paragraphs=design_par),
-        Section(
-            t("effects", lang),
-            paragraphs=[t("suppressed_note", lang, k=study.small_cell_threshold)],
-            tables=[(t("tab_effects", lang), display_table(eff[cols], lang, names))],
-        ),
-        Section(
-            t("survey", lang),
-            figures=[(t(f"fig_{k}", lang), result.previews[k])
-                     for k in ("survey_scale_means", "survey_forest",
-                               "survey_item_distributions") if k in result.previews],
-            tables=[(t("tab_survey", lang),
-                     display_table(tables["survey_scale_means"], lang, names))]
-            + ([(t("tab_reliability", lang), display_table(tables["scale_reliability"], lang,
-                                                            names))]
-               if "scale_reliability" in tables else [])
-            + ([(t("tab_response", lang), display_table(tables["survey_response"], lang,
-                                                         names))]
-               if "survey_response" in tables else []),
-        ),
-        Section(
-            t("registry", lang),
-            paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
-            figures=[(t(f"fig_{k}", lang), result.previews[k])
-                     for k in ("registry_trends", "registry_event_study")
-                     if k in result.previews],
-            tables=[(t("tab_registry_did", lang), display_table(did_table, lang))],
-        ),
-        Section(
-            t("interviews", lang),
-            figures=[(t(f"fig_{k}", lang), result.previews[k])
-                     for k in ("interview_theme_shares", "interview_theme_shifts",
-                               "interview_theme_heatmap", "interview_co_occurrence")
-                     if k in result.previews],
-            tables=[(t("tab_interviews", lang),
-                     display_table(tables["interview_theme_counts"], lang, names))]
-            + ([(t("tab_intercoder", lang),
-                 display_table(tables["intercoder_reliability"], lang, names))]
-               if "intercoder_reliability" in tables else []),
-        ),
-        Section(
-            t("caveats", lang),
-            paragraphs=[t("few_clusters", lang), t("estimated_caveat", lang)]
-            + ([t("synthetic_caveat", lang)] if study.synthetic else []),
-        ),
+        Section(t("design", lang), anchor="design",
+                paragraphs=_design_paragraphs(study, tabs, knames, lang),
+                tables=[table("kommuner")]),
+        Section(t("validation", lang), anchor="validation",
+                paragraphs=[t("validation_text", lang)],
+                tables=[table("validation")] if "validation" in tabs else []),
     ]
+    if "logic_chain" in tabs:
+        sections.append(Section(
+            t("lc_title", lang), anchor="logic-chain",
+            paragraphs=[t("logic_chain_text", lang)] + _verdict_counts(tabs, lang),
+            figures=figs_of("logic_chain"),
+            tables=[table("logic_chain", ["level", "element", "indicator", "source",
+                                          "estimate", "ci_low", "ci_high", "expected",
+                                          "verdict"])]))
+    eff_show = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high",
+                "p_value", "n_obs", "estimator"]
+    surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
+        drop=True))
+    tabs["effects_survey"] = surv_eff
+    sections += [
+        Section(t("survey", lang), anchor="survey",
+                paragraphs=[t("suppressed_note", lang, k=k)],
+                figures=figs_of("survey_scale_means", "survey_pre_post", "survey_forest",
+                                "survey_item_distributions"),
+                tables=[table("survey_scale_means", ["scale", "wave", "group", "mean", "sd",
+                                                     "ci_low", "ci_high", "n", "n_wave"]),
+                        table("effects_survey", eff_show, t("tab_effects", lang))]
+                + [table(n) for n in ("scale_reliability", "survey_response",
+                                      "survey_panel_retention") if n in tabs]),
+        Section(t("registry", lang), anchor="registry",
+                paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
+                figures=figs_of("registry_trends", "registry_event_study"),
+                tables=[table("registry_did")] if "registry_did" in tabs else []),
+        Section(t("interviews", lang), anchor="interviews",
+                figures=figs_of("interview_theme_shares", "interview_theme_shifts",
+                                "interview_theme_heatmap", "interview_co_occurrence"),
+                tables=[table("interview_theme_counts", ["theme", "wave", "n_segments",
+                                                         "n_sources", "sources_in_group",
+                                                         "share_sources"])]
+                + ([table("intercoder_reliability")] if "intercoder_reliability" in tabs
+                   else [])),
+        Section(t("methods", lang), anchor="methods",
+                paragraphs=[t("methods_survey", lang), t("methods_registry", lang),
+                            t("methods_interviews", lang), t("methods_tables", lang, k=k)]),
+        Section(t("caveats", lang), anchor="caveats",
+                paragraphs=[t("few_clusters", lang), t("estimated_caveat", lang),
+                            t("suppressed_caveat", lang, k=k, n=result.suppressed_cells)]
+                + _break_paragraphs(study, ind_labels, lang)
+                + ([t("synthetic_caveat", lang)] if study.synthetic else [])),
+    ]
+    del tabs["effects_survey"]
     title = f"{t('report_title', lang)}: {study.study}"
-    write_report(
-        render_report(title, sections, language=lang, synthetic=study.synthetic), result.report
-    )
+    write_report(render_report(title, sections, language=lang, synthetic=study.synthetic),
+                 result.report)
+    result.preview_markdown = _preview_markdown(study, tabs, lang, names)
     return result
+
+
+def _label_keys() -> set[str]:
+    from .labels import LABELS
+
+    return set(LABELS["nb"])
+
+
+def _verdict_counts(tabs: dict[str, PublishedTable], lang: str) -> list[str]:
+    v = tabs["logic_chain"].frame["verdict"].value_counts()
+    parts = [f"{t(f'lc_{k}', lang)}: {int(v[k])}" for k in VERDICTS if k in v]
+    return [t("verdict_counts", lang) + " " + "; ".join(parts) + "."] if parts else []
+
+
+def _design_paragraphs(study, tabs: dict[str, PublishedTable], knames: dict[str, str],
+                       lang: str) -> list[str]:
+    net = ", ".join(f"{knames[c]} ({y})" for c, y in study.network.items())
+    comp = ", ".join(knames[c] for c in study.comparison)
+    out = [f"{t('network', lang)} ({len(study.network)}; {t('joined_year', lang)}): {net}.",
+           f"{t('comparison', lang)} ({len(study.comparison)}): {comp}."]
+    if "survey_response" in tabs:
+        r = tabs["survey_response"].frame
+        tot = r[r["kommune"] == "Total"]
+        out.append(f"{t('waves', lang)}: " + ", ".join(
+            f"{w} (n = {_num(n, 0, lang)})" for w, n in zip(tot["wave"], tot["respondents"],
+                                                          strict=True)) + ".")
+    if "survey_panel_retention" in tabs:
+        p = tabs["survey_panel_retention"].frame
+        p = p[p["kommune"] == "all"]
+        out.append(t("retention_text", lang) + " " + "; ".join(
+            f"{r.followup}: {_num(r.retained, 0, lang)} "
+            f"({_num(r.share_of_baseline, 1, lang)} %)" for r in p.itertuples()) + ".")
+    th = tabs["interview_theme_counts"].frame
+    if len(th):
+        per_round = th.groupby("wave", sort=False)["sources_in_group"].max()
+        out.append(f"{t('interviews', lang)}: " + ", ".join(
+            f"{w} (n = {_num(n, 0, lang) if pd.notna(n) else ':'})"
+            for w, n in per_round.items()) + ".")
+    return out
+
+
+def _break_paragraphs(study, labels: dict[str, str], lang: str) -> list[str]:
+    if not study.registry:
+        return []
+    br = [f"{labels.get(i, i)} ({', '.join(map(str, v.breaks))})"
+          for i, v in study.registry.indicators.items() if v.breaks]
+    return [t("breaks_caveat", lang) + " " + "; ".join(br) + "."] if br else []
 
 
 def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], lang: str):
@@ -276,3 +556,39 @@ def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], 
              f"p = {f'{r.p_value:.3f}'.replace('.', dec)}"
              for r in pretrend.itertuples()]
     return [t("pretrend", lang) + " " + "; ".join(parts) + "."]
+
+
+def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
+                      names: dict[str, str]) -> str:
+    """Aggregates only: key numbers and the logic-chain table, as markdown."""
+    lines = [f"**{study.study}**" + (" (SYNTHETIC)" if study.synthetic else ""), ""]
+    lines.append(f"- {t('kommuner', lang)}: {len(study.network)} "
+                 f"{t('network', lang).lower()}, {len(study.comparison)} "
+                 f"{t('comparison', lang).lower()}")
+    if "survey_response" in tabs:
+        r = tabs["survey_response"].frame
+        tot = r[r["kommune"] == "Total"]
+        lines.append(f"- {t('waves', lang)}: " + ", ".join(
+            f"{w} (n = {_num(n, 0, lang)})" for w, n in zip(tot["wave"], tot["respondents"],
+                                                          strict=True)))
+    sup = sum(int(tb.frame["suppressed"].fillna(False).astype(bool).sum())
+              for tb in tabs.values())
+    lines.append(f"- {t('suppressed_rows', lang)}: {sup}")
+    if "logic_chain" in tabs:
+        tb = tabs["logic_chain"]
+        show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
+                            "verdict") if c in tb.frame]
+        sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
+        text = formatted(sub, lang, names)
+        if "verdict" in show:
+            text.iloc[:, show.index("verdict")] = [
+                t(f"lc_{v}", lang) if v in VERDICTS else v for v in tb.frame["verdict"]]
+        if "level" in show:
+            text.iloc[:, show.index("level")] = [
+                t(f"lc_{v}", lang) if f"lc_{v}" in _label_keys() else v
+                for v in tb.frame["level"]]
+        lines += ["", "| " + " | ".join(text.columns) + " |",
+                  "|" + "---|" * len(text.columns)]
+        lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"
+                  for row in text.itertuples(index=False)]
+    return "\n".join(lines)

@@ -1,0 +1,845 @@
+"""Municipality profiles: one page per network kommune, on the model of FHI/Hdir's
+*oppvekstprofil* (key figures as sentences first, then a barometer table of the indicators
+against the reference groups, then trends, then the kommune's own survey results).
+
+For each network kommune the profile has
+
+- **indicators** (the barometer): for every registry indicator the kommune's latest value
+  against the pooled network rate, the pooled comparison-group rate and the country (only when
+  national values are given; the study's registry panel holds only the study's kommuner, so
+  otherwise the country column says "not available"), and the kommune's value the year before
+  it joined the network;
+- **trends**: the indicator by year for the kommune, the network and the comparison group
+  (one small figure per indicator, the join year and definition breaks marked);
+- **survey**: mean scale score and n per wave for the kommune, the network and the comparison
+  group, and the change from baseline to each follow-up wave (difference of the wave means with
+  Welch's 95 % CI, :func:`evaluation_pipeline.analysis.survey.wave_difference`);
+- a short text in Norwegian bokmål (English when ``study.language == "en"``).
+
+Pooled rates are summed numerators over summed denominators (as
+:func:`~evaluation_pipeline.analysis.registry.group_means`), so larger kommuner weigh more; an
+indicator published as a rate without counts is pooled as the unweighted mean and says so.
+
+Privacy (every number shown passes suppression with the study's ``small_cell_threshold`` k):
+
+- a registry value is hidden when its numerator, its denominator or the complement
+  (denominator − numerator) counts fewer than k units (but more than 0); counts are used for
+  that decision only and never published;
+- survey n per kommune × wave is suppressed with primary and secondary suppression over the
+  whole network table (rows kommuner, columns waves, with the network totals), using
+  :func:`evaluation_pipeline.privacy.suppress`, so a hidden n cannot be recovered from the
+  network total and the other kommuners' profiles; a mean is shown only with its n, and a
+  change only when both of its wave means are shown.
+
+Output per kommune: ``<output>/profiles/<kode>-<name>.html`` (self-contained: CSS inline,
+figures as base64 PNG, print CSS for A4) and its tables as CSV in
+``<output>/profiles/<kode>-<name>/`` (``indicators.csv``, ``trends.csv``, ``survey.csv``,
+``survey_change.csv``), all written atomically. The file name is the kommune code and its name
+in lower case ASCII (``1520-orsta.html``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import math
+import re
+import textwrap
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..analysis.survey import wave_difference  # noqa: E402
+from ..geography import kommune_name  # noqa: E402
+from ..privacy import suppress, suppress_small_cells  # noqa: E402
+from .figures import png_bytes  # noqa: E402
+from .html import write_report  # noqa: E402
+from .style import (  # noqa: E402
+    BREAK_LINE,
+    GROUP_COLOURS,
+    JOIN_LINE,
+    OKABE_ITO,
+    figure_style,
+    watermark,
+)
+from .tables import format_value, write_csv  # noqa: E402
+
+#: the kommune's own line in every profile figure (network blue and comparison orange are
+#: taken; reddish purple is the remaining Okabe–Ito colour that reads well as a line)
+KOMMUNE_COLOUR = OKABE_ITO["reddish_purple"]
+GROUPS = ("kommune", "network", "comparison", "country")
+
+PROFILE_LABELS: dict[str, dict[str, str]] = {
+    "nb": {
+        "title": "Kommuneprofil",
+        "subtitle": "{name} ({code}) i {study}",
+        "joined": "Med i nettverket fra {year}.",
+        "generated": "Generert",
+        "synthetic": "Alle tall i denne profilen er SYNTETISKE (eksempelstudie).",
+        "key_figures": "Nøkkeltall",
+        "barometer": "Indikatorer",
+        "barometer_caption": "Siste år med verdi for kommunen, sammenlignet med nettverket, "
+        "sammenligningskommunene og landet, og kommunens verdi året før innmelding.",
+        "trends": "Utvikling over tid",
+        "trends_caption": "{name}, nettverket og sammenligningskommunene per år; stiplet "
+        "loddrett linje: innmelding i nettverket ({year}).",
+        "survey": "Spørreundersøkelsen",
+        "survey_caption": "Gjennomsnittlig skåre og antall svar per runde.",
+        "change_caption": "Endring fra baseline til oppfølging (forskjell i gjennomsnitt, "
+        "95 % KI, Welch).",
+        "survey_fig_caption": "Gjennomsnittlig skåre per runde.",
+        "notes": "Merknader",
+        "indicator": "Indikator", "year": "År", "kommune": "Kommunen",
+        "network": "Nettverket", "comparison": "Sammenligning", "country": "Landet",
+        "before_join": "Året før innmelding", "scale": "Skala", "wave": "Runde",
+        "group": "Gruppe", "n": "n", "mean": "Snitt", "change": "Endring",
+        "ci": "95 % KI", "from_to": "Fra–til", "n_baseline": "n baseline",
+        "n_followup": "n oppfølging",
+        "not_available": "ikke tilgjengelig",
+        "suppressed_value": "prikket",
+        "country_na": "Landstall er ikke tilgjengelige i studiens data og vises ikke.",
+        "suppression": "Tall bygd på færre enn {k} personer er prikket (:). Antall svar er "
+        "også skjult der de ellers kunne vært regnet ut fra nettverkets sum; da vises heller "
+        "ikke gjennomsnittet.",
+        "small_n": "Få svar: for {scales} i {waves} vises ikke kommunens resultater.",
+        "estimated": "Verdier merket * er beregnet (kommunen ble delt, fordelt etter "
+        "befolkningsandel).",
+        "pooled": "Nettverket og sammenligningskommunene er samlede rater (sum teller / sum "
+        "nevner), så store kommuner veier mer.",
+        "unweighted": "{ind}: publisert som rate uten tellinger; gruppene er uvektede "
+        "gjennomsnitt.",
+        "sent_indicator": "{ind}: {value} i {name} i {year}, mot {net} i nettverket og {cmp} "
+        "i sammenligningskommunene.",
+        "sent_before": " Året før innmelding ({year}) var verdien {value}.",
+        "sent_suppressed": "{ind}: kommunens verdi for {year} er prikket (for få personer).",
+        "sent_better": "høyere er bedre", "sent_worse": "lavere er bedre",
+        "sent_survey": "{scale}: skåren i {name} endret seg med {diff} fra {bl} til {fu} "
+        "(95 % KI {lo} til {hi}; n = {n0} og {n1}).",
+        "sent_survey_net": " I nettverket samlet: {diff}.",
+        "sent_survey_hidden": "{scale}: for få svar i {name} til å vise endringen fra {bl} "
+        "til {fu}.",
+        "to": "til",
+    },
+    "en": {
+        "title": "Municipality profile",
+        "subtitle": "{name} ({code}) in {study}",
+        "joined": "Member of the network since {year}.",
+        "generated": "Generated",
+        "synthetic": "All numbers in this profile are SYNTHETIC (example study).",
+        "key_figures": "Key figures",
+        "barometer": "Indicators",
+        "barometer_caption": "Latest year with a value for the kommune, against the network, "
+        "the comparison kommuner and the country, and the kommune's value the year before it "
+        "joined.",
+        "trends": "Trends",
+        "trends_caption": "{name}, the network and the comparison kommuner by year; dotted "
+        "vertical line: joined the network ({year}).",
+        "survey": "Survey",
+        "survey_caption": "Mean score and number of answers per wave.",
+        "change_caption": "Change from baseline to follow-up (difference in means, 95% CI, "
+        "Welch).",
+        "survey_fig_caption": "Mean score per wave.",
+        "notes": "Notes",
+        "indicator": "Indicator", "year": "Year", "kommune": "Kommune",
+        "network": "Network", "comparison": "Comparison", "country": "Country",
+        "before_join": "Year before joining", "scale": "Scale", "wave": "Wave",
+        "group": "Group", "n": "n", "mean": "Mean", "change": "Change",
+        "ci": "95% CI", "from_to": "From–to", "n_baseline": "n baseline",
+        "n_followup": "n follow-up",
+        "not_available": "not available",
+        "suppressed_value": "suppressed",
+        "country_na": "National values are not in the study's data and are not shown.",
+        "suppression": "Numbers based on fewer than {k} people are suppressed (:). Answer "
+        "counts are also hidden where they could be derived from the network total; the mean "
+        "is then hidden too.",
+        "small_n": "Few answers: the kommune's results for {scales} in {waves} are not shown.",
+        "estimated": "Values marked * are estimated (the kommune was split; allocated by "
+        "population share).",
+        "pooled": "Network and comparison are pooled rates (sum of numerators / sum of "
+        "denominators), so larger kommuner weigh more.",
+        "unweighted": "{ind}: published as a rate without counts; the groups are unweighted "
+        "means.",
+        "sent_indicator": "{ind}: {value} in {name} in {year}, against {net} in the network "
+        "and {cmp} in the comparison kommuner.",
+        "sent_before": " The year before joining ({year}) the value was {value}.",
+        "sent_suppressed": "{ind}: the kommune's value for {year} is suppressed (too few "
+        "people).",
+        "sent_better": "higher is better", "sent_worse": "lower is better",
+        "sent_survey": "{scale}: the score in {name} changed by {diff} from {bl} to {fu} "
+        "(95% CI {lo} to {hi}; n = {n0} and {n1}).",
+        "sent_survey_net": " In the network as a whole: {diff}.",
+        "sent_survey_hidden": "{scale}: too few answers in {name} to show the change from "
+        "{bl} to {fu}.",
+        "to": "to",
+    },
+}
+
+CSS = """
+body{font-family:"Source Sans Pro","Segoe UI","DejaVu Sans",Helvetica,Arial,sans-serif;
+max-width:900px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
+header{border-bottom:3px solid #0072B2;margin-bottom:1em}
+h1{font-size:1.6em;margin:.1em 0} .subtitle{font-size:1.1em;margin:.2em 0 .6em}
+h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.15em;margin-top:1.4em}
+ul.key{background:#f2f7fb;border-left:4px solid #0072B2;padding:.6em 1em .6em 2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0;width:100%}
+th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:top}
+th.text,td.text{text-align:left} thead th{border-bottom:2px solid #444}
+td.kommune{font-weight:bold;color:#7a3b65}
+.synthetic{background:#fff3cd;border:1px solid #e0c36b;padding:.5em 1em;font-weight:bold}
+.note,figcaption{color:#444;font-size:.85em} figure{margin:.8em 0} img{max-width:100%}
+@page{size:A4;margin:15mm 14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:9.5pt}
+h2{break-after:avoid;page-break-after:avoid}
+figure,table,tr,img,ul.key{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}}
+"""
+
+
+def pt(key: str, language: str = "nb", **fmt: object) -> str:
+    """A profile label in ``language`` (bokmål or English)."""
+    text = PROFILE_LABELS.get(language, PROFILE_LABELS["nb"])[key]
+    return text.format(**fmt) if fmt else text
+
+
+# --------------------------------------------------------------------------------------------
+# which kommuner, which files
+
+
+def profile_kommuner(study) -> list[str]:
+    """The kommuner that get a profile: the study's network kommuner, in code order (the
+    partition keys of the ``kommune_profile`` asset)."""
+    return sorted(study.network)
+
+
+def slug(text: str) -> str:
+    """Lower-case ASCII file-name part: ``Ørsta`` -> ``orsta``, ``Herøy`` -> ``heroy``."""
+    s = text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")
+
+
+def profile_stem(kommune: str) -> str:
+    """``<kode>-<name>`` of a kommune's profile files."""
+    return f"{kommune}-{slug(kommune_name(kommune))}"
+
+
+def profile_dir(study) -> Path:
+    return study.output / "profiles"
+
+
+# --------------------------------------------------------------------------------------------
+# registry: barometer and trends
+
+
+def _counts_ok(df: pd.DataFrame) -> bool:
+    return bool(df["numerator"].notna().any() and df["denominator"].notna().any())
+
+
+def _suppress_rates(df: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Hide ``value`` where numerator, denominator or their complement is in (0, k)."""
+    out = df.copy()
+    out["complement"] = out["denominator"] - out["numerator"]
+    out = suppress_small_cells(out, ["numerator", "denominator", "complement"], k, ["value"])
+    return out.drop(columns=["complement"])
+
+
+def _pooled(p: pd.DataFrame, per: float) -> pd.DataFrame:
+    """Pooled rate per year of the kommuner in ``p`` (summed counts), or the unweighted mean of
+    published rates when the indicator has no counts."""
+    if _counts_ok(p):
+        ok = p.dropna(subset=["numerator", "denominator"])
+        g = ok.groupby("year").agg(numerator=("numerator", "sum"),
+                                   denominator=("denominator", "sum"),
+                                   n_kommuner=("kommune", "nunique")).reset_index()
+        g["value"] = g["numerator"] / g["denominator"] * per
+        return g
+    ok = p.dropna(subset=["value"])
+    g = ok.groupby("year").agg(value=("value", "mean"),
+                               n_kommuner=("kommune", "nunique")).reset_index()
+    g["numerator"] = np.nan
+    g["denominator"] = np.nan
+    return g
+
+
+def registry_trends(panel: pd.DataFrame, study, kommune: str,
+                    national: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Indicator × year × group (kommune, network, comparison[, country]) with the value after
+    suppression: columns indicator, year, group, value, suppressed, estimated, n_kommuner.
+    Counts are dropped (they decided the suppression and are not published)."""
+    k = study.small_cell_threshold
+    network, comparison = set(study.network), set(study.comparison)
+    frames = []
+    for ind, cfg in study.registry.indicators.items():
+        p = panel[panel["indicator"] == ind]
+        if p.empty:
+            continue
+        own = p[p["kommune"] == kommune][["year", "value", "numerator", "denominator",
+                                          "estimated"]].copy()
+        own["n_kommuner"] = 1
+        parts = {"kommune": own,
+                 "network": _pooled(p[p["kommune"].isin(network)], cfg.per),
+                 "comparison": _pooled(p[p["kommune"].isin(comparison)], cfg.per)}
+        for grp, d in parts.items():
+            if d.empty:
+                continue
+            d = _suppress_rates(d, k)
+            if "estimated" not in d:
+                est = p[p["kommune"].isin(network if grp == "network" else comparison)]
+                d["estimated"] = d["year"].map(est.groupby("year")["estimated"].any())
+            frames.append(d.assign(indicator=ind, group=grp))
+        if national is not None and not national.empty:
+            nat = national[national["indicator"] == ind][["year", "value"]]
+            if not nat.empty:
+                frames.append(nat.assign(indicator=ind, group="country", suppressed=False,
+                                         estimated=False, n_kommuner=np.nan))
+    cols = ["indicator", "year", "group", "value", "suppressed", "estimated", "n_kommuner"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)[cols]
+    out["estimated"] = out["estimated"].fillna(False).astype(bool)
+    out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
+    order = {g: i for i, g in enumerate(GROUPS)}
+    out = out.sort_values(["indicator", "year", "group"],
+                          key=lambda c: c.map(order) if c.name == "group" else c)
+    return out.reset_index(drop=True)
+
+
+def indicator_barometer(trends: pd.DataFrame, study, kommune: str) -> pd.DataFrame:
+    """One row per indicator: the latest year with a (possibly suppressed) kommune value, the
+    kommune's value, network, comparison and country values that year (country NaN when not
+    available), and the kommune's value the year before it joined."""
+    join = study.network.get(kommune)
+    rows = []
+    for ind in study.registry.indicators:
+        tr = trends[trends["indicator"] == ind]
+        own = tr[(tr["group"] == "kommune") & (tr["value"].notna() | tr["suppressed"])]
+        if own.empty:
+            continue
+        last = own.sort_values("year").iloc[-1]
+        year = int(last["year"])
+
+        def at(grp: str, y: int, tr=tr) -> pd.Series | None:
+            r = tr[(tr["group"] == grp) & (tr["year"] == y)]
+            return r.iloc[0] if len(r) else None
+
+        row = {"indicator": ind, "year": year, "kommune": last["value"],
+               "kommune_suppressed": bool(last["suppressed"]),
+               "kommune_estimated": bool(last["estimated"])}
+        for grp in ("network", "comparison", "country"):
+            r = at(grp, year)
+            row[grp] = r["value"] if r is not None else np.nan
+            row[f"{grp}_suppressed"] = bool(r["suppressed"]) if r is not None else False
+        before = at("kommune", int(join) - 1) if join else None
+        row["before_join_year"] = int(join) - 1 if join else pd.NA
+        row["before_join"] = before["value"] if before is not None else np.nan
+        row["before_join_suppressed"] = bool(before["suppressed"]) if before is not None \
+            else False
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# survey: means per wave and change
+
+
+def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
+    """Survey n (scored respondents) per scale × network kommune × wave as the profiles publish
+    it: columns scale, kommune, wave, n, published (NaN = hidden), suppressed; the network
+    total of each wave has kommune ``"Total"``.
+
+    What the profiles show of one wave is a one-line table: every network kommune's n and their
+    sum (the network n). Each scale × wave line gets primary and secondary suppression
+    (:func:`evaluation_pipeline.privacy.suppress`), and the kommuner hidden in a wave are then
+    hidden in every scale of that wave, so n's that agree across scales cannot be combined to
+    recover a hidden one.
+    """
+    k = study.small_cell_threshold
+    s = scores[scores["score"].notna() & scores["kommune"].isin(list(study.network))]
+    kommuner = sorted(study.network)
+    lines, hidden = [], {}
+    for scale in (study.survey.scales if study.survey else {}):
+        sc = s[s["scale"] == scale]
+        for wave in study.wave_ids:
+            n = sc[sc["wave"] == wave].groupby("kommune")["respondent_id"].nunique()
+            line = n.reindex(kommuner, fill_value=0).rename("n").rename_axis("kommune")
+            pub = suppress(line.reset_index(), count="n", rows="kommune", threshold=k)
+            pub = pub.assign(scale=scale, wave=wave)
+            hidden.setdefault(wave, set()).update(
+                pub.loc[pub["published"].isna() & (pub["kommune"] != "Total"), "kommune"])
+            lines.append(pub)
+    cols = ["scale", "kommune", "wave", "n", "published", "suppressed"]
+    if not lines:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(lines, ignore_index=True)
+    extra = [(w, kom) for w, koms in hidden.items() for kom in koms]
+    for w, kom in extra:
+        sel = (out["wave"] == w) & (out["kommune"] == kom) & out["published"].notna()
+        out.loc[sel, "published"] = np.nan
+        out.loc[sel, "suppressed"] = "secondary"
+    return out[cols]
+
+
+def survey_profile(scores: pd.DataFrame, study, kommune: str) -> tuple[pd.DataFrame,
+                                                                       pd.DataFrame]:
+    """(means, changes) of the kommune, the network and the comparison group.
+
+    means: scale, wave, group, n, mean, suppressed — n after suppression (kommune: primary and
+    secondary over the network table; groups: primary), mean only where its n is shown.
+    changes: scale, baseline, followup, group, estimate, ci_low, ci_high, n_baseline,
+    n_followup, suppressed — follow-up minus baseline mean (Welch CI), only where both wave
+    means are shown.
+    """
+    k = study.small_cell_threshold
+    scored = scores[scores["score"].notna()]
+    groups = {"kommune": [kommune], "network": sorted(study.network),
+              "comparison": sorted(study.comparison)}
+    means, changes = [], []
+    published = survey_n_published(scores, study)
+    for scale in study.survey.scales if study.survey else {}:
+        pub = published[published["scale"] == scale].set_index(["kommune", "wave"])
+        sc = scored[scored["scale"] == scale]
+        shown: dict[tuple[str, str], bool] = {}
+        for grp, codes in groups.items():
+            sub = sc[sc["kommune"].isin(codes)]
+            for wave in study.wave_ids:
+                w = sub[sub["wave"] == wave]
+                n_raw = int(w["respondent_id"].nunique())
+                if grp == "kommune":
+                    n_pub = pub.at[(kommune, wave), "published"]
+                elif grp == "network":
+                    n_pub = pub.at[("Total", wave), "published"]
+                else:
+                    n_pub = np.nan if 0 < n_raw < k else n_raw
+                hidden = bool(pd.isna(n_pub))
+                show = not hidden and n_raw > 0
+                shown[(grp, wave)] = show and n_raw >= 2
+                means.append({"scale": scale, "wave": wave, "group": grp,
+                              "n": np.nan if hidden else float(n_pub),
+                              "mean": float(w["score"].mean()) if show else np.nan,
+                              "suppressed": hidden})
+            base = study.baseline_wave
+            for fu in study.followup_waves:
+                row = {"scale": scale, "baseline": base, "followup": fu, "group": grp,
+                       "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                       "suppressed": not (shown[(grp, base)] and shown[(grp, fu)])}
+                if not row["suppressed"]:
+                    e = wave_difference(sub, scale, base, fu, group=grp)
+                    row.update(estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high)
+                changes.append(row)
+    m = pd.DataFrame(means, columns=["scale", "wave", "group", "n", "mean", "suppressed"])
+    c = pd.DataFrame(changes, columns=["scale", "baseline", "followup", "group", "estimate",
+                                       "ci_low", "ci_high", "suppressed"])
+    if len(c):
+        n = m.set_index(["scale", "wave", "group"])["n"]
+        c["n_baseline"] = [n.get((r.scale, r.baseline, r.group), np.nan)
+                           for r in c.itertuples()]
+        c["n_followup"] = [n.get((r.scale, r.followup, r.group), np.nan)
+                           for r in c.itertuples()]
+    else:
+        c["n_baseline"] = c["n_followup"] = []
+    return m, c
+
+
+# --------------------------------------------------------------------------------------------
+# the profile
+
+
+@dataclass
+class ProfileTables:
+    """The published tables of one kommune's profile (after suppression)."""
+
+    kommune: str
+    name: str
+    indicators: pd.DataFrame
+    trends: pd.DataFrame
+    survey: pd.DataFrame
+    survey_change: pd.DataFrame
+    #: indicators published as rates without counts (groups pooled as unweighted means)
+    unweighted: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, pd.DataFrame]:
+        return {"indicators": self.indicators, "trends": self.trends, "survey": self.survey,
+                "survey_change": self.survey_change}
+
+
+@dataclass
+class KommuneProfile:
+    """What :func:`build_kommune_profile` wrote."""
+
+    kommune: str
+    name: str
+    html: Path
+    tables: dict[str, Path]
+    figure_png: bytes  # the main figure (trends), for previews
+    preview_markdown: str  # aggregates only: network / comparison numbers and suppression counts
+    suppressed_cells: int
+    notes: list[str] = field(default_factory=list)
+
+
+def profile_tables(study, kommune: str, registry_panel: pd.DataFrame,
+                   scale_scores: pd.DataFrame | None,
+                   national: pd.DataFrame | None = None) -> ProfileTables:
+    """Every table of a kommune's profile, suppressed. ``national`` (optional): the country's
+    values, columns indicator, year, value."""
+    if kommune not in study.network:
+        raise ValueError(f"kommune {kommune!r} is not a network kommune of {study.source_file} "
+                         f"(network: {', '.join(profile_kommuner(study))})")
+    trends = registry_trends(registry_panel, study, kommune, national) if study.registry \
+        else pd.DataFrame(columns=["indicator", "year", "group", "value", "suppressed",
+                                   "estimated", "n_kommuner"])
+    bar = indicator_barometer(trends, study, kommune) if len(trends) else pd.DataFrame()
+    if scale_scores is not None and study.survey is not None and len(scale_scores):
+        means, change = survey_profile(scale_scores, study, kommune)
+    else:
+        means, change = pd.DataFrame(), pd.DataFrame()
+    by_ind = dict(iter(registry_panel.groupby("indicator"))) if len(registry_panel) else {}
+    unweighted = [i for i in (study.registry.indicators if study.registry else {})
+                  if i in by_ind and not _counts_ok(by_ind[i])]
+    return ProfileTables(kommune, kommune_name(kommune), bar, trends, means, change,
+                         unweighted)
+
+
+def _fmt(x, kind: str, lang: str, suppressed: bool = False) -> str:
+    return format_value(None if x is None or (isinstance(x, float) and math.isnan(x))
+                        or x is pd.NA else x, kind, lang, suppressed)
+
+
+def _labels(study) -> tuple[dict[str, str], dict[str, str]]:
+    """(indicator labels, scale labels) in the study's language."""
+    inds = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
+        if study.registry else {}
+    scales = {k: study.label(v.label, k) for k, v in study.survey.scales.items()} \
+        if study.survey else {}
+    return inds, scales
+
+
+def trends_figure(tabs: ProfileTables, study) -> plt.Figure:
+    """One small panel per indicator: the kommune, the network and the comparison group by
+    year (suppressed years are gaps), the join year and definition breaks marked."""
+    lang = study.language
+    inds, _ = _labels(study)
+    present = [i for i in inds if i in set(tabs.trends["indicator"])]
+    join = study.network.get(tabs.kommune)
+    with figure_style():
+        n = max(len(present), 1)
+        fig, axes = plt.subplots(1, n, figsize=(2.9 * n, 2.6), squeeze=False)
+        for ax, ind in zip(axes[0], present, strict=False):
+            tr = tabs.trends[tabs.trends["indicator"] == ind]
+            for grp, colour, lw in (("network", GROUP_COLOURS["network"], 1.2),
+                                    ("comparison", GROUP_COLOURS["comparison"], 1.2),
+                                    ("country", GROUP_COLOURS["country"], 1.0),
+                                    ("kommune", KOMMUNE_COLOUR, 2.0)):
+                d = tr[tr["group"] == grp].sort_values("year")
+                if d.empty:
+                    continue
+                label = tabs.name if grp == "kommune" else pt(grp, lang)
+                ax.plot(d["year"], d["value"].astype(float), marker="o", ms=2.2, lw=lw,
+                        color=colour, label=label)
+            if join:
+                ax.axvline(join - 0.5, **JOIN_LINE)
+            for b in study.registry.indicators[ind].breaks:
+                ax.axvline(b - 0.5, **BREAK_LINE)
+            ax.set_title(textwrap.fill(inds[ind], 30), loc="left", fontsize=8.5)
+            ax.tick_params(axis="x", labelrotation=45)
+        handles, labs = {}, []
+        for a in fig.axes:
+            for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
+                if lab not in handles:
+                    handles[lab] = h
+                    labs.append(lab)
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.legend([handles[x] for x in labs], labs, loc="lower center", ncol=len(labs),
+                   frameon=False, fontsize=8)
+        if study.synthetic:
+            watermark(fig, lang)
+    return fig
+
+
+def survey_figure(tabs: ProfileTables, study) -> plt.Figure | None:
+    """Mean score per wave, one panel per scale: kommune (where shown), network, comparison."""
+    if tabs.survey.empty:
+        return None
+    lang = study.language
+    _, scales = _labels(study)
+    present = [s for s in scales if s in set(tabs.survey["scale"])]
+    order = {w: i for i, w in enumerate(study.wave_ids)}
+    with figure_style():
+        fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 2.5),
+                                 squeeze=False)
+        for ax, scale in zip(axes[0], present, strict=True):
+            sv = tabs.survey[tabs.survey["scale"] == scale]
+            for grp, colour, lw in (("network", GROUP_COLOURS["network"], 1.2),
+                                    ("comparison", GROUP_COLOURS["comparison"], 1.2),
+                                    ("kommune", KOMMUNE_COLOUR, 2.0)):
+                d = sv[sv["group"] == grp].sort_values("wave", key=lambda c: c.map(order))
+                ax.plot(d["wave"], d["mean"].astype(float), marker="o", ms=3, lw=lw,
+                        color=colour, label=tabs.name if grp == "kommune" else pt(grp, lang))
+            ax.set_title(textwrap.fill(scales[scale], 34), loc="left", fontsize=8.5)
+        handles = {lab: h for h, lab in zip(*axes[0][0].get_legend_handles_labels(),
+                                                strict=True)}
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=len(handles), frameon=False, fontsize=8)
+        if study.synthetic:
+            watermark(fig, lang)
+    return fig
+
+
+def key_sentences(tabs: ProfileTables, study) -> list[str]:
+    """The profile's short text: one sentence per indicator and per scale × follow-up."""
+    lang = study.language
+    inds, scales = _labels(study)
+    out = []
+    for r in tabs.indicators.itertuples():
+        cfg = study.registry.indicators[r.indicator]
+        direction = pt("sent_better" if cfg.higher_is_better else "sent_worse", lang)
+        label = f"{inds[r.indicator]} ({direction})"
+        if r.kommune_suppressed or pd.isna(r.kommune):
+            out.append(pt("sent_suppressed", lang, ind=label, year=r.year))
+            continue
+        s = pt("sent_indicator", lang, ind=label, name=tabs.name, year=r.year,
+               value=_fmt(r.kommune, "rate", lang),
+               net=_fmt(r.network, "rate", lang, r.network_suppressed),
+               cmp=_fmt(r.comparison, "rate", lang, r.comparison_suppressed))
+        if not pd.isna(r.before_join) and not r.before_join_suppressed:
+            s += pt("sent_before", lang, year=r.before_join_year,
+                    value=_fmt(r.before_join, "rate", lang))
+        out.append(s)
+    if not tabs.survey_change.empty:
+        ch = tabs.survey_change
+        for (scale, fu), g in ch.groupby(["scale", "followup"], sort=False):
+            own = g[g["group"] == "kommune"].iloc[0]
+            net = g[g["group"] == "network"].iloc[0]
+            if own["suppressed"]:
+                out.append(pt("sent_survey_hidden", lang, scale=scales[scale], name=tabs.name,
+                              bl=own["baseline"], fu=fu))
+                continue
+            s = pt("sent_survey", lang, scale=scales[scale], name=tabs.name,
+                   diff=_signed(own["estimate"], lang), bl=own["baseline"], fu=fu,
+                   lo=_fmt(own["ci_low"], "estimate", lang),
+                   hi=_fmt(own["ci_high"], "estimate", lang),
+                   n0=_fmt(own["n_baseline"], "count", lang),
+                   n1=_fmt(own["n_followup"], "count", lang))
+            if not net["suppressed"]:
+                s += pt("sent_survey_net", lang, diff=_signed(net["estimate"], lang))
+            out.append(s)
+    return out
+
+
+def _signed(x: float, lang: str) -> str:
+    text = _fmt(x, "estimate", lang)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def _html_table(header: list[str], rows: list[list[tuple[str, str]]],
+                kinds: list[str]) -> str:
+    """A table; ``kinds`` (text, integer, rate, count, estimate) go on the header cells as
+    ``data-kind``, as in the study report, so a scan knows which columns hold counts."""
+    head = "".join(f"<th class='{'text' if i == 0 else 'num'}' data-kind='{k}'>"
+                   f"{html.escape(h)}</th>"
+                   for i, (h, k) in enumerate(zip(header, kinds, strict=True)))
+    body = "".join("<tr>" + "".join(f"<td class='{cls}'>{html.escape(v)}</td>"
+                                    for v, cls in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(png: bytes, alt: str, caption: str) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return (f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def profile_notes(tabs: ProfileTables, study) -> list[str]:
+    lang = study.language
+    k = study.small_cell_threshold
+    inds, scales = _labels(study)
+    notes = [pt("suppression", lang, k=k), pt("pooled", lang)]
+    if tabs.indicators.empty or tabs.indicators["country"].isna().all():
+        notes.append(pt("country_na", lang))
+    notes += [pt("unweighted", lang, ind=inds[i]) for i in tabs.unweighted]
+    if len(tabs.trends) and tabs.trends.loc[tabs.trends["group"] == "kommune",
+                                            "estimated"].any():
+        notes.append(pt("estimated", lang))
+    if not tabs.survey.empty:
+        hidden = tabs.survey[(tabs.survey["group"] == "kommune") & tabs.survey["mean"].isna()]
+        if len(hidden):
+            notes.append(pt("small_n", lang,
+                            scales=", ".join(scales[s] for s in dict.fromkeys(hidden["scale"])),
+                            waves=", ".join(dict.fromkeys(hidden["wave"]))))
+    return notes
+
+
+def render_profile(tabs: ProfileTables, study, *, figures: dict[str, bytes],
+                   generated: dt.datetime | None = None) -> str:
+    """The profile page as one self-contained HTML string."""
+    lang = study.language
+    inds, scales = _labels(study)
+    join = study.network.get(tabs.kommune)
+    title = f"{pt('title', lang)}: {tabs.name}"
+    when = (generated or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    parts = [
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<header><h1>{html.escape(title)}</h1><p class='subtitle'>"
+        f"{html.escape(pt('subtitle', lang, name=tabs.name, code=tabs.kommune, study=study.study))}"
+        f"</p><p>{html.escape(pt('joined', lang, year=join))} "
+        f"<span class='note'>{pt('generated', lang)}: {when}</span></p></header>",
+    ]
+    if study.synthetic:
+        parts.append(f"<p class='synthetic'>{html.escape(pt('synthetic', lang))}</p>")
+    sentences = key_sentences(tabs, study)
+    if sentences:
+        parts.append(f"<h2>{pt('key_figures', lang)}</h2><ul class='key'>"
+                     + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>")
+    if not tabs.indicators.empty:
+        header = [pt(c, lang) for c in ("indicator", "year", "kommune", "network",
+                                        "comparison", "country", "before_join")]
+        rows = []
+        for r in tabs.indicators.itertuples():
+            own = _fmt(r.kommune, "rate", lang, r.kommune_suppressed)
+            if r.kommune_estimated and own not in (":", "–"):
+                own += "*"
+            country = (pt("not_available", lang) if pd.isna(r.country)
+                       else _fmt(r.country, "rate", lang))
+            before = "–" if pd.isna(r.before_join_year) else (
+                f"{_fmt(r.before_join, 'rate', lang, r.before_join_suppressed)} "
+                f"({r.before_join_year})")
+            rows.append([(inds[r.indicator], "text"), (str(r.year), "num"), (own, "kommune"),
+                         (_fmt(r.network, "rate", lang, r.network_suppressed), "num"),
+                         (_fmt(r.comparison, "rate", lang, r.comparison_suppressed), "num"),
+                         (country, "num"), (before, "num")])
+        parts.append(f"<h2>{pt('barometer', lang)}</h2><figure><figcaption>"
+                     f"{html.escape(pt('barometer_caption', lang))}</figcaption>"
+                     f"{_html_table(header, rows, ['text', 'integer'] + ['rate'] * 4 + ['text'])}"
+                     f"</figure>")
+    if "trends" in figures:
+        parts.append(f"<h2>{pt('trends', lang)}</h2>")
+        parts.append(_img(figures["trends"], pt("trends", lang),
+                          pt("trends_caption", lang, name=tabs.name, year=join)))
+    if not tabs.survey.empty:
+        parts.append(f"<h2>{pt('survey', lang)}</h2>")
+        if "survey" in figures:
+            parts.append(_img(figures["survey"], pt("survey", lang),
+                              pt("survey_fig_caption", lang)))
+        header = [pt("scale", lang), pt("wave", lang)] + [
+            f"{pt(g, lang) if g != 'kommune' else tabs.name} {x}"
+            for g in ("kommune", "network", "comparison") for x in ("n", pt("mean", lang))]
+        rows = []
+        sv = tabs.survey.set_index(["scale", "wave", "group"])
+        for scale in dict.fromkeys(tabs.survey["scale"]):
+            for wave in study.wave_ids:
+                row = [(scales[scale], "text"), (wave, "num")]
+                for g in ("kommune", "network", "comparison"):
+                    r = sv.loc[(scale, wave, g)]
+                    cls = "kommune" if g == "kommune" else "num"
+                    row += [(_fmt(r["n"], "count", lang, r["suppressed"]), cls),
+                            (_fmt(r["mean"], "estimate", lang, r["suppressed"]), cls)]
+                rows.append(row)
+        kinds = ["text", "text"] + ["count", "estimate"] * 3
+        parts.append(f"<figure><figcaption>{html.escape(pt('survey_caption', lang))}"
+                     f"</figcaption>{_html_table(header, rows, kinds)}</figure>")
+        if not tabs.survey_change.empty:
+            header = [pt("scale", lang), pt("from_to", lang), pt("group", lang),
+                      pt("n_baseline", lang), pt("n_followup", lang), pt("change", lang),
+                      pt("ci", lang)]
+            rows = []
+            for r in tabs.survey_change.itertuples():
+                grp = tabs.name if r.group == "kommune" else pt(r.group, lang)
+                ci = ":" if r.suppressed else (
+                    f"{_fmt(r.ci_low, 'estimate', lang)} {pt('to', lang)} "
+                    f"{_fmt(r.ci_high, 'estimate', lang)}")
+                est = ":" if r.suppressed else _signed(r.estimate, lang)
+                rows.append([(scales[r.scale], "text"), (f"{r.baseline}–{r.followup}", "num"),
+                             (grp, "kommune" if r.group == "kommune" else "num"),
+                             (_fmt(r.n_baseline, "count", lang, pd.isna(r.n_baseline)), "num"),
+                             (_fmt(r.n_followup, "count", lang, pd.isna(r.n_followup)), "num"),
+                             (est, "num"), (ci, "num")])
+            kinds = ["text", "text", "text", "count", "count", "estimate", "text"]
+            parts.append(f"<figure><figcaption>{html.escape(pt('change_caption', lang))}"
+                         f"</figcaption>{_html_table(header, rows, kinds)}</figure>")
+    parts.append(f"<h2>{pt('notes', lang)}</h2>")
+    parts += [f"<p class='note'>{html.escape(n)}</p>" for n in profile_notes(tabs, study)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _csv_frame(df: pd.DataFrame, study) -> pd.DataFrame:
+    out = df.copy()
+    if study.synthetic:
+        out.insert(0, "data", "SYNTHETIC")
+    return out
+
+
+def _preview(tabs: ProfileTables, study) -> str:
+    """Markdown for the Dagster UI: aggregates only (network and comparison rates, survey
+    means of the groups, how many of the kommune's cells are suppressed)."""
+    inds, scales = _labels(study)
+    lines = [f"**{tabs.name} ({tabs.kommune})**", "",
+             "| indicator | year | network | comparison |", "|---|---|---|---|"]
+    for r in tabs.indicators.itertuples():
+        lines.append(f"| {inds[r.indicator]} | {r.year} | "
+                     f"{_fmt(r.network, 'rate', 'en', r.network_suppressed)} | "
+                     f"{_fmt(r.comparison, 'rate', 'en', r.comparison_suppressed)} |")
+    if not tabs.survey.empty:
+        g = tabs.survey[tabs.survey["group"] != "kommune"]
+        lines += ["", "| scale | wave | group | mean |", "|---|---|---|---|"]
+        lines += [f"| {scales[r.scale]} | {r.wave} | {r.group} | "
+                  f"{_fmt(r.mean, 'estimate', 'en', r.suppressed)} |" for r in g.itertuples()]
+    lines += ["", f"suppressed cells of the kommune: {_suppressed_count(tabs)}"]
+    return "\n".join(lines)
+
+
+def _suppressed_count(tabs: ProfileTables) -> int:
+    n = 0
+    for df in (tabs.trends, tabs.survey, tabs.survey_change):
+        if len(df) and "suppressed" in df:
+            n += int(df["suppressed"].astype(bool).sum())
+    return n
+
+
+def build_kommune_profile(
+    study,
+    kommune: str,
+    registry_panel: pd.DataFrame,
+    scale_scores: pd.DataFrame | None = None,
+    *,
+    national: pd.DataFrame | None = None,
+    out_dir: Path | None = None,
+    generated: dt.datetime | None = None,
+) -> KommuneProfile:
+    """Build and write one kommune's profile (HTML + CSV tables); see the module docstring."""
+    tabs = profile_tables(study, kommune, registry_panel, scale_scores, national)
+    figures: dict[str, bytes] = {}
+    if len(tabs.trends):
+        fig = trends_figure(tabs, study)
+        figures["trends"] = png_bytes(fig, dpi=150)
+        plt.close(fig)
+    fig = survey_figure(tabs, study)
+    if fig is not None:
+        figures["survey"] = png_bytes(fig, dpi=150)
+        plt.close(fig)
+    out = Path(out_dir) if out_dir else profile_dir(study)
+    stem = profile_stem(kommune)
+    paths = {name: write_csv(_csv_frame(df, study), out / stem / f"{name}.csv")
+             for name, df in tabs.as_dict().items()}
+    page = write_report(render_profile(tabs, study, figures=figures, generated=generated),
+                        out / f"{stem}.html")
+    return KommuneProfile(kommune, tabs.name, page, paths, figures.get("trends", b""),
+                          _preview(tabs, study), _suppressed_count(tabs),
+                          profile_notes(tabs, study))
+
+
+def build_profiles(study, registry_panel: pd.DataFrame,
+                   scale_scores: pd.DataFrame | None = None, **kw) -> list[KommuneProfile]:
+    """:func:`build_kommune_profile` for every network kommune (sequentially; the Dagster
+    asset runs them as partitions in parallel)."""
+    return [build_kommune_profile(study, k, registry_panel, scale_scores, **kw)
+            for k in profile_kommuner(study)]
