@@ -1,0 +1,197 @@
+"""Report: one municipality profile per network kommune, as a Dagster asset partitioned by
+kommune (static partitions from the study), so the kommuner run in parallel.
+
+How they run in parallel: one run per kommune (the asset has no ``BackfillPolicy``, so a
+backfill makes one run per partition, Dagster's default), launched together as a backfill.
+
+- UI: select ``kommune_profile`` (or the job ``kommune_profiles_job``), Materialize, "all
+  partitions": the backfill daemon of ``dagster dev`` submits one run per kommune; the run
+  launcher starts each in its own process, so they run concurrently (with a
+  ``QueuedRunCoordinator`` on the instance, ``max_concurrent_runs`` caps how many at once).
+- Command line / Python: :func:`run_profiles` launches the same backfill with Dagster's own
+  ``dagster job backfill`` (one run per partition, submitted to the instance's run coordinator
+  and started by its run launcher, each run in its own process) and waits until every run has
+  finished.
+
+The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
+therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
+returns ``MaterializeResult`` metadata (aggregates-only markdown preview, the main figure, the
+paths); its runs only read ``registry_panel`` and ``scale_scores``.
+"""
+
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
+
+from .resources import StudyResource
+
+PROFILE_ASSET = "kommune_profile"
+PROFILE_JOB = "kommune_profiles_job"
+#: the tag Dagster puts on every run of a backfill
+BACKFILL_TAG = "dagster/backfill"
+
+
+def kommune_partitions(study) -> dg.StaticPartitionsDefinition:
+    """One partition per network kommune of the study (its kommune code)."""
+    return dg.StaticPartitionsDefinition(profile_kommuner(study))
+
+
+def profile_definitions(study) -> tuple[list, list]:
+    """The ``kommune_profile`` asset (partitioned by the study's network kommuner) and the job
+    ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``."""
+    partitions = kommune_partitions(study)
+
+    @dg.asset(
+        name=PROFILE_ASSET,
+        group_name="report",
+        partitions_def=partitions,
+        ins={"scale_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+        kinds={"html", "csv"},
+        description="One profile per network kommune (FHI/Hdir oppvekstprofil style): its "
+        "registry indicators against the network, the comparison kommuner and the country "
+        "(where available), its trends since before it joined, its survey change baseline → "
+        "follow-up with n, and a short text; small cells suppressed. Writes "
+        "<output>/profiles/<kode>-<name>.html (self-contained, prints on A4) and its tables as "
+        "CSV; stores nothing in the warehouse, so kommuner run in parallel.",
+    )
+    def kommune_profile(
+        context: dg.AssetExecutionContext,
+        study: StudyResource,
+        registry_panel: pd.DataFrame,
+        scale_scores: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        s = study.load()
+        out = build_kommune_profile(s, context.partition_key, registry_panel, scale_scores)
+        png = base64.b64encode(out.figure_png).decode("ascii") if out.figure_png else ""
+        return dg.MaterializeResult(
+            metadata={
+                "profile": dg.MetadataValue.path(str(out.html)),
+                "tables": dg.MetadataValue.json({k: str(v) for k, v in out.tables.items()}),
+                "suppressed_cells": out.suppressed_cells,
+                "preview": dg.MetadataValue.md(out.preview_markdown),
+                "main_figure": dg.MetadataValue.md(
+                    f"![trends](data:image/png;base64,{png})" if png else "(no figure)"),
+            }
+        )
+
+    job = dg.define_asset_job(
+        PROFILE_JOB,
+        selection=dg.AssetSelection.assets(kommune_profile),
+        partitions_def=partitions,
+        description="One municipality profile per partition (network kommune); launch all "
+        "partitions as a backfill to run the kommuner in parallel.",
+    )
+    return [kommune_profile], [job]
+
+
+def _cli(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    return str(exe) if exe.exists() else name
+
+
+def _target(module: str, attribute: str, python_file: str | None) -> list[str]:
+    return [*(["-f", python_file] if python_file else ["-m", module]), "-a", attribute]
+
+
+def launch_profiles_backfill(
+    study_path: str,
+    *,
+    module: str = "assets.definitions",
+    attribute: str = "defs",
+    partitions: list[str] | None = None,
+    python_file: str | None = None,
+) -> str:
+    """Submit one ``kommune_profiles_job`` run per kommune (all, or ``partitions``) with
+    ``dagster job backfill`` on the instance at ``$DAGSTER_HOME``; return the backfill id.
+
+    The code location is ``module``'s ``attribute`` (or ``python_file``), loaded with
+    ``EVALUATION_STUDY=study_path``. The runs go to the instance's run coordinator: started at
+    once by the run launcher (default coordinator), or queued for the daemon (queued run
+    coordinator, the default of a new instance); each run is its own process.
+    """
+    cmd = [_cli("dagster"), "job", "backfill", *_target(module, attribute, python_file),
+           "-j", PROFILE_JOB, "--noprompt"]
+    cmd += ["--partitions", ",".join(partitions)] if partitions else ["--all"]
+    env = {**os.environ, "EVALUATION_STUDY": str(study_path)}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    found = re.search(r"Launched backfill job `([^`]+)`", res.stdout)
+    if res.returncode != 0 or not found:
+        raise RuntimeError(f"dagster job backfill failed ({res.returncode}): {' '.join(cmd)}\n"
+                           f"{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
+    return found.group(1)
+
+
+def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, expected: int,
+                      timeout: float = 1800, poll: float = 1.0) -> dict[str, str]:
+    """Wait until the ``expected`` runs of a backfill have finished; return partition ->
+    run status (SUCCESS, FAILURE, CANCELED)."""
+    done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED}
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+        state = {r.tags.get("dagster/partition", r.run_id): r.status.value for r in runs}
+        if len(runs) >= expected and all(r.status in done for r in runs):
+            return state
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id}: not finished after {timeout:.0f} s: "
+                               f"{state}")
+        time.sleep(poll)
+
+
+def _queues_runs(instance: dg.DagsterInstance) -> bool:
+    return isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+
+
+def _queue_daemon_live(instance: dg.DagsterInstance) -> bool:
+    status = instance.get_daemon_statuses(["QUEUED_RUN_COORDINATOR"])
+    return bool(status.get("QUEUED_RUN_COORDINATOR") and
+                status["QUEUED_RUN_COORDINATOR"].healthy)
+
+
+def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None = None,
+                 module: str = "assets.definitions", attribute: str = "defs",
+                 python_file: str | None = None, partitions: list[str] | None = None,
+                 timeout: float = 1800) -> dict[str, str]:
+    """Materialize ``kommune_profile`` for every network kommune (or ``partitions``), the
+    kommuner in parallel (one run per kommune, launched as a backfill), and wait for them.
+    Returns kommune -> run status; the upstream assets must have been materialized.
+
+    ``instance`` must be the instance at ``$DAGSTER_HOME`` (the backfill is submitted there).
+    When it queues runs (``QueuedRunCoordinator``, the default) and no daemon is serving the
+    queue (no ``dagster dev`` or ``dagster-daemon run`` on this DAGSTER_HOME), a
+    ``dagster-daemon run`` on the same code location is started for the duration and stopped
+    afterwards; the queue's ``max_concurrent_runs`` then caps how many kommuner run at once.
+    """
+    path = study_path or str(study.source_file)
+    keys = partitions or profile_kommuner(study)
+    daemon = None
+    if _queues_runs(instance) and not _queue_daemon_live(instance):
+        env = {**os.environ, "EVALUATION_STUDY": path}
+        daemon = subprocess.Popen(
+            [_cli("dagster-daemon"), "run", *_target(module, attribute, python_file),
+             "--log-level", "warning"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+    try:
+        backfill = launch_profiles_backfill(path, module=module, attribute=attribute,
+                                            partitions=partitions, python_file=python_file)
+        return wait_for_backfill(instance, backfill, len(keys), timeout=timeout)
+    finally:
+        if daemon is not None:  # the daemon and the code server it started: its own group
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()

@@ -1,0 +1,342 @@
+"""Municipality profiles: numbers against an independent computation from the registry panel
+and the scale scores, suppression (constructed small cells), nb/en labels, the page as Chromium
+renders it, and the Dagster asset (partitions = network kommuner; two partitions run
+concurrently as a backfill)."""
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from evaluation_pipeline.analysis.registry import registry_panels
+from evaluation_pipeline.analysis.survey import score_scales
+from evaluation_pipeline.geography import add_rates, harmonize
+from evaluation_pipeline.ingest import read_registry, read_survey
+from evaluation_pipeline.observations import registry_observations
+from evaluation_pipeline.privacy import recoverable_cells
+from evaluation_pipeline.report import profiles as P
+from evaluation_pipeline.study import Study
+
+sys.path.insert(0, str(Path(__file__).parent))
+import chromium  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sunnmore"
+KOMMUNE = "1520"  # Ørsta, joined 2015
+
+
+@lru_cache(maxsize=1)
+def library_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The example study's registry panel and scale scores, from the library on the landing
+    files (what the registry_panel and scale_scores assets hold)."""
+    s = Study.load(EXAMPLE)
+    inds = s.registry.indicators
+    raw = pd.concat([registry_observations(read_registry(s.path(c.file)), k, c, str(s.path(c.file)))
+                     for k, c in inds.items()], ignore_index=True)
+    obs = add_rates(harmonize(raw, s.geography_year,
+                              age_groups={k: v.age_group for k, v in inds.items()}),
+                    {k: v.per for k, v in inds.items()})
+    answers = pd.concat([read_survey(s.wave_file(w), wave=w) for w in s.wave_ids],
+                        ignore_index=True)
+    return registry_panels(obs, s), score_scales(answers, s.survey.scales)
+
+
+@pytest.fixture
+def study(study_copy) -> Study:
+    return Study.load(study_copy)
+
+
+def _english(study: Study) -> Study:
+    return study.model_copy(update={"language": "en"})
+
+
+# --------------------------------------------------------------------------------------------
+# numbers
+
+
+def test_barometer_matches_hand_computation_from_the_panel(study, tmp_path):
+    panel, scores = library_outputs()
+    out = P.build_kommune_profile(study, KOMMUNE, panel, scores, out_dir=tmp_path)
+    ind = pd.read_csv(out.tables["indicators"], dtype={"indicator": str})
+    assert set(ind["data"]) == {"SYNTHETIC"}
+    for ind_id, cfg in study.registry.indicators.items():
+        p = panel[panel["indicator"] == ind_id]
+        own = p[(p["kommune"] == KOMMUNE) & p["value"].notna()]
+        year = int(own["year"].max())
+        row = ind[ind["indicator"] == ind_id].iloc[0]
+        assert row["year"] == year
+        o = own[own["year"] == year].iloc[0]
+        assert row["kommune"] == pytest.approx(o["numerator"] / o["denominator"] * cfg.per)
+        for grp, codes in (("network", study.network), ("comparison", study.comparison)):
+            g = p[(p["year"] == year) & p["kommune"].isin(list(codes))].dropna(
+                subset=["numerator", "denominator"])
+            expected = g["numerator"].sum() / g["denominator"].sum() * cfg.per
+            assert row[grp] == pytest.approx(expected, rel=1e-9)
+        before = p[(p["kommune"] == KOMMUNE) & (p["year"] == 2014)].iloc[0]
+        assert row["before_join_year"] == 2014
+        assert row["before_join"] == pytest.approx(before["value"])
+        assert np.isnan(row["country"])  # no national values in the study's data
+    page = out.html.read_text(encoding="utf-8")
+    first = ind.iloc[0]
+    shown = f"{first['kommune']:.1f}".replace(".", ",")
+    assert shown in page
+    assert "ikke tilgjengelig" in page
+    assert out.html.name == "1520-orsta.html"
+
+
+def test_survey_means_and_change_match_an_independent_computation(study, tmp_path):
+    panel, scores = library_outputs()
+    out = P.build_kommune_profile(study, KOMMUNE, panel, scores, out_dir=tmp_path)
+    sv = pd.read_csv(out.tables["survey"])
+    ch = pd.read_csv(out.tables["survey_change"])
+    s = scores.dropna(subset=["score"])
+    own = s[s["kommune"] == KOMMUNE]
+    net = s[s["kommune"].isin(list(study.network))]
+    for scale in study.survey.scales:
+        for wave in study.wave_ids:
+            x = own[(own["scale"] == scale) & (own["wave"] == wave)]["score"]
+            r = sv[(sv["scale"] == scale) & (sv["wave"] == wave) & (sv["group"] == "kommune")]
+            assert r["n"].iloc[0] == len(x)
+            assert r["mean"].iloc[0] == pytest.approx(x.mean())
+            y = net[(net["scale"] == scale) & (net["wave"] == wave)]["score"]
+            r = sv[(sv["scale"] == scale) & (sv["wave"] == wave) & (sv["group"] == "network")]
+            assert r["n"].iloc[0] == len(y)
+            assert r["mean"].iloc[0] == pytest.approx(y.mean())
+        base = own[(own["scale"] == scale) & (own["wave"] == study.baseline_wave)]["score"]
+        for fu in study.followup_waves:
+            f = own[(own["scale"] == scale) & (own["wave"] == fu)]["score"]
+            # Welch by hand: difference, Welch–Satterthwaite df, t quantile
+            v1, v0 = f.var(ddof=1) / len(f), base.var(ddof=1) / len(base)
+            df = (v1 + v0) ** 2 / (v1**2 / (len(f) - 1) + v0**2 / (len(base) - 1))
+            half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
+            diff = f.mean() - base.mean()
+            r = ch[(ch["scale"] == scale) & (ch["followup"] == fu) & (ch["group"] == "kommune")]
+            assert r["estimate"].iloc[0] == pytest.approx(diff)
+            assert r["ci_low"].iloc[0] == pytest.approx(diff - half)
+            assert r["ci_high"].iloc[0] == pytest.approx(diff + half)
+            assert (r["n_baseline"].iloc[0], r["n_followup"].iloc[0]) == (len(base), len(f))
+    # the trend table's kommune line is the panel's own values
+    tr = pd.read_csv(out.tables["trends"])
+    mine = tr[(tr["group"] == "kommune") & (tr["indicator"] == "neet_15_29")]
+    p = panel[(panel["kommune"] == KOMMUNE) & (panel["indicator"] == "neet_15_29")]
+    merged = mine.merge(p[["year", "value"]], on="year", suffixes=("", "_panel"))
+    assert len(merged) == len(p)
+    np.testing.assert_allclose(merged["value"], merged["value_panel"])
+
+
+def test_country_values_when_given(study, tmp_path):
+    panel, scores = library_outputs()
+    national = pd.DataFrame({"indicator": ["neet_15_29"], "year": [2024], "value": [7.25]})
+    tabs = P.profile_tables(study, KOMMUNE, panel, scores, national=national)
+    row = tabs.indicators.set_index("indicator").loc["neet_15_29"]
+    assert row["country"] == 7.25
+    assert np.isnan(tabs.indicators.set_index("indicator").loc["completion_5y", "country"])
+
+
+# --------------------------------------------------------------------------------------------
+# suppression
+
+
+def _tiny(scores: pd.DataFrame, kommune: str, wave: str, keep: int) -> pd.DataFrame:
+    """Scores with only ``keep`` respondents of ``kommune`` left in ``wave``."""
+    sel = (scores["kommune"] == kommune) & (scores["wave"] == wave)
+    ids = sorted(scores.loc[sel, "respondent_id"].unique())[keep:]
+    return scores[~(sel & scores["respondent_id"].isin(ids))].reset_index(drop=True)
+
+
+def test_small_survey_n_is_suppressed_with_secondary_cells(study, tmp_path):
+    panel, scores = library_outputs()
+    k = study.small_cell_threshold
+    tiny = _tiny(scores, KOMMUNE, "w2016", keep=3)
+    out = P.build_kommune_profile(study, KOMMUNE, panel, tiny, out_dir=tmp_path)
+    sv = pd.read_csv(out.tables["survey"])
+    hidden = sv[(sv["group"] == "kommune") & (sv["wave"] == "w2016")]
+    assert hidden["n"].isna().all() and hidden["mean"].isna().all()
+    assert hidden["suppressed"].all()
+    ch = pd.read_csv(out.tables["survey_change"])
+    c = ch[(ch["group"] == "kommune") & (ch["followup"] == "w2016")]
+    assert c["estimate"].isna().all() and c["suppressed"].all()
+    # the other follow-up is still shown
+    assert ch[(ch["group"] == "kommune") & (ch["followup"] == "w2019")]["estimate"].notna().all()
+    # no published count below the threshold, in any profile of the network
+    for kom in P.profile_kommuner(study):
+        o = P.build_kommune_profile(study, kom, panel, tiny, out_dir=tmp_path)
+        for name in ("survey", "survey_change"):
+            t = pd.read_csv(o.tables[name])
+            for col in ("n", "n_baseline", "n_followup"):
+                if col in t:
+                    v = t[col].dropna()
+                    assert not ((v > 0) & (v < k)).any(), (kom, name, col)
+    # the hidden n cannot be recovered from the network total and the other profiles: each
+    # wave is one line (kommuner and their sum); the same kommuner are hidden in every scale
+    table = P.survey_n_published(tiny, study)
+    assert table.loc[table["kommune"] == "Total", "published"].notna().all()  # network n shown
+    for (scale, wave), line in table.groupby(["scale", "wave"]):
+        if wave == "w2016":
+            assert line.loc[line["kommune"] != "Total", "published"].isna().sum() >= 2
+        assert recoverable_cells(line, rows="kommune") == [], (scale, wave)
+    hidden = {s: set(g.loc[g["published"].isna(), "kommune"])
+              for s, g in table[table["wave"] == "w2016"].groupby("scale")}
+    assert len({frozenset(v) for v in hidden.values()}) == 1
+    page = out.html.read_text(encoding="utf-8")
+    assert "Få svar" in page
+
+
+def test_small_registry_counts_are_suppressed(study, tmp_path):
+    panel, scores = library_outputs()
+    p = panel.copy()
+    own = (p["kommune"] == KOMMUNE) & (p["indicator"] == "neet_15_29")
+    last = int(p.loc[own & p["value"].notna(), "year"].max())
+    sel = own & (p["year"] == last)
+    p.loc[sel, "numerator"] = 3
+    p.loc[sel, "value"] = 3 / p.loc[sel, "denominator"] * 100
+    # and a year where the complement (denominator - numerator) is small
+    sel2 = own & (p["year"] == last - 1)
+    p.loc[sel2, "numerator"] = p.loc[sel2, "denominator"] - 2
+    p.loc[sel2, "value"] = p.loc[sel2, "numerator"] / p.loc[sel2, "denominator"] * 100
+    out = P.build_kommune_profile(study, KOMMUNE, p, scores, out_dir=tmp_path)
+    ind = pd.read_csv(out.tables["indicators"]).set_index("indicator")
+    assert np.isnan(ind.loc["neet_15_29", "kommune"])
+    assert bool(ind.loc["neet_15_29", "kommune_suppressed"])
+    assert not np.isnan(ind.loc["neet_15_29", "network"])  # pooled rate still shown
+    tr = pd.read_csv(out.tables["trends"])
+    mine = tr[(tr["group"] == "kommune") & (tr["indicator"] == "neet_15_29")].set_index("year")
+    assert np.isnan(mine.loc[last, "value"]) and np.isnan(mine.loc[last - 1, "value"])
+    p_own = p[own].set_index("year")["value"]
+    rest = mine.drop([last, last - 1])["value"]
+    np.testing.assert_allclose(rest, p_own.reindex(rest.index))  # other years as in the panel
+    assert not {"numerator", "denominator"} & set(tr.columns)  # counts are never published
+    page = out.html.read_text(encoding="utf-8")
+    assert "kommunens verdi for" in page and "er prikket" in page
+
+
+# --------------------------------------------------------------------------------------------
+# labels and the rendered page
+
+
+def test_labels_follow_the_study_language(study, tmp_path):
+    panel, scores = library_outputs()
+    nb = P.build_kommune_profile(study, KOMMUNE, panel, scores, out_dir=tmp_path / "nb")
+    en = P.build_kommune_profile(_english(study), KOMMUNE, panel, scores,
+                                 out_dir=tmp_path / "en")
+    nb_text = chromium.visible_text(nb.html.read_text(encoding="utf-8"))
+    en_text = chromium.visible_text(en.html.read_text(encoding="utf-8"))
+    for label in ("Kommuneprofil: Ørsta", "Indikatorer", "Nettverket", "Sammenligning",
+                  "Landet", "ikke tilgjengelig", "Fullført videregående innen 5 år (%)",
+                  "Samarbeidskvalitet"):
+        assert label in nb_text
+    for label in ("Municipality profile: Ørsta", "Indicators", "Network", "Comparison",
+                  "Country", "not available", "Upper secondary completed within 5 years (%)",
+                  "Collaboration quality"):
+        assert label in en_text
+    ind = pd.read_csv(nb.tables["indicators"]).iloc[0]
+    assert f"{ind['kommune']:.1f}".replace(".", ",") in nb_text
+    assert f"{ind['kommune']:.1f}" in en_text
+    assert "<html lang='en'>" in en.html.read_text(encoding="utf-8")
+
+
+def test_profile_page_as_rendered_by_chromium(study, tmp_path):
+    panel, scores = library_outputs()
+    out = P.build_kommune_profile(study, KOMMUNE, panel, scores, out_dir=tmp_path)
+    text = chromium.visible_text(chromium.dump_dom(out.html))
+    assert "Kommuneprofil: Ørsta" in text
+    for cfg in study.registry.indicators.values():
+        assert cfg.label.nb in text
+    ind = pd.read_csv(out.tables["indicators"])
+    for v in ind["network"]:
+        assert f"{v:.1f}".replace(".", ",") in text  # decimal comma
+    assert "SYNTETISKE" in text
+    png = chromium.screenshot(out.html, tmp_path / "profile.png", width=1000, height=2400)
+    st = chromium.png_stats(png)
+    assert st.distinct_colours > 50 and st.non_white_share > 0.03  # figures drawn
+    pdf = chromium.print_pdf(out.html, tmp_path / "profile.pdf")
+    sizes = chromium.pdf_page_sizes(pdf)
+    assert sizes and all(abs(w - 595.28) < 1 and abs(h - 841.89) < 1 for w, h in sizes)
+
+
+def test_not_a_network_kommune_is_a_clear_error(study):
+    panel, scores = library_outputs()
+    with pytest.raises(ValueError, match="1505.*not a network kommune"):
+        P.profile_tables(study, "1505", panel, scores)
+
+
+# --------------------------------------------------------------------------------------------
+# Dagster
+
+
+def test_partitions_are_the_network_kommuner(study):
+    from assets.profiles import PROFILE_JOB, profile_definitions
+
+    assets, jobs = profile_definitions(study)
+    (asset,) = assets
+    assert asset.partitions_def.get_partition_keys() == sorted(study.network)
+    assert len(sorted(study.network)) == 9
+    assert jobs[0].name == PROFILE_JOB
+    assert asset.backfill_policy is None  # a backfill makes one run per kommune (default)
+
+
+DEFS_MODULE = '''
+import dagster as dg
+from assets.definitions import ALL_MODULES
+from assets.profiles import profile_definitions
+from assets.resources import StudyResource, default_study_path, io_manager_for, load_study
+
+study = load_study(default_study_path())
+profile_assets, profile_jobs = profile_definitions(study)
+defs = dg.Definitions(
+    assets=[*dg.load_assets_from_modules(ALL_MODULES), *profile_assets],
+    jobs=profile_jobs,
+    resources={"study": StudyResource(study_path=str(study.source_file)),
+               "io_manager": io_manager_for(study)},
+    executor=dg.in_process_executor,
+)
+'''
+
+
+def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from assets.profiles import run_profiles
+
+    study_dir = chromium.example_run()  # the example materialized end to end (shared)
+    home = study_dir.parent / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("EVALUATION_STUDY", str(study_dir / "study.yaml"))
+    module = tmp_path / "profile_defs.py"
+    module.write_text(DEFS_MODULE, encoding="utf-8")
+    study = Study.load(study_dir)
+    keys = ["1508", "1520"]
+    with dg.DagsterInstance.get() as instance:
+        status = run_profiles(instance, study, python_file=str(module), partitions=keys,
+                              timeout=900)
+        assert status == {k: "SUCCESS" for k in keys}
+        # the run coordinator handed both runs to the launcher (RUN_STARTING) before either
+        # run finished: they were not run one after the other
+        launched, finished = [], []
+        for k in keys:
+            (run,) = instance.get_runs(filters=dg.RunsFilter(  # the newest run of k
+                job_name="kommune_profiles_job", tags={"dagster/partition": k}), limit=1)
+            launched += [e.timestamp for e in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)]
+            finished += [e.timestamp for e in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
+        assert len(launched) == len(finished) == 2
+        assert max(launched) < min(finished)
+        mat = instance.fetch_materializations(
+            dg.AssetKey("kommune_profile"), limit=10).records
+        assert set(keys) <= {m.partition_key for m in mat}
+        meta = next(m for m in mat if m.partition_key == "1520").asset_materialization.metadata
+        assert Path(meta["profile"].value).name == "1520-orsta.html"
+        assert "Ørsta" in meta["preview"].value and "main_figure" in meta
+    page = study_dir / "output" / "profiles" / "1520-orsta.html"
+    assert page.exists() and (study_dir / "output" / "profiles" / "1508-alesund.html").exists()
+    # the page Dagster wrote holds the same numbers as the library on the same inputs
+    panel, scores = library_outputs()
+    ind = pd.read_csv(study_dir / "output" / "profiles" / "1520-orsta" / "indicators.csv")
+    lib = P.profile_tables(study, "1520", panel, scores).indicators
+    np.testing.assert_allclose(ind["network"], lib["network"])
+    assert os.environ["DAGSTER_HOME"] == str(home)
