@@ -1,12 +1,16 @@
 """Ingest: landing files -> tidy tables, IDs pseudonymised, each checked against its data
 contract by a blocking check."""
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from evaluation_pipeline.geography import code_history
 from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
-from evaluation_pipeline.observations import registry_observations
+from evaluation_pipeline.observations import registry_observations, registry_revisions
 from evaluation_pipeline.privacy import (
     drop_free_text,
     personal_data_items,
@@ -16,9 +20,63 @@ from evaluation_pipeline.privacy import (
 
 from .contract_checks import contract_check, contract_spec
 from .partitions import survey_waves
-from .resources import StudyResource
+from .resources import StudyResource, warehouse_path
 
 NO_PERSONAL_DATA = "no_personal_data"
+#: metadata key of a survey wave's landing file content hash (the new-wave sensor compares it)
+FILE_SHA256 = "file_sha256"
+#: how many changed registry cells are listed in the materialization metadata
+REVISED_CELLS_SHOWN = 10
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's content (read in blocks; the file is not modified)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def previous_table(study, table: str) -> pd.DataFrame | None:
+    """The version of an unpartitioned asset's table stored in the study's warehouse by the
+    previous materialization, or None when there is none yet."""
+    path = warehouse_path(study)
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path))
+    try:
+        found = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'evaluation' "
+            "and table_name = ?", [table]
+        ).fetchone()[0]
+        return con.execute(f"select * from evaluation.{table}").df() if found else None
+    finally:
+        con.close()
+
+
+def revision_metadata(previous: pd.DataFrame | None, current: pd.DataFrame) -> dict:
+    """Metadata naming the registry cells a revised source table changed (counts per
+    indicator × year and the first changed cells; aggregates only)."""
+    if previous is None:
+        return {"revision_check": "first materialization: nothing to compare with"}
+    rev = registry_revisions(previous, current)
+    meta = {
+        "revised_cells": len(rev.changed),
+        "new_observations": rev.added,
+        "withdrawn_observations": rev.removed,
+    }
+    if len(rev.changed):
+        counts = rev.by_indicator_year
+        meta["revised_cells_by_indicator_year"] = dg.MetadataValue.md(
+            counts.to_markdown(index=False)
+        )
+        first = rev.changed.head(REVISED_CELLS_SHOWN)
+        meta["first_revised_cells"] = dg.MetadataValue.md(first.to_markdown(index=False))
+        meta["revised_indicators"] = dg.MetadataValue.json(
+            sorted(map(str, rev.changed["indicator"].unique()))
+        )
+    return meta
 
 
 @dg.asset(
@@ -47,6 +105,7 @@ def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
         df,
         metadata={
             "file": dg.MetadataValue.path(str(path)),
+            FILE_SHA256: file_sha256(path),
             "rows": len(df),
             "respondents": int(df["respondent_id"].nunique()),
             "items": int(df["item"].nunique()),
@@ -101,7 +160,9 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
     kinds={"pandas", "duckdb"},
     check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
     description="Registry observations as published (kommune codes valid in each year): "
-    "numerator, denominator and status per kommune × year × study indicator.",
+    "numerator, denominator and status per kommune × year × study indicator. When a source "
+    "table was revised since the previous materialization, the metadata names the changed "
+    "cells (counts per indicator × year and the first changed cells).",
 )
 def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
@@ -118,6 +179,7 @@ def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyRes
             "kommune_codes": int(df["kommune"].nunique()),
             "years": f"{df['year'].min()}–{df['year'].max()}",
             "cells_with_status": int(df["status"].notna().sum()),
+            **revision_metadata(previous_table(s, "registry_observations_raw"), df),
         },
     )
     yield contract_check("registry_observations", df, s, label="registry_observations")
