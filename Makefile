@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui install install-test lint clean
+.PHONY: run test ui install install-test system-deps bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,33 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/evaluation-pipeline run $(if $(STUDY),--study $(STUDY),)
 
-test: install-test $(DAGSTER_HOME)/dagster.yaml
+# Debian packages the test suite needs: PostgreSQL (integration test of the Postgres-backed
+# instance) and Chromium (rendering the report and profiles). Installed with apt-get when
+# missing and running as root (CI); otherwise the missing packages are named.
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (apt-get install$$missing as root)"; \
+	  fi; \
+	fi
+
+test: install-test system-deps $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/evaluation-pipeline register-waves $(if $(STUDY),--study $(STUDY),)
 	$(BIN)/dagster dev -h 127.0.0.1 -w workspace.yaml
+
+bench: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks.run --scale $(or $(SCALE),small) $(if $(REPEAT),--repeat $(REPEAT))
 
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff

@@ -1,0 +1,261 @@
+"""The bare computation: the library functions the assets call, in the assets' order, in one
+plain Python process without Dagster (the floor the orchestrated run should approach).
+
+``python -m benchmarks.bare --study PATH [--json]`` runs it and prints the time per step.
+It mirrors ``assets/*.py`` call for call (ingest -> contract check -> validate split ->
+harmonize -> analyse -> report), including the work the assets do twice (every ingested
+table is validated once by its blocking contract check and once more by the validate split),
+but holds the tables in memory instead of the DuckDB warehouse. Outputs (data docs, tables,
+figures, the report) go to the study's output folder, as in the orchestrated run; point it at
+a copy of a study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+class Steps:
+    """Wall time per named step (sums when a name repeats, e.g. once per wave)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def run_bare(study_path: str | Path, steps: Steps | None = None,
+             waves: list[str] | None = None) -> dict[str, Any]:
+    """Run the study's computation without Dagster; ``waves`` restricts the per-wave part
+    (default: every wave). Returns the tables by asset name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluation_pipeline.analysis import logic_chain as lc
+    from evaluation_pipeline.analysis.composition import (
+        item_distributions,
+        panel_retention,
+        response_rates,
+        study_groups,
+    )
+    from evaluation_pipeline.analysis.effects import effects_frame
+    from evaluation_pipeline.analysis.interviews import (
+        co_occurrence,
+        code_frequencies,
+        coder_table,
+        intercoder_reliability,
+        theme_shift,
+    )
+    from evaluation_pipeline.analysis.registry import (
+        group_means,
+        registry_dynamic,
+        registry_effects,
+        registry_panels,
+    )
+    from evaluation_pipeline.analysis.reliability import scales_reliability
+    from evaluation_pipeline.analysis.survey import scale_summary, score_scales, survey_effects
+    from evaluation_pipeline.contracts import validate
+    from evaluation_pipeline.geography import add_rates, code_history, harmonize, kommune_name
+    from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
+    from evaluation_pipeline.observations import registry_observations
+    from evaluation_pipeline.privacy import (
+        drop_free_text,
+        personal_data_items,
+        pseudonym_key,
+        pseudonymise,
+    )
+    from evaluation_pipeline.report.study_report import build_study_report, validation_summary
+    from evaluation_pipeline.study import Study
+
+    step = steps or Steps()
+    s = Study.load(study_path)
+    docs = s.output / "data_docs"
+    s.output.mkdir(parents=True, exist_ok=True)
+    key = pseudonym_key(s)
+    t: dict[str, Any] = {}
+
+    def check(table: str, df: pd.DataFrame, label: str) -> None:
+        # the blocking contract check (assets/contract_checks.py)
+        with step(f"{table}: contract check"):
+            report = validate(table, df, s, data_docs=docs, label=label)
+            if not report.acceptable(s.validation.tolerated(table)):
+                raise RuntimeError(f"contract check failed on {label}: {report.summary()}")
+
+    def check_and_split(table: str, df: pd.DataFrame, label: str) -> tuple[pd.DataFrame, ...]:
+        check(table, df, label)
+        # ... then the validate split (assets/checks.py) validates again
+        with step(f"{table}: validate split"):
+            kept, rejected = validate(table, df, s, label=label).split(df)
+        return kept, rejected
+
+    # ---- per wave (survey_wave_job) ----
+    valid, rejected, scores, rel, items, dist = [], [], [], [], [], []
+    for wave in waves or s.wave_ids:
+        with step("survey_answers"):
+            path = s.wave_file(wave)
+            df, _dropped = drop_free_text(read_survey(path, wave=wave), s.survey.free_text)
+            df["respondent_id"] = pseudonymise(df["respondent_id"], key, prefix="R")
+            found = personal_data_items(df)
+            if found:
+                raise RuntimeError(f"personal data in {path}: {found}")
+        kept, rej = check_and_split("survey_answers", df, f"survey_answers-{wave}")
+        valid.append(kept)
+        rejected.append(rej)
+        with step("scale_scores"):
+            scores.append(score_scales(kept, s.survey.scales))
+        with step("scale_reliability"):
+            res = scales_reliability(kept, s.survey.scales, by="wave")
+            rel.append(res.summary.rename(columns={"group": "wave"}))
+            items.append(res.items.rename(columns={"group": "wave"}))
+        with step("item_distribution"):
+            dist.append(item_distributions(kept, s.survey.scales, groups=study_groups(s)))
+    t["survey_answers_valid"] = pd.concat(valid, ignore_index=True)
+    t["survey_answers_rejected"] = pd.concat(rejected, ignore_index=True)
+    t["scale_scores"] = pd.concat(scores, ignore_index=True)
+    t["scale_reliability"] = pd.concat(rel, ignore_index=True)
+    t["item_distribution"] = pd.concat(dist, ignore_index=True)
+
+    # ---- everything else (study_job) ----
+    with step("coded_segments"):
+        frames = [read_interview_codes(s.path(f)) for f in s.interviews.files]
+        seg = pd.concat(frames, ignore_index=True)
+        seg["source"] = pseudonymise(seg["source"], key, prefix="I")
+        seg["source_guid"] = pseudonymise(seg["source_guid"], key, prefix="G")
+    t["coded_segments_valid"], t["coded_segments_rejected"] = check_and_split(
+        "coded_segments", seg, "coded_segments")
+    with step("registry_observations_raw"):
+        obs = []
+        for ind_id, ind in s.registry.indicators.items():
+            path = s.path(ind.file)
+            obs.append(registry_observations(read_registry(path), ind_id, ind, str(path)))
+        raw = pd.concat(obs, ignore_index=True)
+    t["registry_observations_valid"], t["registry_observations_rejected"] = check_and_split(
+        "registry_observations", raw, "registry_observations")
+    with step("kommune_codes"):
+        codes = code_history()
+    check("kommune_codes", codes, "kommune_codes")
+    with step("registry_observations"):
+        inds = s.registry.indicators
+        ro = harmonize(t["registry_observations_valid"], s.geography_year,
+                       age_groups={k: v.age_group for k, v in inds.items()})
+        ro = add_rates(ro, {k: v.per for k, v in inds.items()})
+    with step("study_kommuner"):
+        sk = pd.DataFrame({
+            "kommune": s.kommuner,
+            "name": [kommune_name(k) for k in s.kommuner],
+            "group": ["network" if s.is_network(k) else "comparison" for k in s.kommuner],
+            "join_year": pd.array([s.network.get(k) for k in s.kommuner], dtype="Float64"),
+        })
+    check("study_kommuner", sk, "study_kommuner")
+    with step("registry_panel"):
+        registry_panels(ro, s)
+    sc = t["scale_scores"]
+    with step("survey_response"):
+        t["survey_response"] = response_rates(sc, s)
+        t["survey_panel_retention"] = panel_retention(sc, s)
+    with step("survey_effects"):
+        t["survey_effects"] = effects_frame(survey_effects(sc, s))
+    with step("survey_scale_summary"):
+        t["survey_scale_summary"] = scale_summary(sc, s)
+    with step("registry_effects_twfe"):
+        t["registry_effects_twfe"] = effects_frame(registry_effects(ro, s))
+    with step("registry_event_study"):
+        t["registry_event_study"], t["registry_pretrend_tests"] = registry_dynamic(ro, s)
+    with step("registry_group_rates"):
+        t["registry_group_rates"] = group_means(ro, s)
+    cs = t["coded_segments_valid"]
+    with step("theme_frequencies"):
+        t["theme_frequencies"] = code_frequencies(cs, by=("theme", "wave"))
+        t["theme_role_frequencies"] = code_frequencies(cs, by=("theme", "role", "wave"))
+    with step("theme_shifts"):
+        rounds = s.interviews.rounds
+        base = [r.id for r in rounds if r.role == "baseline"]
+        follow = [r.id for r in rounds if r.role == "followup"]
+        t["theme_shifts"] = effects_frame(theme_shift(cs, base[0], follow[-1], by="role")
+                                          if base and follow else [])
+    with step("theme_co_occurrence"):
+        t["theme_co_occurrence"] = co_occurrence(cs, unit="source", level="theme")
+    with step("intercoder_agreement"):
+        t["intercoder_agreement"] = intercoder_reliability(coder_table(cs, level="code"))
+    with step("effects"):
+        t["effects"] = pd.concat(
+            [t["survey_effects"], t["registry_effects_twfe"], t["theme_shifts"]],
+            ignore_index=True)
+    with step("logic_chain_evidence"):
+        ev = lc.logic_chain_evidence(s, t["effects"])
+        lc.element_verdicts(ev, s)
+        if s.logic_chain is not None:
+            from evaluation_pipeline.report.figures import png_bytes
+            from evaluation_pipeline.report.logic_chain_figure import logic_chain_figure
+
+            fig = logic_chain_figure(ev, s, s.language)
+            png_bytes(fig, dpi=70)
+            plt.close(fig)
+        t["logic_chain_evidence"] = ev
+    with step("study_report"):
+        names = ("survey_answers", "coded_segments", "registry_observations")
+        validation = validation_summary({n: t[f"{n}_valid"] for n in names},
+                                        {n: t[f"{n}_rejected"] for n in names})
+        build_study_report(
+            s, effects=t["effects"], survey_summary=t["survey_scale_summary"],
+            registry_means=t["registry_group_rates"], theme_freq=t["theme_frequencies"],
+            event_study=t["registry_event_study"], pretrend=t["registry_pretrend_tests"],
+            reliability=t["scale_reliability"], item_dist=t["item_distribution"],
+            response=t["survey_response"], theme_role_freq=t["theme_role_frequencies"],
+            co_occ=t["theme_co_occurrence"], intercoder=t["intercoder_agreement"],
+            logic_chain=ev, validation=validation, retention=t["survey_panel_retention"],
+        )
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bare", description=__doc__)
+    parser.add_argument("--study", required=True, help="study.yaml (of a copy: outputs are "
+                        "written to its output folder)")
+    parser.add_argument("--json", action="store_true", help="print the step times as JSON")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="write a pyinstrument HTML profile of the run to this file")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    steps = Steps()
+    t0 = time.perf_counter()
+    if args.profile:
+        from pyinstrument import Profiler
+
+        with Profiler(interval=0.005) as prof:
+            run_bare(args.study, steps)
+        args.profile.write_text(prof.output_html(), encoding="utf-8")
+        Path(str(args.profile) + ".txt").write_text(
+            prof.output_text(unicode=False, color=False, show_all=False), encoding="utf-8")
+    else:
+        run_bare(args.study, steps)
+    total = time.perf_counter() - t0
+    if args.json:
+        json.dump({"total": total, "steps": steps.seconds}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        for name, sec in sorted(steps.seconds.items(), key=lambda kv: -kv[1]):
+            print(f"{sec:8.2f}  {name}")
+        print(f"{total:8.2f}  total")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

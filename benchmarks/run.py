@@ -1,0 +1,551 @@
+"""Pipeline benchmark harness (issue 9): full run vs bare computation, new-wave incremental run,
+peak memory, time per asset, and peers (pyfixest, csdid) on the registry panel.
+
+``python -m benchmarks.run --scale small|medium|national [--repeat N] [--no-write]``
+
+1. generates the SYNTHETIC study of that scale (:mod:`benchmarks.generate`) into a work folder;
+2. **full**: ``evaluation-pipeline run --study <copy>/study.yaml`` as a subprocess from an
+   empty instance (fresh temporary DAGSTER_HOME, empty output), N times;
+3. **bare**: :mod:`benchmarks.bare` (the same library calls without Dagster) as a subprocess,
+   N times;
+4. **incremental**: after a full run, a 5th survey wave arrives (:func:`generate.add_next_wave`)
+   and only its partition (``survey_wave_job``) plus ``study_job`` run, through the Dagster API
+   in a subprocess (the CLI has no incremental mode: ``evaluation-pipeline run`` re-runs every
+   wave), N times;
+5. **time per asset** from the STEP_START / STEP_SUCCESS events in the instance's event log of
+   the last full run;
+6. **peers** in this process: ``did_twfe`` vs pyfixest ``feols`` (kommune and year FE, CR1) and
+   ``staggered_att`` vs csdid ``ATTgt`` (never-treated controls, simple aggregation) on every
+   indicator's harmonized registry panel.
+
+Each measurement is the median of N runs. Wall time, CPU time (user + system of the process
+tree) and peak RSS (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a fresh wrapper process per
+run) are recorded. Results go to ``benchmarks/results/<scale>.json``; the section
+"## Pipeline benchmark" of BENCHMARKS.md is rebuilt from every results file there (so the growth
+table small -> medium -> national fills in as scales are run), the other sections are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+SECTION = "## Pipeline benchmark"
+PY = sys.executable
+CLI = str(Path(sys.executable).with_name("evaluation-pipeline"))
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+TARGETS = {"full_over_bare": 1.5, "full_seconds": 300, "incremental_over_full": 0.25,
+           "peak_rss_gb": 4.0}
+
+
+# --------------------------------------------------------------------------------------------
+# measuring a subprocess
+
+
+def _measure_child(argv: list[str]) -> int:
+    """Wrapper mode (``--_measure -- cmd ...``): run cmd, print its resource use as JSON on
+    the last line of stderr. A fresh wrapper per run makes RUSAGE_CHILDREN per run."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, check=False)
+    wall = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rec = {"rc": proc.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+           "peak_rss_mb": ru.ru_maxrss / 1024}
+    sys.stderr.write("\n@@measure " + json.dumps(rec) + "\n")
+    return proc.returncode
+
+
+def measure(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
+    """Run ``cmd`` through the wrapper; stdout/stderr go to ``log``. Raises when it fails."""
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.run([PY, "-m", "benchmarks.run", "--_measure", "--", *cmd],
+                              cwd=ROOT, env=env, stdout=out, stderr=subprocess.PIPE, text=True,
+                              check=False)
+    err = proc.stderr
+    with log.open("a", encoding="utf-8") as out:
+        out.write(err)
+    found = re.findall(r"^@@measure (.*)$", err, re.M)
+    if not found or proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log}:\n"
+                           + err[-3000:])
+    return json.loads(found[-1])
+
+
+def _fresh_copy(study: Path, dest: Path) -> Path:
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(study, dest, ignore=shutil.ignore_patterns("output"))
+    return dest / "study.yaml"
+
+
+def _fresh_home(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    return path
+
+
+def _env(home: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    env.pop("EVALUATION_STUDY", None)
+    if home is not None:
+        env["DAGSTER_HOME"] = str(home)
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# incremental run (subprocess mode ``--_incremental STUDY``)
+
+
+def _incremental_child(study_path: str) -> int:
+    """Run only the new wave's partition and then study_job, as ``evaluation-pipeline run``
+    would run them (same definitions, instance and run config)."""
+    os.environ["EVALUATION_STUDY"] = study_path
+    from assets import cli
+
+    cli.ensure_dagster_home()
+    import dagster as dg
+
+    from assets.definitions import STUDY_JOB, WAVE_JOB, build_definitions
+    from assets.partitions import survey_waves
+
+    defs = build_definitions(study_path)
+    instance = dg.DagsterInstance.get()
+    have = set(instance.get_dynamic_partitions(survey_waves.name))
+    waves = cli.register_waves(study_path)
+    new = [w for w in waves if w not in have]
+    if not new:
+        print("no new wave", file=sys.stderr)
+        return 1
+    for wave in new:
+        res = defs.resolve_job_def(WAVE_JOB).execute_in_process(
+            instance=instance, partition_key=wave, run_config=cli.QUIET, raise_on_error=False)
+        if not res.success:
+            print("\n".join(cli._failure_messages(res)), file=sys.stderr)
+            return 1
+    res = defs.resolve_job_def(STUDY_JOB).execute_in_process(
+        instance=instance, run_config=cli.QUIET, raise_on_error=False)
+    if not res.success:
+        print("\n".join(cli._failure_messages(res)), file=sys.stderr)
+        return 1
+    print(f"incremental: waves {', '.join(new)} + {STUDY_JOB}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# time per asset from the event log
+
+
+def step_times(home: Path, skip: set[str] = frozenset()) -> list[dict[str, Any]]:
+    """Seconds per step (STEP_START -> STEP_SUCCESS) of the runs in the instance at ``home``
+    (except the run ids in ``skip``), summed over the wave partitions; slowest first."""
+    code = (
+        "import json, dagster as dg\n"
+        "inst = dg.DagsterInstance.get(); out = []\n"
+        f"for r in inst.get_runs():\n"
+        f"    if r.run_id in {sorted(skip)!r}: continue\n"
+        "    start = {}\n"
+        "    for rec in inst.all_logs(r.run_id):\n"
+        "        ev = rec.dagster_event\n"
+        "        if ev is None: continue\n"
+        "        t = dg.DagsterEventType\n"
+        "        if ev.event_type == t.STEP_START: start[ev.step_key] = rec.timestamp\n"
+        "        elif ev.event_type == dg.DagsterEventType.STEP_SUCCESS:\n"
+        "            sec = rec.timestamp - start[ev.step_key]\n"
+        "            out.append([r.job_name, ev.step_key, sec, r.run_id])\n"
+        "    rr = inst.get_run_record_by_id(r.run_id)\n"
+        "    if rr.end_time is None: continue\n"
+        "    out.append([r.job_name, '(whole run)', rr.end_time - rr.start_time, r.run_id])\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], env=_env(home), capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    agg: dict[tuple[str, str], list[float]] = {}
+    ids = set()
+    for job, step, sec, run_id in json.loads(proc.stdout.strip().splitlines()[-1]):
+        agg.setdefault((job, step), []).append(sec)
+        ids.add(run_id)
+    rows = [{"job": j, "step": s, "seconds": sum(v), "runs": len(v), "run_ids": sorted(ids)}
+            for (j, s), v in agg.items()]
+    return sorted(rows, key=lambda r: -r["seconds"])
+
+
+# --------------------------------------------------------------------------------------------
+# peers
+
+
+def _quiet():
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore")
+    return stack
+
+
+def peers(study_path: Path) -> dict[str, Any]:
+    """did_twfe vs pyfixest and staggered_att vs csdid on every indicator's registry panel."""
+    import numpy as np
+    import pandas as pd
+    import pyfixest as pf
+    from csdid.att_gt import ATTgt
+
+    from evaluation_pipeline.analysis.did import did_twfe
+    from evaluation_pipeline.analysis.registry import balanced_panel, registry_panel
+    from evaluation_pipeline.analysis.staggered import staggered_att
+    from evaluation_pipeline.geography import add_rates, harmonize
+    from evaluation_pipeline.ingest import read_registry
+    from evaluation_pipeline.observations import registry_observations
+    from evaluation_pipeline.study import Study
+
+    s = Study.load(study_path)
+    inds = s.registry.indicators
+    raw = pd.concat([registry_observations(read_registry(s.path(i.file)), k, i, i.file)
+                     for k, i in inds.items()], ignore_index=True)
+    obs = add_rates(harmonize(raw, s.geography_year,
+                              age_groups={k: v.age_group for k, v in inds.items()}),
+                    {k: v.per for k, v in inds.items()})
+    t = {"twfe_ours": 0.0, "twfe_ours_cr1": 0.0, "twfe_peer": 0.0, "cs_ours": 0.0, "cs_peer": 0.0}
+    d = {"twfe_est": 0.0, "twfe_se_rel": 0.0, "cs_att_gt": 0.0, "cs_est": 0.0, "cs_se_rel": 0.0}
+    n_obs = 0
+    # warm-up (untimed): pyfixest compiles its numba kernels on the first call
+    first = registry_panel(obs, s, next(iter(inds))).dropna(subset=["value"])
+    pf.feols("value ~ treated | kommune + year", data=first, vcov={"CRV1": "kommune"})
+    for ind in inds:
+        panel = registry_panel(obs, s, ind)
+        data = panel.dropna(subset=["value"])[["kommune", "year", "treated", "value",
+                                               "first_treated"]].copy()
+        n_obs += len(data)
+        t0 = time.perf_counter()
+        ours = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
+        t["twfe_ours"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        did_twfe(panel, "value", "kommune", "year", "treated", label=ind, bootstrap=None)
+        t["twfe_ours_cr1"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fit = pf.feols("value ~ treated | kommune + year", data=data, vcov={"CRV1": "kommune"},
+                       ssc=pf.ssc(adj=True, fixef_k="full", cluster_adj=True))
+        est, se = float(fit.coef()["treated"]), float(fit.se()["treated"])
+        t["twfe_peer"] += time.perf_counter() - t0
+        d["twfe_est"] = max(d["twfe_est"], abs(ours.estimate - est))
+        d["twfe_se_rel"] = max(d["twfe_se_rel"], abs(ours.se - se) / se)
+        bal, _ = balanced_panel(panel)
+        t0 = time.perf_counter()
+        cs = staggered_att(bal, "value", "kommune", "year", "first_treated", control="never")
+        t["cs_ours"] += time.perf_counter() - t0
+        cdata = bal[["kommune", "year", "value", "first_treated"]].copy()
+        cdata["unit"] = pd.factorize(cdata["kommune"])[0] + 1
+        cdata["first_treated"] = cdata["first_treated"].astype(int)
+        t0 = time.perf_counter()
+        with _quiet():
+            np.random.seed(1)
+            m = ATTgt(yname="value", gname="first_treated", idname="unit", tname="year",
+                      data=cdata, control_group=["nevertreated"], biters=999, cband=True)
+            m.fit(est_method="reg", bstrap=True)
+            m.aggte(typec="simple", bstrap=True)
+        t["cs_peer"] += time.perf_counter() - t0
+        ref = m.atte
+        r = m.results
+        cells = cs.att_gt.merge(pd.DataFrame({"group": r["group"], "time": r["year"],
+                                              "att_ref": r["att"]}), on=["group", "time"])
+        cells = cells.dropna(subset=["att"])
+        d["cs_att_gt"] = max(d["cs_att_gt"], float((cells["att"] - cells["att_ref"]).abs().max()))
+        # the simple aggregation: ours drops cohorts of fewer than min_group_size=2 kommuner
+        # (csdid keeps them), so compare it with min_group_size=1 on the same panel
+        cs1 = staggered_att(bal, "value", "kommune", "year", "first_treated", control="never",
+                            min_group_size=1)
+        ref_att = float(np.ravel(ref["overall_att"])[0])
+        ref_se = float(np.ravel(ref["overall_se"])[0])
+        d["cs_est"] = max(d["cs_est"], abs(cs1.simple.estimate - ref_att))
+        d["cs_se_rel"] = max(d["cs_se_rel"], abs(cs1.simple.se - ref_se) / ref_se)
+    return {"indicators": len(inds), "kommuner": len(s.kommuner), "rows": n_obs,
+            "seconds": t, "max_abs_diff": d,
+            "twfe_ratio": t["twfe_ours"] / t["twfe_peer"],
+            "twfe_cr1_ratio": t["twfe_ours_cr1"] / t["twfe_peer"],
+            "cs_ratio": t["cs_ours"] / t["cs_peer"]}
+
+
+# --------------------------------------------------------------------------------------------
+# the benchmark
+
+
+def _median(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: statistics.median(r[k] for r in recs) for k in ("wall", "cpu", "peak_rss_mb")} | {
+        "runs": [{k: round(r[k], 2) for k in ("wall", "cpu", "peak_rss_mb")} for r in recs]}
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    pkgs = ["dagster", "pandas", "numpy", "statsmodels", "scipy", "great-expectations",
+            "duckdb", "matplotlib", "pyfixest", "csdid"]
+    versions = {}
+    for p in pkgs:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[p] = metadata.version(p)
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(
+        psutil.virtual_memory().total / 2**30, 1), "os": platform.platform(terse=True),
+        "python": platform.python_version(), "packages": versions,
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bool,
+                  log=print) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    study = work / "study"
+    if study.exists():
+        shutil.rmtree(study)
+    t0 = time.perf_counter()
+    summary = generate.generate(study, scale, seed)
+    gen_seconds = time.perf_counter() - t0
+    log(f"[bench] generated {scale} study in {gen_seconds:.1f} s: {study}")
+    res: dict[str, Any] = {"scale": scale, "repeat": repeat, "seed": seed,
+                           "machine": machine(), "generate_seconds": gen_seconds,
+                           "study": summary, "date": time.strftime("%Y-%m-%d %H:%M")}
+    full, bare, incr = [], [], []
+    for i in range(repeat):
+        copy = _fresh_copy(study, work / "full")
+        home = _fresh_home(work / "home")
+        full.append(measure([CLI, "run", "--study", str(copy)], _env(home),
+                            work / f"full-{i}.log"))
+        log(f"[bench] full run {i + 1}/{repeat}: {full[-1]['wall']:.1f} s wall, "
+            f"{full[-1]['cpu']:.1f} s CPU, {full[-1]['peak_rss_mb']:.0f} MB")
+        if i == repeat - 1:
+            res["steps"] = step_times(home)
+        generate.add_next_wave(copy.parent)
+        incr.append(measure([PY, "-m", "benchmarks.run", "--_incremental", str(copy)],
+                            _env(home), work / f"incremental-{i}.log"))
+        log(f"[bench] incremental run {i + 1}/{repeat}: {incr[-1]['wall']:.1f} s wall, "
+            f"{incr[-1]['cpu']:.1f} s CPU, {incr[-1]['peak_rss_mb']:.0f} MB")
+        if i == repeat - 1:
+            seen = set(res["steps"][0]["run_ids"]) if res["steps"] else set()
+            res["steps_incremental"] = step_times(home, skip=seen)
+        bcopy = _fresh_copy(study, work / "bare")
+        bare.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json"],
+                            _env(), work / f"bare-{i}.log"))
+        out = (work / f"bare-{i}.log").read_text(encoding="utf-8")
+        res["bare_steps"] = json.loads(re.findall(r'^\{"total".*$', out, re.M)[-1])["steps"]
+        log(f"[bench] bare run {i + 1}/{repeat}: {bare[-1]['wall']:.1f} s wall, "
+            f"{bare[-1]['cpu']:.1f} s CPU, {bare[-1]['peak_rss_mb']:.0f} MB")
+    res["full"], res["bare"], res["incremental"] = _median(full), _median(bare), _median(incr)
+    if with_peers:
+        res["peers"] = peers(study / "study.yaml")
+        log(f"[bench] peers: TWFE ours/pyfixest {res['peers']['twfe_ratio']:.2f}, "
+            f"CS ours/csdid {res['peers']['cs_ratio']:.2f}")
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# BENCHMARKS.md
+
+
+def _f(x: float, d: int = 1) -> str:
+    return f"{x:,.{d}f}".replace(",", " ")
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    order = [s for s in generate.SCALES_SPEC if s in results]
+    last = results[order[-1]]
+    m = last["machine"]
+    lines = [SECTION, ""]
+    lines.append(
+        "Written by `python -m benchmarks.run --scale <scale> [--repeat N]` (one results file "
+        "per scale in `benchmarks/results/`; this section is rebuilt from all of them). Every "
+        "number is the median of N runs in one invocation. Wall time depends on what else runs "
+        "on the machine: CPU time (user + system of the whole process tree) is the steadier "
+        "measure of our cost.")
+    lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+              f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+              + ".", ""]
+    lines += ["### Study sizes", "",
+              "| scale | kommuner (network) | registry indicators × years | survey waves × "
+              "respondents × items | interviews / coded segments | generate (s) |",
+              "|---|---|---|---|---|---|"]
+    for s in order:
+        r = results[s]
+        st = r["study"]
+        sc = st["scale"]
+        lines.append(
+            f"| {s} | {st['kommuner']} ({st['network']}) | {st['registry']['indicators']} × "
+            f"{st['years'][0]}–{st['years'][1]} | 4 (+1 new) × {_f(sc['respondents'], 0)} × 30 | "
+            f"{_f(st['interviews']['interviews'], 0)} / {_f(st['interviews']['segments'], 0)} | "
+            f"{_f(r['generate_seconds'])} |")
+    lines += ["", "### Full, bare and incremental runs", "",
+              "| scale | N | full wall (s) | full CPU (s) | full peak RSS (MB) | bare wall (s) | "
+              "bare CPU (s) | bare peak RSS (MB) | incremental wall (s) | incremental CPU (s) | "
+              "incremental peak RSS (MB) | full/bare (CPU) | incremental/full (CPU) | "
+              "load avg at start |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in order:
+        r = results[s]
+        f, b, i = r["full"], r["bare"], r["incremental"]
+        lines.append(
+            f"| {s} | {r['repeat']} | {_f(f['wall'])} | {_f(f['cpu'])} | {_f(f['peak_rss_mb'], 0)} "
+            f"| {_f(b['wall'])} | {_f(b['cpu'])} | {_f(b['peak_rss_mb'], 0)} | {_f(i['wall'])} | "
+            f"{_f(i['cpu'])} | {_f(i['peak_rss_mb'], 0)} | {f['cpu'] / b['cpu']:.2f} | "
+            f"{i['cpu'] / f['cpu']:.2f} | {r['machine']['load_avg_at_start'][0]} |")
+    lines += ["", "Targets at national scale (issue 9, 2 cores): full ≤ 1.5 × bare, full ≤ 5 min, "
+              "incremental ≤ 25 % of full, peak memory ≤ 4 GB.", ""]
+    if len(order) > 1:
+        base = results[order[0]]
+        lines += ["### Growth", "",
+                  "| scale | survey answers (rows) | full CPU (s) | × smallest | bare CPU (s) | "
+                  "× smallest | full peak RSS (MB) | × smallest |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for s in order:
+            r = results[s]
+            rows = r["study"]["scale"]["respondents"] * 4 * 30
+            lines.append(
+                f"| {s} | {_f(rows, 0)} | {_f(r['full']['cpu'])} | "
+                f"{r['full']['cpu'] / base['full']['cpu']:.1f} | {_f(r['bare']['cpu'])} | "
+                f"{r['bare']['cpu'] / base['bare']['cpu']:.1f} | "
+                f"{_f(r['full']['peak_rss_mb'], 0)} | "
+                f"{r['full']['peak_rss_mb'] / base['full']['peak_rss_mb']:.1f} |")
+        lines.append("")
+    for s in order:
+        r = results[s]
+        lines += [f"### Slowest steps, {s} scale (Dagster step events of the full run; bare "
+                  "time of the same work)", "",
+                  "| job | step | seconds (summed over partitions) | runs | bare (s) |",
+                  "|---|---|---|---|---|"]
+        bare_steps = r.get("bare_steps", {})
+        for row in [x for x in r["steps"] if x["step"] != "(whole run)"][:12]:
+            st = row["step"]
+            # an ingest asset's step includes its blocking contract check
+            keys = ([f"{st[len('validate_'):]}: validate split"] if st.startswith("validate_")
+                    else [st, f"{st}: contract check"])
+            b = sum(bare_steps.get(k, 0.0) for k in keys)
+            lines.append(f"| {row['job']} | {row['step']} | {_f(row['seconds'])} | {row['runs']} "
+                         f"| {_f(b) if b else ''} |")
+        whole = [x for x in r["steps"] if x["step"] == "(whole run)"]
+        lines += ["", "Whole runs: " + "; ".join(
+            f"{x['job']} {_f(x['seconds'])} s ({x['runs']} run{'s' if x['runs'] > 1 else ''})"
+            for x in whole) + ".", ""]
+    peer_rows = [(s, results[s]["peers"]) for s in order if "peers" in results[s]]
+    if peer_rows:
+        lines += ["### Peers on the registry panel", "",
+                  "Every indicator's harmonized kommune × year panel; times summed over the "
+                  "indicators. TWFE: our `did_twfe` (as the pipeline calls it, CR1 and, when "
+                  "clusters are few, the wild cluster bootstrap) vs pyfixest `feols(value ~ "
+                  "treated | kommune + year, vcov={'CRV1': 'kommune'})`. Staggered: our "
+                  "`staggered_att` (never-treated controls, 999 multiplier-bootstrap draws for "
+                  "the band) vs csdid `ATTgt(...).fit(est_method='reg', bstrap=True)` + "
+                  "`aggte('simple')` (999 draws). Targets: ratio ≤ 1, estimates equal to 1e-6 "
+                  "(TWFE) / 1e-3 (staggered). Our `staggered_att` leaves out cohorts of fewer than "
+                  "2 kommuner (`min_group_size=2`), csdid keeps them, so the simple ATT is "
+                  "compared with `min_group_size=1` (ATT(g,t) cells are compared where both "
+                  "estimate them). csdid's SE is its multiplier-bootstrap SE, ours analytic.",
+                  "",
+                  "| scale | indicators | panel rows | TWFE ours (s) | ours, CR1 only (s) "
+                  "| pyfixest (s) "
+                  "| ours/peer (CR1 only) "
+                  "| max abs diff ATT | max rel diff SE | CS ours (s) | csdid (s) | ours/peer "
+                  "| max abs diff ATT(g,t) | max abs diff simple ATT | max rel diff SE "
+                  "(csdid: bootstrap) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for s, p in peer_rows:
+            t, d = p["seconds"], p["max_abs_diff"]
+            lines.append(
+                f"| {s} | {p['indicators']} | {_f(p['rows'], 0)} | {t['twfe_ours']:.2f} | "
+                f"{t['twfe_ours_cr1']:.2f} | {t['twfe_peer']:.2f} | {p['twfe_ratio']:.2f} "
+                f"({p['twfe_cr1_ratio']:.2f}) | {d['twfe_est']:.1e} | "
+                f"{d['twfe_se_rel']:.1e} | {t['cs_ours']:.2f} | {t['cs_peer']:.2f} | "
+                f"{p['cs_ratio']:.2f} | {d['cs_att_gt']:.1e} | {d['cs_est']:.1e} | "
+                f"{d['cs_se_rel']:.1e} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_section(text: str, path: Path = BENCHMARKS_MD) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## (?!#)|\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _m: text.rstrip() + "\n\n", old, count=1)
+    else:
+        new = old.rstrip() + "\n\n" + text.rstrip() + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new.rstrip() + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_results() -> dict[str, dict[str, Any]]:
+    out = {}
+    for s in generate.SCALES_SPEC:
+        f = RESULTS / f"{s}.json"
+        if f.exists():
+            out[s] = json.loads(f.read_text(encoding="utf-8"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--_measure"]:
+        return _measure_child(argv[2:] if argv[1:2] == ["--"] else argv[1:])
+    if argv[:1] == ["--_incremental"]:
+        return _incremental_child(argv[1])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=list(generate.SCALES_SPEC), default="small")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs per measurement, the median is reported (default 1)")
+    ap.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where the study copies and instances go (default: a temp folder, "
+                    "removed afterwards)")
+    ap.add_argument("--no-peers", action="store_true", help="skip pyfixest / csdid")
+    ap.add_argument("--no-write", action="store_true",
+                    help="do not write benchmarks/results/<scale>.json and BENCHMARKS.md")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or 1
+    if repeat < 1:
+        ap.error("--repeat must be at least 1")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{args.scale}-"))
+    try:
+        res = run_benchmark(args.scale, repeat, work, args.seed, not args.no_peers)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({k: res[k] for k in ("full", "bare", "incremental")}, indent=1))
+    if args.workdir is not None:
+        (args.workdir / "results.json").write_text(
+            json.dumps(res, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    if not args.no_write:
+        RESULTS.mkdir(exist_ok=True)
+        tmp = RESULTS / f".{args.scale}.json.tmp"
+        tmp.write_text(json.dumps(res, indent=1, ensure_ascii=False, default=str),
+                       encoding="utf-8")
+        tmp.replace(RESULTS / f"{args.scale}.json")
+        write_section(render(load_results()))
+        print(f"[bench] wrote {RESULTS / (args.scale + '.json')} and {BENCHMARKS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
