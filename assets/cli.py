@@ -9,6 +9,7 @@ per-wave job once per wave and then the study job, all recorded in the local Dag
 import argparse
 import os
 import sys
+import uuid
 from pathlib import Path
 
 from .resources import PROJECT_ROOT, STUDY_ENV, default_study_path
@@ -45,6 +46,74 @@ def register_waves(study_path: str) -> list[str]:
     return study.wave_ids
 
 
+class Progress:
+    """Per-asset progress of one run, fed by the instance's event listener.
+
+    On a terminal one status line is rewritten in place (steps done / total and the asset
+    being computed); otherwise (CI logs, pipes) one line per finished step, so a log is not
+    flooded with per-event output.
+    """
+
+    def __init__(self, label: str, total: int, stream=None):
+        self.label, self.total = label, total
+        self.stream = stream or sys.stdout
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.done = 0
+        self.running: list[str] = []
+        self._width = 0
+
+    def __call__(self, entry) -> None:
+        import dagster as dg
+
+        ev = entry.dagster_event
+        if ev is None or not ev.step_key:
+            return
+        step = ev.step_key
+        if ev.event_type == dg.DagsterEventType.STEP_START:
+            self.running.append(step)
+            if self.tty:
+                self._draw()
+        elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS,
+                               dg.DagsterEventType.STEP_FAILURE,
+                               dg.DagsterEventType.STEP_SKIPPED):
+            if step in self.running:
+                self.running.remove(step)
+            ok = ev.event_type == dg.DagsterEventType.STEP_SUCCESS
+            self.done += ok
+            status = {dg.DagsterEventType.STEP_SUCCESS: "done",
+                      dg.DagsterEventType.STEP_FAILURE: "FAILED"}.get(ev.event_type, "skipped")
+            if self.tty:
+                self._draw()
+            else:
+                print(f"[evaluation-pipeline] {self.label} {self.done}/{self.total} {step} "
+                      f"{status}", file=self.stream, flush=True)
+
+    def _draw(self) -> None:
+        current = ", ".join(self.running) or "-"
+        line = f"[evaluation-pipeline] {self.label} {self.done}/{self.total}  {current}"
+        pad = max(0, self._width - len(line))
+        self._width = len(line)
+        self.stream.write("\r" + line + " " * pad)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _execute(job, instance, label: str, **kwargs):
+    """Execute a job in process on the instance with a progress display."""
+    run_id = str(uuid.uuid4())
+    progress = Progress(label, total=len(job.graph.nodes))
+    instance.add_event_listener(run_id, progress)
+    try:
+        return job.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET,
+                                      raise_on_error=False, **kwargs)
+    finally:
+        progress.close()
+
+
 def _failure_messages(result) -> list[str]:
     """The error messages of the failed steps and checks of a run (no row-level data)."""
     import dagster as dg
@@ -64,7 +133,24 @@ def _failure_messages(result) -> list[str]:
     return out
 
 
-def run(study_path: str) -> int:
+def _run_profiles(instance, study, study_path: str) -> int:
+    """The municipality profiles: one run per network kommune, launched as a backfill so the
+    kommuner run in parallel (see assets.profiles)."""
+    from .profiles import run_profiles
+
+    print(f"[evaluation-pipeline] profiles: one run per network kommune "
+          f"({len(study.network)}), in parallel ...", flush=True)
+    status = run_profiles(instance, study, study_path=study_path)
+    failed = sorted(k for k, v in status.items() if v != "SUCCESS")
+    if failed:
+        print(f"[evaluation-pipeline] profiles FAILED for {', '.join(failed)} "
+              f"(see the runs in `make ui`)", file=sys.stderr)
+        return 1
+    print(f"[evaluation-pipeline] profiles {len(status)}/{len(status)} done", flush=True)
+    return 0
+
+
+def run(study_path: str, profiles: bool = True) -> int:
     import dagster as dg
 
     from .definitions import STUDY_JOB, WAVE_JOB, build_definitions
@@ -76,27 +162,28 @@ def run(study_path: str) -> int:
     instance = dg.DagsterInstance.get()
     wave_job = defs.resolve_job_def(WAVE_JOB)
     for wave in waves:
-        print(f"[evaluation-pipeline] wave {wave} ...", flush=True)
-        res = wave_job.execute_in_process(instance=instance, partition_key=wave,
-                                          run_config=QUIET, raise_on_error=False)
+        res = _execute(wave_job, instance, f"wave {wave}", partition_key=wave)
         if not res.success:
             print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
                   *_failure_messages(res), sep="\n  ", file=sys.stderr)
             return 1
-    print("[evaluation-pipeline] study job ...", flush=True)
-    res = defs.resolve_job_def(STUDY_JOB).execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=False
-    )
+    res = _execute(defs.resolve_job_def(STUDY_JOB), instance, "study job")
     if not res.success:
         print(f"[evaluation-pipeline] study job FAILED (run id {res.run_id}):",
               *_failure_messages(res), sep="\n  ", file=sys.stderr)
         return 1
+    if profiles:
+        rc = _run_profiles(instance, study, study_path)
+        if rc:
+            return rc
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
     print(f"[evaluation-pipeline] done: {study.study}")
     print(f"  report:    {report}")
     print(f"  tables:    {out / 'tables'}")
     print(f"  figures:   {out / 'figures'}")
+    if profiles:
+        print(f"  profiles:  {out / 'profiles'}")
     print(f"  warehouse: {out / 'warehouse.duckdb'}")
     return 0
 
@@ -107,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run = sub.add_parser("run", help="materialize every asset (all wave partitions) of a study")
     p_run.add_argument("--study", default=None, help="study.yaml or its folder "
                        "(default: $EVALUATION_STUDY or the shipped example study)")
+    p_run.add_argument("--no-profiles", action="store_true",
+                       help="skip the municipality profiles (one run per kommune)")
     p_reg = sub.add_parser("register-waves", help="add the study's waves as partitions")
     p_reg.add_argument("--study", default=None)
     args = parser.parse_args(argv)
@@ -118,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return run(study_path)
+            return run(study_path, profiles=not args.no_profiles)
         waves = register_waves(study_path)
         print(f"[evaluation-pipeline] wave partitions: {', '.join(waves)}")
         return 0

@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 import uuid
@@ -40,9 +41,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import yaml
+# openpyxl serialises XLSX differently when lxml is installed (pulled in by some optional
+# packages); the byte-identical landing files need its own writer, chosen at its import.
+os.environ.setdefault("OPENPYXL_LXML", "False")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 POPULATION_FILE = REFERENCE / "population_0-29_by_kommune_2005-2026.csv.gz"

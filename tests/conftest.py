@@ -10,6 +10,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # Tests never touch the developer's instance or the pseudonym key file of the example study.
 os.environ.setdefault("EVALUATION_PSEUDONYM_KEY", "test-key-not-secret")
+# The synthetic example's XLSX files are byte-identical only with openpyxl's own XML writer,
+# which it picks at import time (lxml may be installed by the bench extra).
+os.environ.setdefault("OPENPYXL_LXML", "False")
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """`evaluation-pipeline run` on broken input: a clear error naming file, row and column, and a
-blocking check that stops everything downstream."""
+blocking check that stops everything downstream; progress per step on a terminal and off it."""
 
+import io
 import shutil
+import sys
 
 import duckdb
 import pytest
@@ -69,3 +71,50 @@ def test_bad_study_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
     assert main(["run", "--study", str(study)]) == 2
     err = capsys.readouterr().err
     assert "StudyConfigError" in err and "1599" in err and "study.yaml" in err
+
+
+def _wave_run_steps(wave: str) -> list[str]:
+    """The steps that succeeded in the run of one wave, from the instance's event log."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": wave}))
+    return [e.dagster_event.step_key for e in instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)]
+
+
+def test_progress_off_a_terminal_is_one_line_per_finished_step(broken_study, capsys):
+    _edit_csv(broken_study / "landing" / "surveys" / "staff_w2016.csv", 5, "sam1", "sju")
+    assert main(["run", "--study", str(broken_study)]) == 1
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    lines = [ln for ln in out.splitlines() if ln.startswith("[evaluation-pipeline] wave w2012")]
+    steps = _wave_run_steps("w2012")
+    assert len(steps) == 5  # survey_answers, validate, scale scores, reliability, items
+    assert len(lines) == len(steps)
+    for i, (line, step) in enumerate(zip(lines, steps, strict=True), start=1):
+        assert line == f"[evaluation-pipeline] wave w2012 {i}/{len(steps)} {step} done"
+    assert "[evaluation-pipeline] wave w2016 0/5 survey_answers FAILED" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_rewrites_one_status_line(broken_study, monkeypatch):
+    _edit_csv(broken_study / "landing" / "surveys" / "staff_w2016.csv", 5, "sam1", "sju")
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stdout", term)
+    assert main(["run", "--study", str(broken_study)]) == 1
+    out = term.getvalue()
+    w2012 = out.split("\n")[0]  # the whole wave on one line, redrawn with "\r"
+    states = [s.rstrip() for s in w2012.split("\r") if s]
+    steps = _wave_run_steps("w2012")
+    assert states[0] == "[evaluation-pipeline] wave w2012 0/5  survey_answers"
+    assert states[-1] == "[evaluation-pipeline] wave w2012 5/5  -"
+    for step in steps:  # every asset shown while it runs, then counted
+        assert any(s.endswith(f"  {step}") for s in states), step
+    done = [int(s.split()[3].split("/")[0]) for s in states]
+    assert done == sorted(done) and set(done) == set(range(len(steps) + 1))
+    assert "wave w2016 0/5  survey_answers" in out.split("\n")[1]

@@ -16,8 +16,8 @@ GROUPS = {
                 "registry_event_study", "registry_pretrend_tests", "scale_reliability",
                 "scale_item_statistics", "item_distribution", "survey_response",
                 "survey_panel_retention", "theme_role_frequencies", "theme_shifts",
-                "theme_co_occurrence", "intercoder_agreement"},
-    "report": {"study_report"},
+                "theme_co_occurrence", "intercoder_agreement", "logic_chain_evidence"},
+    "report": {"study_report", "kommune_profile"},
 }
 
 
@@ -52,10 +52,73 @@ def test_checks_are_blocking(example_study_dir):
     assert all(spec.blocking for spec in checks.values())
 
 
-def test_jobs_split_partitioned_from_the_rest(example_study_dir):
+def test_jobs_split_partitioned_from_the_rest(example_study_dir, example_study):
+    from assets.definitions import PROFILES_JOB
+
     defs = build_definitions(str(example_study_dir / "study.yaml"))
     wave = defs.resolve_job_def(WAVE_JOB)
     study = defs.resolve_job_def(STUDY_JOB)
     assert wave.partitions_def == survey_waves
     assert isinstance(study, dg.JobDefinition)
     assert study.partitions_def is None
+    # the study job holds neither per-wave nor per-kommune assets
+    study_assets = {k.to_user_string() for k in study.asset_layer.executable_asset_keys}
+    assert "kommune_profile" not in study_assets and "survey_answers" not in study_assets
+    assert {"study_report", "logic_chain_evidence", "effects"} <= study_assets
+    # one profile partition per network kommune, from study.yaml
+    profiles = defs.resolve_job_def(PROFILES_JOB)
+    assert sorted(profiles.partitions_def.get_partition_keys()) == sorted(example_study.network)
+
+
+def test_sensors_schedule_and_automation_wiring(study_copy, monkeypatch):
+    from assets.definitions import REGISTRY_JOB
+    from assets.sensors import AUTOMATION_SENSOR, REGISTRY_SCHEDULE, WAVE_SENSOR
+
+    monkeypatch.delenv("EVALUATION_AUTOMATION", raising=False)
+    yaml_path = study_copy / "study.yaml"
+    text = yaml_path.read_text(encoding="utf-8")
+    yaml_path.write_text(text.replace("registry:\n  indicators:",
+                                      "registry:\n  refresh_cron: '0 5 * * 1'\n  indicators:"),
+                         encoding="utf-8")
+    defs = build_definitions(str(yaml_path))
+    wave_sensor = defs.resolve_sensor_def(WAVE_SENSOR)
+    assert wave_sensor.job_name == WAVE_JOB
+    auto = defs.resolve_sensor_def(AUTOMATION_SENSOR)
+    assert isinstance(auto, dg.AutomationConditionSensorDefinition)
+    assert wave_sensor.default_status == auto.default_status == dg.DefaultSensorStatus.RUNNING
+    schedule = defs.resolve_schedule_def(REGISTRY_SCHEDULE)
+    assert schedule.cron_schedule == "0 5 * * 1"  # from study.yaml
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert {k.to_user_string() for k in defs.resolve_job_def(REGISTRY_JOB).asset_layer
+            .executable_asset_keys} == {"registry_observations_raw"}
+    # automation on every unpartitioned asset with inputs; never on ingest or per-wave assets
+    graph = defs.resolve_asset_graph()
+    automated = {k.to_user_string() for k in graph.get_all_asset_keys()
+                 if graph.get(k).automation_condition is not None}
+    expected = {k.to_user_string() for k in graph.get_all_asset_keys()
+                if graph.get(k).parent_keys and graph.get(k).partitions_def is None}
+    assert automated == expected
+    assert "registry_panel" in automated and "study_report" in automated
+    assert not automated & {"survey_answers", "scale_scores", "registry_observations_raw",
+                            "coded_segments", "study_kommuner"}
+
+    monkeypatch.setenv("EVALUATION_AUTOMATION", "off")
+    off = build_definitions(str(yaml_path))
+    assert off.resolve_sensor_def(WAVE_SENSOR).default_status == dg.DefaultSensorStatus.STOPPED
+    assert off.resolve_schedule_def(REGISTRY_SCHEDULE).default_status == \
+        dg.DefaultScheduleStatus.STOPPED
+
+
+def test_bad_refresh_cron_is_a_clear_error(study_copy):
+    import pytest
+
+    from evaluation_pipeline.errors import StudyConfigError
+    from evaluation_pipeline.study import Study
+
+    yaml_path = study_copy / "study.yaml"
+    text = yaml_path.read_text(encoding="utf-8")
+    yaml_path.write_text(text.replace("registry:\n  indicators:",
+                                      "registry:\n  refresh_cron: monthly\n  indicators:"),
+                         encoding="utf-8")
+    with pytest.raises(StudyConfigError, match=r"refresh_cron.*5 fields.*'monthly'"):
+        Study.load(yaml_path)
