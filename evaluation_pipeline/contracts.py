@@ -36,6 +36,7 @@ the Dagster code location stays fast.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -465,6 +466,46 @@ def validate(
     ``label`` names the validation (e.g. ``survey_answers-w2016``); with ``data_docs`` a folder,
     GX Data Docs HTML for this validation are written there (``report.data_docs`` is the page).
     """
+    key = _memo_key(table_name, df, study)
+    cached = _MEMO.get(key) if key else None
+    if cached is not None and (data_docs is None or cached.data_docs is not None):
+        return cached
+    report = _validate(table_name, df, study, data_docs=data_docs, label=label)
+    if key:
+        _MEMO[key] = report
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+    return report
+
+
+#: recent reports by (table, content of the frame, study): the blocking check and the
+#: validate asset of one table validate the same frame; in one process the second call reuses
+#: the first's report instead of running the whole suite again
+_MEMO: dict[tuple, ValidationReport] = {}
+_MEMO_SIZE = 8
+
+
+def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:
+    try:
+        content = pd.util.hash_pandas_object(df, index=True).to_numpy()
+        columns = tuple(map(str, df.columns)), tuple(map(str, df.dtypes))
+        dump = study.model_dump_json() if hasattr(study, "model_dump_json") else repr(study)
+    except (TypeError, ValueError):  # unhashable cells: validate every time
+        return None
+    digest = hashlib.sha256(content.tobytes())
+    digest.update(repr(columns).encode())
+    digest.update(dump.encode())
+    digest.update(_contract_text(table_name).encode())
+    return table_name, digest.hexdigest()
+
+
+def _contract_text(table_name: str) -> str:
+    path = contracts_dir() / f"{table_name}.yaml"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def _validate(table_name: str, df: pd.DataFrame, study, *, data_docs: Path | None,
+              label: str | None) -> ValidationReport:
     contract = load_contract(table_name)
     frame = _derived(df, contract, study)
     name = (label or table_name).replace("/", "-")

@@ -73,9 +73,7 @@ def registry_observations(
         )
     obs = pd.concat(parts.values(), axis=1).reset_index()
     status_cols = [c for c in obs.columns if c.startswith("status_")]
-    obs["status"] = obs[status_cols].apply(
-        lambda r: ",".join(sorted({str(x) for x in r.dropna()})) or pd.NA, axis=1
-    ) if len(obs) else pd.Series(dtype="string")
+    obs["status"] = _joined_status(obs[status_cols])
     for col in ("numerator", "denominator", "value"):
         if col not in obs:
             obs[col] = np.nan
@@ -87,6 +85,30 @@ def registry_observations(
     obs["year"] = obs["year"].astype("int64")
     obs = obs[obs["kommune"].notna()]
     return obs[OBSERVATION_COLUMNS].reset_index(drop=True)
+
+
+def _joined_status(statuses: pd.DataFrame) -> pd.Series:
+    """Per row, the distinct non-missing status symbols of the columns, sorted and joined
+    with ``,`` (missing when there is none); vectorised (this runs on every registry cell)."""
+    cols = [statuses[c].astype("string") for c in statuses.columns]
+    if not cols:
+        return pd.Series(pd.NA, index=statuses.index, dtype="string")
+    if len(cols) == 1:
+        return cols[0]
+    if len(cols) == 2:
+        a, b = cols
+        lo = a.where(a.isna() | b.isna() | (a <= b), b)  # the smaller of two present symbols
+        hi = b.where(a.isna() | b.isna() | (a <= b), a)
+        both = lo.str.cat(hi, sep=",")
+        out = both.where(a.notna() & b.notna() & (a != b), a.fillna(b))
+        return out.astype("string")
+    frame = statuses.reset_index(drop=True)
+    long = frame.stack().astype(str).rename("symbol").reset_index(level=1, drop=True)
+    long = long.rename_axis("row").reset_index().drop_duplicates()
+    joined = long.sort_values(["row", "symbol"]).groupby("row")["symbol"].agg(",".join)
+    out = joined.reindex(range(len(frame))).astype("string")
+    out.index = statuses.index
+    return out
 
 
 def _from_tidy(raw: pd.DataFrame, indicator_id: str, indicator: Indicator, path: str):

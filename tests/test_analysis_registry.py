@@ -78,3 +78,15 @@ def test_tidy_registry_file_with_numerator_and_denominator(tmp_path):
     assert obs.loc["1508", "year"] == 2020
     assert np.isnan(obs.loc["1580", "numerator"]) and obs.loc["1580", "status"] == ":"
     assert len(obs) == 2
+
+
+def test_joined_status_keeps_every_distinct_symbol_sorted():
+    """The status of an observation joins the distinct SSB symbols of its numerator,
+    denominator (and value) cells, sorted; none -> missing (hand-written expectations)."""
+    from evaluation_pipeline.observations import _joined_status
+
+    two = pd.DataFrame({"status_numerator": [None, ":", "..", ":", None],
+                        "status_denominator": [None, None, ":", ":", "."]})
+    assert _joined_status(two).tolist() == [pd.NA, ":", "..,:", ":", "."]
+    three = pd.DataFrame({"a": [":", None, "-"], "b": [".", None, "-"], "c": [":", None, "."]})
+    assert _joined_status(three).tolist() == [".,:", pd.NA, "-,."]

@@ -150,3 +150,26 @@ def test_malformed_contract_is_a_clear_error(tmp_path, monkeypatch):
         load_contract("t")
     with pytest.raises(ContractError, match="no contract for table 'u'"):
         load_contract("u")
+
+
+def test_validating_the_same_frame_twice_reuses_the_report(example_study, monkeypatch):
+    """The blocking check and the validate asset validate the same frame: the second call
+    returns the first report; any change to the frame (or a new data_docs request the first
+    call did not make) validates again."""
+    import evaluation_pipeline.contracts as contracts
+
+    df = pd.DataFrame({"kommune": ["1508", "9999"], "name": ["Ålesund", "Nowhere"],
+                       "network": [True, False], "join_year": [2013, None]})
+    calls = []
+    real = contracts._validate
+    monkeypatch.setattr(contracts, "_validate",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    contracts._MEMO.clear()
+    first = contracts.validate("study_kommuner", df, example_study)
+    second = contracts.validate("study_kommuner", df.copy(), example_study)
+    assert second is first and len(calls) == 1
+    changed = df.copy()
+    changed.loc[1, "kommune"] = "1577"
+    third = contracts.validate("study_kommuner", changed, example_study)
+    assert len(calls) == 2 and third is not first
+    assert first.passed is False and {f.rule for f in first.failures} != set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 import numpy as np
 import pandas as pd
@@ -424,13 +423,13 @@ def test_no_false_positives():
     assert find_personal_data(df) == {}
 
 
-def test_long_table_is_fast():
+def test_long_table_has_no_false_positives():
+    """3 million answers of pseudonymised respondents with short comments: nothing is
+    flagged (the time this takes is measured in benchmarks/micro.py, not asserted here)."""
     rng = np.random.default_rng(5)
     n = 3_000_000
     df = pd.DataFrame({
         "respondent_id": np.repeat(pseudonyms(5000), n // 5000),
         "comment": rng.choice(["bra", "Felles rutiner", "ok", None], n),
     })
-    start = time.perf_counter()
     assert find_personal_data(df) == {}
-    assert time.perf_counter() - start < 10  # about 1 s on a 2-core machine

@@ -7,7 +7,6 @@ data, mpdta (tests/fixtures/did/mpdta.csv), with analytic (not bootstrap) standa
 import contextlib
 import io
 import math
-import time
 import warnings
 
 import numpy as np
@@ -352,7 +351,9 @@ def test_result_shape(mpdta):
     assert r.dynamic[0].contrast == "event time -3" and "placebo" in r.dynamic[0].note
 
 
-def test_357_units_21_periods_5_groups_is_fast():
+def test_357_units_21_periods_5_groups_recovers_the_planted_effect():
+    """National size (357 kommuner × 21 years, 5 cohorts): the planted ATT of 2 is recovered
+    with both control groups (its speed is measured in benchmarks/micro.py)."""
     rng = np.random.default_rng(0)
     first = rng.choice([0, 2004, 2008, 2011, 2014, 2017], size=357)
     years = np.arange(2000, 2021)
@@ -360,10 +361,10 @@ def test_357_units_21_periods_5_groups_is_fast():
                       "g": np.repeat(first, 21)})
     p["y"] = rng.normal(size=len(p)) + 2.0 * ((p.g > 0) & (p.year >= p.g))
     for control in ("never", "notyet"):
-        start = time.perf_counter()
         r = staggered_att(p, "y", "unit", "year", "g", control=control, bootstrap=0)
-        assert time.perf_counter() - start < 1.0
         assert len(r.att_gt) == 5 * 20
-    start = time.perf_counter()
-    staggered_att(p, "y", "unit", "year", "g")
-    assert time.perf_counter() - start < 3.0
+        assert r.simple.ci_low < 2.0 < r.simple.ci_high
+        assert r.simple.estimate == pytest.approx(2.0, abs=0.1)
+    r = staggered_att(p, "y", "unit", "year", "g")
+    post = [e for e in r.dynamic if int(e.contrast.rsplit(" ", 1)[1]) >= 0]
+    assert all(e.ci_low < 2.0 < e.ci_high for e in post)

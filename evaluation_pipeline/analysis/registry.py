@@ -6,6 +6,7 @@ The estimators live in ``did`` (two-way fixed effects, event study) and ``stagge
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import numpy as np
@@ -80,11 +81,25 @@ def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
 
 
 def _staggered(panel: pd.DataFrame, indicator: str):
+    """Callaway & Sant'Anna on the balanced panel of one indicator. The effects and the
+    dynamic aggregation both need it: the result is kept for the same panel content (the
+    estimator is deterministic: its bootstrap is seeded), so one process computes it once."""
+    key = (indicator, tuple(panel.columns), hashlib.sha256(
+        pd.util.hash_pandas_object(panel, index=False).to_numpy().tobytes()).hexdigest())
+    if key in _STAGGERED:
+        return _STAGGERED[key]
     bal, note = balanced_panel(panel)
     res = staggered_att(bal, "value", "kommune", "year", "first_treated", control="never")
     res.simple = replace(res.simple, outcome=indicator,
                          note="; ".join(n for n in (res.simple.note, note) if n))
+    _STAGGERED[key] = res
+    while len(_STAGGERED) > _STAGGERED_SIZE:
+        _STAGGERED.pop(next(iter(_STAGGERED)))
     return res
+
+
+_STAGGERED: dict[tuple, object] = {}
+_STAGGERED_SIZE = 64
 
 
 def _with_break_note(effect: Effect, panel: pd.DataFrame, breaks: list[int]) -> Effect:
