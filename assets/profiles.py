@@ -34,6 +34,7 @@ import pandas as pd
 from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
 
 from .resources import StudyResource
+from .sensors import AUTOMATION_ENV
 
 PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
@@ -177,7 +178,9 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     keys = partitions or profile_kommuner(study)
     daemon = None
     if _queues_runs(instance) and not _queue_daemon_live(instance):
-        env = {**os.environ, "EVALUATION_STUDY": path}
+        # this daemon is only here to start the queued profile runs: the study's sensors and
+        # schedule load stopped in it (AUTOMATION_ENV), so it launches nothing else
+        env = {**os.environ, "EVALUATION_STUDY": path, AUTOMATION_ENV: "off"}
         daemon = subprocess.Popen(
             [_cli("dagster-daemon"), "run", *_target(module, attribute, python_file),
              "--log-level", "warning"],
