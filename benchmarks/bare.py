@@ -165,7 +165,7 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
         })
     check("study_kommuner", sk, "study_kommuner")
     with step("registry_panel"):
-        registry_panels(ro, s)
+        t["registry_panel"] = registry_panels(ro, s)
     sc = t["scale_scores"]
     with step("survey_response"):
         t["survey_response"] = response_rates(sc, s)
@@ -222,6 +222,12 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
             co_occ=t["theme_co_occurrence"], intercoder=t["intercoder_agreement"],
             logic_chain=ev, validation=validation, retention=t["survey_panel_retention"],
         )
+    # kommune_profile: one per network kommune (Dagster runs them as partitions in parallel)
+    from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
+
+    for kommune in profile_kommuner(s):
+        with step("kommune_profile"):
+            build_kommune_profile(s, kommune, t["registry_panel"], t["scale_scores"])
     return t
 
 
