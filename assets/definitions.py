@@ -34,7 +34,6 @@ def build_definitions(study_path: str | None = None) -> dg.Definitions:
     wave_job = dg.define_asset_job(
         WAVE_JOB,
         selection=dg.AssetSelection.assets(*keys_partitioned),
-        partitions_def=survey_waves,
         description="Ingest, validate and score one survey wave (one partition).",
     )
     study_job = dg.define_asset_job(

@@ -1,17 +1,21 @@
 """Report: one municipality profile per network kommune, as a Dagster asset partitioned by
 kommune (static partitions from the study), so the kommuner run in parallel.
 
-How they run in parallel: one run per kommune (the asset has no ``BackfillPolicy``, so a
-backfill makes one run per partition, Dagster's default), launched together as a backfill.
+How they run in parallel: a backfill over the kommune partitions. The asset's
+``BackfillPolicy.multi_run`` puts up to ``ceil(kommuner / PROFILE_RUNS)`` kommuner in one run,
+so a backfill of all kommuner makes about ``PROFILE_RUNS`` runs (default: the machine's CPU
+count; ``EVALUATION_PROFILE_RUNS`` overrides it; 1 kommune per run with
+``EVALUATION_PROFILE_RUNS`` >= the number of kommuner), each its own process: the kommuner run
+in parallel without paying a process start, a code-location load and an input load per
+kommune (a national study has over a hundred network kommuner).
 
 - UI: select ``kommune_profile`` (or the job ``kommune_profiles_job``), Materialize, "all
-  partitions": the backfill daemon of ``dagster dev`` submits one run per kommune; the run
+  partitions": the backfill daemon of ``dagster dev`` submits the runs; the run
   launcher starts each in its own process, so they run concurrently (with a
   ``QueuedRunCoordinator`` on the instance, ``max_concurrent_runs`` caps how many at once).
 - Command line / Python: :func:`run_profiles` launches the same backfill with Dagster's own
-  ``dagster job backfill`` (one run per partition, submitted to the instance's run coordinator
-  and started by its run launcher, each run in its own process) and waits until every run has
-  finished.
+  ``dagster job backfill`` (the runs submitted to the instance's run coordinator and started
+  by its run launcher, each run in its own process) and waits until every run has finished.
 
 The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
 therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
@@ -20,12 +24,14 @@ paths); its runs only read ``registry_panel`` and ``scale_scores``.
 """
 
 import base64
+import math
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +46,30 @@ PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
 #: the tag Dagster puts on every run of a backfill
 BACKFILL_TAG = "dagster/backfill"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+RUNS_ENV = "EVALUATION_PROFILE_RUNS"
+
+
+def profile_runs() -> int:
+    """How many runs a backfill of all kommuner is split into ($EVALUATION_PROFILE_RUNS,
+    default the CPU count)."""
+    value = os.environ.get(RUNS_ENV)
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"{RUNS_ENV}={value!r}: expected a whole number >= 1")
+        return n
+    return max(os.cpu_count() or 1, 1)
+
+
+def kommuner_per_run(study) -> int:
+    """Kommuner per run: ceil(network kommuner / :func:`profile_runs`)."""
+    return max(1, math.ceil(len(profile_kommuner(study)) / profile_runs()))
 
 
 def kommune_partitions(study) -> dg.StaticPartitionsDefinition:
@@ -51,44 +81,53 @@ def profile_definitions(study) -> tuple[list, list]:
     """The ``kommune_profile`` asset (partitioned by the study's network kommuner) and the job
     ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``."""
     partitions = kommune_partitions(study)
+    policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=kommuner_per_run(study))
 
-    @dg.asset(
-        name=PROFILE_ASSET,
-        group_name="report",
-        partitions_def=partitions,
-        ins={"scale_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-        kinds={"html", "csv"},
-        description="One profile per network kommune (FHI/Hdir oppvekstprofil style): its "
-        "registry indicators against the network, the comparison kommuner and the country "
-        "(where available), its trends since before it joined, its survey change baseline → "
-        "follow-up with n, and a short text; small cells suppressed. Writes "
-        "<output>/profiles/<kode>-<name>.html (self-contained, prints on A4) and its tables as "
-        "CSV; stores nothing in the warehouse, so kommuner run in parallel.",
-    )
-    def kommune_profile(
-        context: dg.AssetExecutionContext,
-        study: StudyResource,
-        registry_panel: pd.DataFrame,
-        scale_scores: pd.DataFrame,
-    ) -> dg.MaterializeResult:
-        s = study.load()
-        out = build_kommune_profile(s, context.partition_key, registry_panel, scale_scores)
-        png = base64.b64encode(out.figure_png).decode("ascii") if out.figure_png else ""
-        return dg.MaterializeResult(
-            metadata={
-                "profile": dg.MetadataValue.path(str(out.html)),
-                "tables": dg.MetadataValue.json({k: str(v) for k, v in out.tables.items()}),
-                "suppressed_cells": out.suppressed_cells,
-                "preview": dg.MetadataValue.md(out.preview_markdown),
-                "main_figure": dg.MetadataValue.md(
-                    f"![trends](data:image/png;base64,{png})" if png else "(no figure)"),
-            }
+    # the asset's ``backfill_policy`` parameter is "beta" in Dagster 1.13 (and works)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        @dg.asset(
+            name=PROFILE_ASSET,
+            group_name="report",
+            partitions_def=partitions,
+            backfill_policy=policy,
+            ins={"scale_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+            kinds={"html", "csv"},
+            description="One profile per network kommune (FHI/Hdir oppvekstprofil style): its "
+            "registry indicators against the network, the comparison kommuner and the country "
+            "(where available), its trends since before it joined, its survey change baseline → "
+            "follow-up with n, and a short text; small cells suppressed. Writes "
+            "<output>/profiles/<kode>-<name>.html (self-contained, prints on A4) and its tables as "
+            "CSV; stores nothing in the warehouse, so kommuner run in parallel.",
         )
+        def kommune_profile(
+            context: dg.AssetExecutionContext,
+            study: StudyResource,
+            registry_panel: pd.DataFrame,
+            scale_scores: pd.DataFrame,
+        ) -> dg.MaterializeResult:
+            s = study.load()
+            built = [build_kommune_profile(s, k, registry_panel, scale_scores)
+                     for k in context.partition_keys]
+            first = built[0]
+            png = base64.b64encode(first.figure_png).decode("ascii") if first.figure_png else ""
+            meta = {
+                "profiles": dg.MetadataValue.json({p.kommune: str(p.html) for p in built}),
+                "tables": dg.MetadataValue.json(
+                    {p.kommune: {k: str(v) for k, v in p.tables.items()} for p in built}),
+                "suppressed_cells": sum(p.suppressed_cells for p in built),
+                "preview": dg.MetadataValue.md("\n\n".join(p.preview_markdown for p in built)),
+                "main_figure": dg.MetadataValue.md(
+                    f"![trends {first.name}](data:image/png;base64,{png})" if png
+                    else "(no figure)"),
+            }
+            if len(built) == 1:
+                meta["profile"] = dg.MetadataValue.path(str(first.html))
+            return dg.MaterializeResult(metadata=meta)
 
     job = dg.define_asset_job(
         PROFILE_JOB,
         selection=dg.AssetSelection.assets(kommune_profile),
-        partitions_def=partitions,
         description="One municipality profile per partition (network kommune); launch all "
         "partitions as a backfill to run the kommuner in parallel.",
     )
@@ -132,21 +171,35 @@ def launch_profiles_backfill(
     return found.group(1)
 
 
-def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, expected: int,
-                      timeout: float = 1800, poll: float = 1.0) -> dict[str, str]:
-    """Wait until the ``expected`` runs of a backfill have finished; return partition ->
-    run status (SUCCESS, FAILURE, CANCELED)."""
+def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
+    """The kommuner a profile run covers: its partition, or its partition range (inclusive,
+    in the partitions definition's ``order``)."""
+    if PARTITION_TAG in run.tags:
+        return [run.tags[PARTITION_TAG]]
+    lo, hi = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+    if lo in order and hi in order:
+        return order[order.index(lo):order.index(hi) + 1]
+    return []
+
+
+def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, kommuner: list[str],
+                      order: list[str], timeout: float = 1800, poll: float = 1.0
+                      ) -> dict[str, str]:
+    """Wait until runs of a backfill covering every one of ``kommuner`` have finished; return
+    kommune -> status of its run (SUCCESS, FAILURE, CANCELED). ``order`` is the partition
+    keys in the definition's order (to expand partition ranges)."""
     done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED}
     deadline = time.monotonic() + timeout
     while True:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
-        state = {r.tags.get("dagster/partition", r.run_id): r.status.value for r in runs}
-        if len(runs) >= expected and all(r.status in done for r in runs):
-            return state
+        state = {k: r.status.value for r in runs if r.status in done
+                 for k in run_partitions(r, order)}
+        if set(kommuner) <= set(state) and all(r.status in done for r in runs):
+            return {k: state[k] for k in kommuner}
         if time.monotonic() > deadline:
             raise TimeoutError(f"backfill {backfill_id}: not finished after {timeout:.0f} s: "
-                               f"{state}")
+                               f"{len(runs)} runs, finished for {sorted(state)}")
         time.sleep(poll)
 
 
@@ -165,7 +218,8 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
                  python_file: str | None = None, partitions: list[str] | None = None,
                  timeout: float = 1800) -> dict[str, str]:
     """Materialize ``kommune_profile`` for every network kommune (or ``partitions``), the
-    kommuner in parallel (one run per kommune, launched as a backfill), and wait for them.
+    kommuner in parallel (a backfill: runs of up to :func:`kommuner_per_run` kommuner), and
+    wait for them.
     Returns kommune -> run status; the upstream assets must have been materialized.
 
     ``instance`` must be the instance at ``$DAGSTER_HOME`` (the backfill is submitted there).
@@ -189,7 +243,8 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     try:
         backfill = launch_profiles_backfill(path, module=module, attribute=attribute,
                                             partitions=partitions, python_file=python_file)
-        return wait_for_backfill(instance, backfill, len(keys), timeout=timeout)
+        return wait_for_backfill(instance, backfill, keys, profile_kommuner(study),
+                                 timeout=timeout)
     finally:
         if daemon is not None:  # the daemon and the code server it started: its own group
             os.killpg(daemon.pid, signal.SIGTERM)

@@ -12,8 +12,18 @@ from .resources import StudyResource
 VALIDATED = ("survey_answers", "coded_segments", "registry_observations")
 
 
+#: the validation summary only counts the valid rows (per wave): load one column of them,
+#: not every answer of every wave (the DuckDB IO manager selects the columns)
+COUNT_ONLY = {
+    "survey_answers_valid": dg.AssetIn(metadata={"columns": ["wave"]}),
+    "coded_segments_valid": dg.AssetIn(metadata={"columns": ["wave"]}),
+    "registry_observations_valid": dg.AssetIn(metadata={"columns": ["indicator"]}),
+}
+
+
 @dg.asset(
     group_name="report",
+    ins=COUNT_ONLY,
     kinds={"html", "csv", "excel"},
     description="The study report (one self-contained HTML file, prints on A4), its tables as "
     "CSV (machine-readable and in the edition's spreadsheet convention), one XLSX workbook "

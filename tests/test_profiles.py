@@ -276,7 +276,7 @@ def test_partitions_are_the_network_kommuner(study):
     assert asset.partitions_def.get_partition_keys() == sorted(study.network)
     assert len(sorted(study.network)) == 9
     assert jobs[0].name == PROFILE_JOB
-    assert asset.backfill_policy is None  # a backfill makes one run per kommune (default)
+    assert asset.backfill_policy.max_partitions_per_run >= 1  # see the next test
 
 
 DEFS_MODULE = '''
@@ -297,14 +297,42 @@ defs = dg.Definitions(
 '''
 
 
+def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
+    """A backfill of all kommuner is split into EVALUATION_PROFILE_RUNS runs (default the CPU
+    count); a run's partition range covers the kommuner between its ends, inclusive."""
+    import dagster as dg
+
+    from assets.profiles import kommuner_per_run, profile_definitions, run_partitions
+
+    order = sorted(study.network)  # 9 kommuner
+    for runs, per_run in (("1", 9), ("2", 5), ("4", 3), ("9", 1), ("50", 1)):
+        monkeypatch.setenv("EVALUATION_PROFILE_RUNS", runs)
+        assert kommuner_per_run(study) == per_run
+    monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "2")
+    (asset,), _ = profile_definitions(study)
+    assert asset.backfill_policy.max_partitions_per_run == 5
+    monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "zero")
+    with pytest.raises(ValueError, match="EVALUATION_PROFILE_RUNS"):
+        kommuner_per_run(study)
+    ranged = dg.DagsterRun(job_name="kommune_profiles_job", tags={
+        "dagster/asset_partition_range_start": order[1],
+        "dagster/asset_partition_range_end": order[4]})
+    assert run_partitions(ranged, order) == order[1:5]
+    single = dg.DagsterRun(job_name="kommune_profiles_job", tags={"dagster/partition": "1577"})
+    assert run_partitions(single, order) == ["1577"]
+
+
 def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     import dagster as dg
 
-    from assets.profiles import run_profiles
+    from assets.profiles import BACKFILL_TAG, run_partitions, run_profiles
 
     study_dir = chromium.example_run()  # the example materialized end to end (shared)
     home = study_dir.parent / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # 2 runs for all 9 kommuner (5 + 4 per run); 1508 and 1520 are not neighbours in the
+    # partition order (1515, 1516 lie between), so the backfill of the two makes two runs
+    monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "2")
     monkeypatch.setenv("EVALUATION_STUDY", str(study_dir / "study.yaml"))
     module = tmp_path / "profile_defs.py"
     module.write_text(DEFS_MODULE, encoding="utf-8")
@@ -316,10 +344,14 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         assert status == {k: "SUCCESS" for k in keys}
         # the run coordinator handed both runs to the launcher (RUN_STARTING) before either
         # run finished: they were not run one after the other
+        (newest,) = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"),
+                                      limit=1)
+        runs = instance.get_runs(filters=dg.RunsFilter(
+            tags={BACKFILL_TAG: newest.tags[BACKFILL_TAG]}))
+        order = sorted(study.network)
+        assert sorted(k for r in runs for k in run_partitions(r, order)) == keys
         launched, finished = [], []
-        for k in keys:
-            (run,) = instance.get_runs(filters=dg.RunsFilter(  # the newest run of k
-                job_name="kommune_profiles_job", tags={"dagster/partition": k}), limit=1)
+        for run in runs:
             launched += [e.timestamp for e in instance.all_logs(
                 run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)]
             finished += [e.timestamp for e in instance.all_logs(

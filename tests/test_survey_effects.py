@@ -464,3 +464,25 @@ def test_example_network_effects_holm(example):
     assert [e.p_adjusted for e in effects] == pytest.approx(
         list(multipletests(ps, method="holm")[1]))
     assert network_effect(scores, "samarbeid", study).contrast.startswith("w2019 - w2012")
+
+
+def test_wilcoxon_p_equals_scipy_including_small_tied_samples():
+    """wilcoxon_p gives scipy.stats.wilcoxon's p-value in every branch: small samples with
+    ties or zeros (exact permutation), without ties (exact distribution), larger ones
+    (normal approximation)."""
+    from evaluation_pipeline.analysis.survey import wilcoxon_p
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for n in [5, 8, 10, 12, 13, 14, 20, 60] * 6:
+        x = np.round(rng.normal(3, 0.6, n) * 2) / 2  # half-points: ties and zeros
+        y = np.round(rng.normal(3.1, 0.6, n) * 2) / 2
+        if checked % 3 == 0:
+            x = x + rng.normal(0, 1e-3, n)  # no ties
+        if np.all(x == y):
+            continue
+        assert wilcoxon_p(x, y) == pytest.approx(stats.wilcoxon(x, y).pvalue, rel=1e-12)
+        checked += 1
+    assert checked >= 40
+    with pytest.raises(ValueError):
+        wilcoxon_p(np.ones(5), np.ones(5))

@@ -253,6 +253,35 @@ def hedges_g_av(followup, baseline, *, alpha: float = 0.05) -> tuple[float, floa
     return g, float(lam_lo * scale), float(lam_hi * scale)
 
 
+def wilcoxon_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired ``x``, ``y``: exactly
+    ``scipy.stats.wilcoxon(x, y).pvalue`` (zeros dropped, method "auto"), faster.
+
+    For 13 pairs or fewer with ties or zero differences scipy's "auto" runs an exact
+    permutation test over all 2^n sign flips, calling its statistic once per flip (about a
+    second per call; a study has one per kommune × scale × wave pair). Here the same
+    ``scipy.stats.permutation_test`` gets a vectorised statistic: the signed-rank sum r+
+    with the ranks of |d|, which sign flips do not change. Every other case goes to
+    ``scipy.stats.wilcoxon`` itself.
+    """
+    d = np.asarray(x, float) - np.asarray(y, float)
+    nonzero = d[d != 0]
+    if len(nonzero) == 0:
+        raise ValueError("every difference is zero")
+    ties = len(np.unique(np.abs(nonzero))) < len(nonzero)
+    if len(d) > 13 or not (ties or len(nonzero) < len(d)):
+        return float(stats.wilcoxon(x, y).pvalue)
+    ranks = np.full(len(d), 0.0)
+    ranks[d != 0] = stats.rankdata(np.abs(nonzero))
+
+    def r_plus(flipped: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.sum((flipped > 0) * ranks, axis=axis)
+
+    res = stats.permutation_test((d,), r_plus, permutation_type="samples", vectorized=True,
+                                 alternative="two-sided", axis=-1)
+    return float(res.pvalue)
+
+
 def _paired_effect(
     x: pd.Series, y: pd.Series, *, outcome: str, contrast: str, group: str, alpha: float,
     unpaired: tuple[int, int],
@@ -269,7 +298,7 @@ def _paired_effect(
     res = stats.ttest_rel(xf, yb)
     ci = res.confidence_interval(1 - alpha)
     try:
-        w_p = float(stats.wilcoxon(xf, yb).pvalue)
+        w_p = wilcoxon_p(xf, yb)
     except ValueError:  # every difference is zero
         w_p = float("nan")
     g, g_lo, g_hi = hedges_g_av(xf, yb, alpha=alpha)
