@@ -183,23 +183,31 @@ def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
 
 
 def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, kommuner: list[str],
-                      order: list[str], timeout: float = 1800, poll: float = 1.0
-                      ) -> dict[str, str]:
+                      order: list[str], timeout: float = 1800, poll: float = 1.0,
+                      on_stall=None, stall_after: float = 60.0) -> dict[str, str]:
     """Wait until runs of a backfill covering every one of ``kommuner`` have finished; return
     kommune -> status of its run (SUCCESS, FAILURE, CANCELED). ``order`` is the partition
-    keys in the definition's order (to expand partition ranges)."""
+    keys in the definition's order (to expand partition ranges). ``on_stall()`` is called
+    once when for ``stall_after`` seconds runs exist but none has left the queue."""
     done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
             dg.DagsterRunStatus.CANCELED}
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     while True:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
         state = {k: r.status.value for r in runs if r.status in done
                  for k in run_partitions(r, order)}
         if set(kommuner) <= set(state) and all(r.status in done for r in runs):
             return {k: state[k] for k in kommuner}
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if (on_stall is not None and runs and now - start > stall_after
+                and all(r.status == dg.DagsterRunStatus.QUEUED for r in runs)):
+            on_stall()
+            on_stall = None
+        if now > deadline:
             raise TimeoutError(f"backfill {backfill_id}: not finished after {timeout:.0f} s: "
-                               f"{len(runs)} runs, finished for {sorted(state)}")
+                               f"{len(runs)} runs ({', '.join(r.status.value for r in runs)}), "
+                               f"finished for {sorted(state)}")
         time.sleep(poll)
 
 
@@ -230,26 +238,38 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     """
     path = study_path or str(study.source_file)
     keys = partitions or profile_kommuner(study)
-    daemon = None
-    if _queues_runs(instance) and not _queue_daemon_live(instance):
+    daemons: list[subprocess.Popen] = []
+
+    def start_daemon() -> None:
         # this daemon is only here to start the queued profile runs: the study's sensors and
         # schedule load stopped in it (AUTOMATION_ENV), so it launches nothing else
         env = {**os.environ, "EVALUATION_STUDY": path, AUTOMATION_ENV: "off"}
-        daemon = subprocess.Popen(
-            [_cli("dagster-daemon"), "run", *_target(module, attribute, python_file),
-             "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
+        log_dir = Path(os.environ.get("DAGSTER_HOME") or ".") / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / "profiles-daemon.log", "ab") as log:
+            daemons.append(subprocess.Popen(
+                [_cli("dagster-daemon"), "run", *_target(module, attribute, python_file),
+                 "--log-level", "warning"],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    if _queues_runs(instance) and not _queue_daemon_live(instance):
+        start_daemon()
     try:
         backfill = launch_profiles_backfill(path, module=module, attribute=attribute,
                                             partitions=partitions, python_file=python_file)
+        # a daemon that looked alive (a heartbeat from one that just stopped) but does not
+        # take the queued runs: start our own after a minute
         return wait_for_backfill(instance, backfill, keys, profile_kommuner(study),
-                                 timeout=timeout)
+                                 timeout=timeout,
+                                 on_stall=None if daemons or not _queues_runs(instance)
+                                 else start_daemon)
     finally:
-        if daemon is not None:  # the daemon and the code server it started: its own group
+        for daemon in daemons:  # the daemon and the code server it started: its own group
             os.killpg(daemon.pid, signal.SIGTERM)
             try:
                 daemon.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(daemon.pid, signal.SIGKILL)
                 daemon.wait()
+        if daemons:  # so the next call does not take our stopped daemon for a live one
+            instance.wipe_daemon_heartbeats()
