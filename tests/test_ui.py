@@ -91,8 +91,10 @@ def server(tmp_path_factory):
     home = tmp / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # sensors and schedule load stopped: the smoke test starts runs itself, and the daemon of
+    # `dagster dev` must not ingest the study's waves in the background meanwhile
     env = {**os.environ, "DAGSTER_HOME": str(home),
-           "EVALUATION_STUDY": str(study / "study.yaml")}
+           "EVALUATION_STUDY": str(study / "study.yaml"), "EVALUATION_AUTOMATION": "off"}
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "evaluation-pipeline"), "register-waves"], env=env,
                    check=True, capture_output=True)
