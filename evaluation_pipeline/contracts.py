@@ -488,7 +488,10 @@ _MEMO_SIZE = 8
 def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:
     try:
         content = pd.util.hash_pandas_object(df, index=True).to_numpy()
-        columns = tuple(map(str, df.columns)), tuple(map(str, df.dtypes))
+        # dtypes by the contract types they satisfy: the blocking check validates the
+        # in-memory frame (StringDtype), the validate asset the same rows loaded back from
+        # the warehouse (object); both hash alike and pass the same type rules
+        columns = tuple(map(str, df.columns)), tuple(map(_type_classes, df.dtypes))
         dump = study.model_dump_json() if hasattr(study, "model_dump_json") else repr(study)
     except (TypeError, ValueError):  # unhashable cells: validate every time
         return None
@@ -497,6 +500,11 @@ def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:
     digest.update(dump.encode())
     digest.update(_contract_text(table_name).encode())
     return table_name, digest.hexdigest()
+
+
+def _type_classes(dtype) -> str:
+    names = {str(dtype), type(dtype).__name__}
+    return ",".join(t for t, accepted in _TYPES.items() if names & set(accepted)) or str(dtype)
 
 
 def _contract_text(table_name: str) -> str:

@@ -173,3 +173,26 @@ def test_validating_the_same_frame_twice_reuses_the_report(example_study, monkey
     third = contracts.validate("study_kommuner", changed, example_study)
     assert len(calls) == 2 and third is not first
     assert first.passed is False and {f.rule for f in first.failures} != set()
+
+
+def test_memo_treats_string_and_object_columns_alike(example_study, monkeypatch):
+    """The check validates the in-memory frame (string dtype), the validate asset the frame
+    loaded back from DuckDB (object dtype): same values, one validation. A column whose
+    contract type class changes (integer -> float) is validated again."""
+    import evaluation_pipeline.contracts as contracts
+
+    df = pd.DataFrame({"kommune": pd.Series(["1508", "1577"], dtype="string"),
+                       "name": pd.Series(["Ålesund", "Volda"], dtype="string"),
+                       "network": [True, False], "join_year": pd.Series([2013, None],
+                                                                        dtype="Int64")})
+    calls = []
+    real = contracts._validate
+    monkeypatch.setattr(contracts, "_validate",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    contracts._MEMO.clear()
+    first = contracts.validate("study_kommuner", df, example_study)
+    loaded = df.astype({"kommune": object, "name": object})
+    assert contracts.validate("study_kommuner", loaded, example_study) is first
+    assert len(calls) == 1
+    contracts.validate("study_kommuner", df.astype({"join_year": "float64"}), example_study)
+    assert len(calls) == 2
