@@ -360,10 +360,34 @@ def _describe_schema_error(err: Any, line_of: dict[int, int]) -> str:
     return f"{where}<{_local(elem.tag)}>: {reason.rstrip('.')}{expected}"
 
 
+@functools.lru_cache(maxsize=1)
+def _project_schema_lxml():  # -> lxml.etree.XMLSchema
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(PROJECT_XSD)))
+
+
+def _valid_fast(data: bytes) -> bool:
+    """True when libxml2 (lxml) finds ``data`` valid against the Project XSD: about 20 times
+    faster than xmlschema (pure Python), which is then only needed to describe the errors
+    of an invalid file (its messages name elements, lines and what was expected)."""
+    from lxml import etree
+
+    try:
+        doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                     huge_tree=True))
+    except etree.XMLSyntaxError:
+        return False
+    return bool(_project_schema_lxml().validate(doc))
+
+
 def _check_schema(
-    p: Path, member: str, root: ET.Element, line_of: dict[int, int], validate: Validate
+    p: Path, member: str, root: ET.Element, line_of: dict[int, int], validate: Validate,
+    data: bytes | None = None,
 ) -> None:
     if validate == "off":
+        return
+    if data is not None and _valid_fast(data):
         return
     problems = [_describe_schema_error(e, line_of) for e in _project_schema().iter_errors(root)]
     if not problems:
@@ -445,7 +469,7 @@ def _parse_project(
         )
     lines = _element_lines(data)
     line_of = {id(el): n for el, n in zip(root.iter(), lines, strict=False)}
-    _check_schema(p, member, root, line_of, validate)
+    _check_schema(p, member, root, line_of, validate, data)
     _strip_namespaces(root)
 
     def need(el: ET.Element, what: str) -> InterviewFileError:
