@@ -107,7 +107,8 @@ def profile_definitions(study) -> tuple[list, list]:
             scale_scores: pd.DataFrame,
         ) -> dg.MaterializeResult:
             s = study.load()
-            built = [build_kommune_profile(s, k, registry_panel, scale_scores)
+            shared: dict = {}  # what the kommuner of this run have in common, once
+            built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared)
                      for k in context.partition_keys]
             first = built[0]
             png = base64.b64encode(first.figure_png).decode("ascii") if first.figure_png else ""

@@ -372,3 +372,17 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     lib = P.profile_tables(study, "1520", panel, scores).indicators
     np.testing.assert_allclose(ind["network"], lib["network"])
     assert os.environ["DAGSTER_HOME"] == str(home)
+
+
+def test_shared_group_rows_give_the_same_tables(study):
+    """Profiles built in one run share the network and comparison rows (computed once): every
+    kommune's tables equal those built alone."""
+    panel, scores = library_outputs()
+    shared: dict = {}
+    for kommune in P.profile_kommuner(study):
+        alone = P.profile_tables(study, kommune, panel, scores)
+        together = P.profile_tables(study, kommune, panel, scores, shared=shared)
+        for name, df in alone.as_dict().items():
+            pd.testing.assert_frame_equal(df.reset_index(drop=True),
+                                          together.as_dict()[name].reset_index(drop=True))
+    assert ("registry_group", next(iter(study.registry.indicators)), "network") in shared

@@ -270,31 +270,45 @@ def _pooled(p: pd.DataFrame, per: float) -> pd.DataFrame:
 
 
 def registry_trends(panel: pd.DataFrame, study, kommune: str,
-                    national: pd.DataFrame | None = None) -> pd.DataFrame:
+                    national: pd.DataFrame | None = None, shared: dict | None = None
+                    ) -> pd.DataFrame:
     """Indicator × year × group (kommune, network, comparison[, country]) with the value after
     suppression: columns indicator, year, group, value, suppressed, estimated, n_kommuner.
-    Counts are dropped (they decided the suppression and are not published)."""
+    Counts are dropped (they decided the suppression and are not published).
+
+    ``shared``: a dict kept across the kommuner of one study and panel (the network and
+    comparison rows, which do not depend on the kommune, are computed once).
+    """
     k = study.small_cell_threshold
     network, comparison = set(study.network), set(study.comparison)
+    shared = {} if shared is None else shared
+    if "registry_by_indicator" not in shared:
+        shared["registry_by_indicator"] = dict(iter(panel.groupby("indicator"))) \
+            if len(panel) else {}
+    by_indicator = shared["registry_by_indicator"]
     frames = []
     for ind, cfg in study.registry.indicators.items():
-        p = panel[panel["indicator"] == ind]
-        if p.empty:
+        p = by_indicator.get(ind)
+        if p is None or p.empty:
             continue
         own = p[p["kommune"] == kommune][["year", "value", "numerator", "denominator",
                                           "estimated"]].copy()
         own["n_kommuner"] = 1
-        parts = {"kommune": own,
-                 "network": _pooled(p[p["kommune"].isin(network)], cfg.per),
-                 "comparison": _pooled(p[p["kommune"].isin(comparison)], cfg.per)}
-        for grp, d in parts.items():
-            if d.empty:
-                continue
-            d = _suppress_rates(d, k)
-            if "estimated" not in d:
-                est = p[p["kommune"].isin(network if grp == "network" else comparison)]
-                d["estimated"] = d["year"].map(est.groupby("year")["estimated"].any())
-            frames.append(d.assign(indicator=ind, group=grp))
+        own = _suppress_rates(own, k) if len(own) else own
+        if len(own):
+            frames.append(own.assign(indicator=ind, group="kommune"))
+        for grp, codes in (("network", network), ("comparison", comparison)):
+            key = ("registry_group", ind, grp)
+            if key not in shared:
+                d = _pooled(p[p["kommune"].isin(codes)], cfg.per)
+                if len(d):
+                    d = _suppress_rates(d, k)
+                    est = p[p["kommune"].isin(codes)]
+                    d["estimated"] = d["year"].map(est.groupby("year")["estimated"].any())
+                    d = d.assign(indicator=ind, group=grp)
+                shared[key] = d
+            if len(shared[key]):
+                frames.append(shared[key])
         if national is not None and not national.empty:
             nat = national[national["indicator"] == ind][["year", "value"]]
             if not nat.empty:
@@ -387,27 +401,40 @@ def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
     return out[cols]
 
 
-def survey_profile(scores: pd.DataFrame, study, kommune: str) -> tuple[pd.DataFrame,
-                                                                       pd.DataFrame]:
+def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(means, changes) of the kommune, the network and the comparison group.
 
     means: scale, wave, group, n, mean, suppressed — n after suppression (kommune: primary and
     secondary over the network table; groups: primary), mean only where its n is shown.
     changes: scale, baseline, followup, group, estimate, ci_low, ci_high, n_baseline,
     n_followup, suppressed — follow-up minus baseline mean (Welch CI), only where both wave
-    means are shown.
+    means are shown. ``shared``: as in :func:`registry_trends` (the network and comparison
+    rows and the published n are computed once per study and scores).
     """
     k = study.small_cell_threshold
-    scored = scores[scores["score"].notna()]
+    shared = {} if shared is None else shared
+    if "survey_scored" not in shared:
+        scored = scores[scores["score"].notna()]
+        shared["survey_scored"] = dict(iter(scored.groupby("scale"))) if len(scored) else {}
+        shared["survey_published"] = survey_n_published(scores, study)
+    by_scale, published = shared["survey_scored"], shared["survey_published"]
     groups = {"kommune": [kommune], "network": sorted(study.network),
               "comparison": sorted(study.comparison)}
     means, changes = [], []
-    published = survey_n_published(scores, study)
+    empty = scores.iloc[0:0]
     for scale in study.survey.scales if study.survey else {}:
         pub = published[published["scale"] == scale].set_index(["kommune", "wave"])
-        sc = scored[scored["scale"] == scale]
+        sc = by_scale.get(scale, empty)
         shown: dict[tuple[str, str], bool] = {}
         for grp, codes in groups.items():
+            key = ("survey_group", scale, grp)
+            if grp != "kommune" and key in shared:
+                m_rows, c_rows = shared[key]
+                means += m_rows
+                changes += c_rows
+                continue
+            n_means, n_changes = len(means), len(changes)
             sub = sc[sc["kommune"].isin(codes)]
             for wave in study.wave_ids:
                 w = sub[sub["wave"] == wave]
@@ -434,6 +461,8 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str) -> tuple[pd.DataFr
                     e = wave_difference(sub, scale, base, fu, group=grp)
                     row.update(estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high)
                 changes.append(row)
+            if grp != "kommune":
+                shared[key] = (means[n_means:], changes[n_changes:])
     m = pd.DataFrame(means, columns=["scale", "wave", "group", "n", "mean", "suppressed"])
     c = pd.DataFrame(changes, columns=["scale", "baseline", "followup", "group", "estimate",
                                        "ci_low", "ci_high", "suppressed"])
@@ -486,21 +515,28 @@ class KommuneProfile:
 
 def profile_tables(study, kommune: str, registry_panel: pd.DataFrame,
                    scale_scores: pd.DataFrame | None,
-                   national: pd.DataFrame | None = None) -> ProfileTables:
+                   national: pd.DataFrame | None = None,
+                   shared: dict | None = None) -> ProfileTables:
     """Every table of a kommune's profile, suppressed. ``national`` (optional): the country's
-    values, columns indicator, year, value."""
+    values, columns indicator, year, value. ``shared`` (optional): one dict passed to every
+    kommune of the same study and inputs, so what does not depend on the kommune (network
+    and comparison rows) is computed once."""
+    shared = {} if shared is None else shared
     if kommune not in study.network:
         raise ValueError(f"kommune {kommune!r} is not a network kommune of {study.source_file} "
                          f"(network: {', '.join(profile_kommuner(study))})")
-    trends = registry_trends(registry_panel, study, kommune, national) if study.registry \
+    trends = registry_trends(registry_panel, study, kommune, national, shared) \
+        if study.registry \
         else pd.DataFrame(columns=["indicator", "year", "group", "value", "suppressed",
                                    "estimated", "n_kommuner"])
     bar = indicator_barometer(trends, study, kommune) if len(trends) else pd.DataFrame()
     if scale_scores is not None and study.survey is not None and len(scale_scores):
-        means, change = survey_profile(scale_scores, study, kommune)
+        means, change = survey_profile(scale_scores, study, kommune, shared)
     else:
         means, change = pd.DataFrame(), pd.DataFrame()
-    by_ind = dict(iter(registry_panel.groupby("indicator"))) if len(registry_panel) else {}
+    by_ind = shared.get("registry_by_indicator")
+    if by_ind is None:
+        by_ind = dict(iter(registry_panel.groupby("indicator"))) if len(registry_panel) else {}
     unweighted = [i for i in (study.registry.indicators if study.registry else {})
                   if i in by_ind and not _counts_ok(by_ind[i])]
     return ProfileTables(kommune, kommune_name(kommune), bar, trends, means, change,
@@ -814,9 +850,12 @@ def build_kommune_profile(
     national: pd.DataFrame | None = None,
     out_dir: Path | None = None,
     generated: dt.datetime | None = None,
+    shared: dict | None = None,
 ) -> KommuneProfile:
-    """Build and write one kommune's profile (HTML + CSV tables); see the module docstring."""
-    tabs = profile_tables(study, kommune, registry_panel, scale_scores, national)
+    """Build and write one kommune's profile (HTML + CSV tables); see the module docstring.
+    Pass one ``shared`` dict to every kommune of the same study and inputs (see
+    :func:`profile_tables`)."""
+    tabs = profile_tables(study, kommune, registry_panel, scale_scores, national, shared)
     figures: dict[str, bytes] = {}
     if len(tabs.trends):
         fig = trends_figure(tabs, study)
@@ -841,5 +880,6 @@ def build_profiles(study, registry_panel: pd.DataFrame,
                    scale_scores: pd.DataFrame | None = None, **kw) -> list[KommuneProfile]:
     """:func:`build_kommune_profile` for every network kommune (sequentially; the Dagster
     asset runs them as partitions in parallel)."""
-    return [build_kommune_profile(study, k, registry_panel, scale_scores, **kw)
+    shared: dict = {}
+    return [build_kommune_profile(study, k, registry_panel, scale_scores, shared=shared, **kw)
             for k in profile_kommuner(study)]
