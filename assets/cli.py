@@ -150,16 +150,37 @@ def _run_profiles(instance, study, study_path: str) -> int:
     return 0
 
 
-def run(study_path: str, profiles: bool = True) -> int:
+def materialized_waves(instance) -> set[str]:
+    """The waves whose survey answers have been materialized on the instance."""
     import dagster as dg
 
-    from .definitions import STUDY_JOB, WAVE_JOB, build_definitions
+    key = dg.AssetKey("survey_answers")
+    return set(instance.get_materialized_partitions(key)) if instance.has_asset_key(key) \
+        else set()
+
+
+def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
+    import dagster as dg
+
+    from .definitions import STUDY_JOB, WAVE_DOWNSTREAM_JOB, WAVE_JOB, build_definitions
     from .resources import load_study
 
     study = load_study(study_path)
     defs = build_definitions(study_path)
-    waves = register_waves(study_path)
     instance = dg.DagsterInstance.get()
+    done = materialized_waves(instance) if new_waves else set()
+    waves = register_waves(study_path)
+    if new_waves:
+        if not instance.has_asset_key(dg.AssetKey("study_report")):
+            print("[evaluation-pipeline] --new-waves: the study has not been run on this "
+                  "instance yet; running everything", flush=True)
+            new_waves = False
+        else:
+            waves = [w for w in waves if w not in done]
+            if not waves:
+                print("[evaluation-pipeline] --new-waves: no new wave (every wave in "
+                      "study.yaml is materialized); nothing to do", flush=True)
+                return 0
     wave_job = defs.resolve_job_def(WAVE_JOB)
     for wave in waves:
         res = _execute(wave_job, instance, f"wave {wave}", partition_key=wave)
@@ -167,9 +188,11 @@ def run(study_path: str, profiles: bool = True) -> int:
             print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
                   *_failure_messages(res), sep="\n  ", file=sys.stderr)
             return 1
-    res = _execute(defs.resolve_job_def(STUDY_JOB), instance, "study job")
+    rest = WAVE_DOWNSTREAM_JOB if new_waves else STUDY_JOB
+    res = _execute(defs.resolve_job_def(rest), instance,
+                   "all-wave assets" if new_waves else "study job")
     if not res.success:
-        print(f"[evaluation-pipeline] study job FAILED (run id {res.run_id}):",
+        print(f"[evaluation-pipeline] {rest} FAILED (run id {res.run_id}):",
               *_failure_messages(res), sep="\n  ", file=sys.stderr)
         return 1
     if profiles:
@@ -195,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--study", default=None, help="study.yaml or its folder "
                        "(default: $EVALUATION_STUDY or the shipped example study)")
     p_run.add_argument("--no-profiles", action="store_true",
-                       help="skip the municipality profiles (one run per kommune)")
+                       help="skip the municipality profiles")
+    p_run.add_argument("--new-waves", action="store_true",
+                       help="only the waves not materialized yet and the all-wave assets "
+                       "downstream of them (survey effects, effects, logic chain, report, "
+                       "profiles); registry and interviews are not re-run")
     p_reg = sub.add_parser("register-waves", help="add the study's waves as partitions")
     p_reg.add_argument("--study", default=None)
     args = parser.parse_args(argv)
@@ -207,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
-            return run(study_path, profiles=not args.no_profiles)
+            return run(study_path, profiles=not args.no_profiles, new_waves=args.new_waves)
         waves = register_waves(study_path)
         print(f"[evaluation-pipeline] wave partitions: {', '.join(waves)}")
         return 0

@@ -17,6 +17,8 @@ ALL_MODULES = [ingest, checks, harmonize, analysis, logic_chain, report]
 WAVE_JOB = "survey_wave_job"
 STUDY_JOB = "study_job"
 REGISTRY_JOB = "registry_refresh_job"
+#: what a new survey wave changes beyond its own partition (the all-wave assets)
+WAVE_DOWNSTREAM_JOB = "survey_downstream_job"
 PROFILES_JOB = PROFILE_JOB
 #: the registry ingest assets the refresh schedule re-materializes
 REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw")]
@@ -43,6 +45,14 @@ def build_definitions(study_path: str | None = None) -> dg.Definitions:
         description="Everything that is not per wave or per kommune: interviews, registry, "
         "effects, report (the profiles run as one run per kommune: kommune_profiles_job).",
     )
+    wave_downstream_job = dg.define_asset_job(
+        WAVE_DOWNSTREAM_JOB,
+        selection=dg.AssetSelection.assets(*keys_partitioned).downstream()
+        - dg.AssetSelection.assets(*keys_partitioned, *keys_profiles),
+        description="The all-wave assets downstream of the survey waves (survey effects, "
+        "effects, logic chain, report): what a new wave changes; `evaluation-pipeline run "
+        "--new-waves` runs it after the new waves' partitions.",
+    )
     registry_job = dg.define_asset_job(
         REGISTRY_JOB,
         selection=dg.AssetSelection.assets(*REGISTRY_INGEST),
@@ -52,7 +62,7 @@ def build_definitions(study_path: str | None = None) -> dg.Definitions:
     schedules = [build_registry_schedule(study, registry_job)] if study.registry else []
     return dg.Definitions(
         assets=[*all_assets, *profile_assets],
-        jobs=[wave_job, study_job, registry_job, *profile_jobs],
+        jobs=[wave_job, study_job, wave_downstream_job, registry_job, *profile_jobs],
         sensors=[build_wave_sensor(str(study.source_file), wave_job), build_automation_sensor()],
         schedules=schedules,
         resources={

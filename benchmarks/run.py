@@ -9,9 +9,9 @@ peak memory, time per asset, and peers (pyfixest, csdid) on the registry panel.
 3. **bare**: :mod:`benchmarks.bare` (the same library calls without Dagster) as a subprocess,
    N times;
 4. **incremental**: after a full run, a 5th survey wave arrives (:func:`generate.add_next_wave`)
-   and only its partition (``survey_wave_job``) plus ``study_job`` run, through the Dagster API
-   in a subprocess (the CLI has no incremental mode: ``evaluation-pipeline run`` re-runs every
-   wave), N times;
+   and ``evaluation-pipeline run --new-waves`` runs only its partition, the all-wave assets
+   downstream of the waves and the profiles (as the new-wave sensor and the automation
+   would), in a subprocess, N times;
 5. **time per asset** from the STEP_START / STEP_SUCCESS events in the instance's event log of
    the last full run;
 6. **peers** in this process: ``did_twfe`` vs pyfixest ``feols`` (kommune and year FE, CR1) and
@@ -120,38 +120,12 @@ def _env(home: Path | None = None) -> dict[str, str]:
 
 
 def _incremental_child(study_path: str) -> int:
-    """Run only the new wave's partition and then study_job, as ``evaluation-pipeline run``
-    would run them (same definitions, instance and run config)."""
-    os.environ["EVALUATION_STUDY"] = study_path
+    """``evaluation-pipeline run --new-waves``: the new wave's partition, then the all-wave
+    assets downstream of the waves and the profiles (what the new-wave sensor and the
+    automation run), not the registry and interview assets."""
     from assets import cli
 
-    cli.ensure_dagster_home()
-    import dagster as dg
-
-    from assets.definitions import STUDY_JOB, WAVE_JOB, build_definitions
-    from assets.partitions import survey_waves
-
-    defs = build_definitions(study_path)
-    instance = dg.DagsterInstance.get()
-    have = set(instance.get_dynamic_partitions(survey_waves.name))
-    waves = cli.register_waves(study_path)
-    new = [w for w in waves if w not in have]
-    if not new:
-        print("no new wave", file=sys.stderr)
-        return 1
-    for wave in new:
-        res = defs.resolve_job_def(WAVE_JOB).execute_in_process(
-            instance=instance, partition_key=wave, run_config=cli.QUIET, raise_on_error=False)
-        if not res.success:
-            print("\n".join(cli._failure_messages(res)), file=sys.stderr)
-            return 1
-    res = defs.resolve_job_def(STUDY_JOB).execute_in_process(
-        instance=instance, run_config=cli.QUIET, raise_on_error=False)
-    if not res.success:
-        print("\n".join(cli._failure_messages(res)), file=sys.stderr)
-        return 1
-    print(f"incremental: waves {', '.join(new)} + {STUDY_JOB}")
-    return 0
+    return cli.main(["run", "--study", study_path, "--new-waves"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -177,3 +177,30 @@ def test_new_wave_runs_its_partition_and_the_all_wave_assets_once(materialized):
     assert again.run_requests == []
     assert _automate(materialized, defs).total_requested == 0
     assert _materializations(instance, defs) == after
+
+
+def test_cli_new_waves_runs_only_the_new_partition_and_the_all_wave_assets(materialized,
+                                                                            capsys):
+    """`evaluation-pipeline run --new-waves`: the same work as the sensor + automation,
+    without a daemon: the new wave's partition and the all-wave assets, nothing else; a
+    second call finds nothing to do."""
+    from assets.cli import main
+
+    study_dir, instance = materialized["study_dir"], materialized["instance"]
+    file = _drop_wave_file(study_dir, "w2023")
+    _declare_wave(study_dir, "w2023", file)
+    defs = _defs(materialized)
+    before = _materializations(instance, defs)
+    study = str(study_dir / "study.yaml")
+    assert main(["run", "--study", study, "--new-waves", "--no-profiles"]) == 0
+    after = _materializations(instance, defs)
+    new = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    graph = defs.resolve_asset_graph()
+    per_wave = {k.to_user_string() for k in graph.get_all_asset_keys()
+                if graph.get(k).partitions_def == survey_waves}
+    expected = {(k, "w2023") for k in per_wave} | {(k, None) for k in _all_wave_assets(defs)}
+    assert set(new) == expected and set(new.values()) == {1}
+    capsys.readouterr()
+    assert main(["run", "--study", study, "--new-waves", "--no-profiles"]) == 0
+    assert "no new wave" in capsys.readouterr().out
+    assert _materializations(instance, defs) == after
