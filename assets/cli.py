@@ -2,8 +2,8 @@
 
 The plain ``dagster asset materialize`` CLI refuses a selection that mixes partitioned and
 unpartitioned assets, so ``run`` registers the study's survey waves as partitions, runs the
-per-wave job once per wave and then the study job, all recorded in the local Dagster instance
-(so the runs show in ``dagster dev``).
+per-wave job once per wave, then the study job and the municipality profiles, all recorded in
+the local Dagster instance (so the runs show in ``dagster dev``).
 """
 
 import argparse
@@ -134,12 +134,13 @@ def _failure_messages(result) -> list[str]:
 
 
 def _run_profiles(instance, study, study_path: str) -> int:
-    """The municipality profiles: one run per network kommune, launched as a backfill so the
-    kommuner run in parallel (see assets.profiles)."""
-    from .profiles import run_profiles
+    """The municipality profiles: a backfill over the network kommuner, split into parallel
+    runs (see assets.profiles)."""
+    from .profiles import profile_runs, run_profiles
 
-    print(f"[evaluation-pipeline] profiles: one run per network kommune "
-          f"({len(study.network)}), in parallel ...", flush=True)
+    runs = min(profile_runs(), len(study.network))
+    print(f"[evaluation-pipeline] profiles: {len(study.network)} network kommuner in "
+          f"up to {runs} parallel run(s) ...", flush=True)
     status = run_profiles(instance, study, study_path=study_path)
     failed = sorted(k for k, v in status.items() if v != "SUCCESS")
     if failed:
