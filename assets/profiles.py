@@ -1,7 +1,7 @@
 """Report: one municipality profile per network kommune, as a Dagster asset partitioned by
 kommune (static partitions from the study), so the kommuner run in parallel.
 
-How they run in parallel: a backfill over the kommune partitions. The asset's
+How they run in parallel: runs over partition ranges of neighbouring kommuner. The asset's
 ``BackfillPolicy.multi_run`` puts up to ``ceil(kommuner / PROFILE_RUNS)`` kommuner in one run,
 so a backfill of all kommuner makes about ``PROFILE_RUNS`` runs (default: the machine's CPU
 count; ``EVALUATION_PROFILE_RUNS`` overrides it; 1 kommune per run with
@@ -13,9 +13,10 @@ kommune (a national study has over a hundred network kommuner).
   partitions": the backfill daemon of ``dagster dev`` submits the runs; the run
   launcher starts each in its own process, so they run concurrently (with a
   ``QueuedRunCoordinator`` on the instance, ``max_concurrent_runs`` caps how many at once).
-- Command line / Python: :func:`run_profiles` launches the same backfill with Dagster's own
-  ``dagster job backfill`` (the runs submitted to the instance's run coordinator and started
-  by its run launcher, each run in its own process) and waits until every run has finished.
+- Command line / Python: :func:`run_profiles` splits the kommuner the same way and submits
+  one run per chunk with Dagster's own ``dagster job launch`` (partition-range tags; the
+  runs go to the instance's run coordinator and are started by its run launcher, each in
+  its own process), then waits until every run has finished.
 
 The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
 therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
@@ -24,13 +25,14 @@ paths); its runs only read ``registry_panel`` and ``scale_scores``.
 """
 
 import base64
+import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -46,6 +48,10 @@ PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
 #: the tag Dagster puts on every run of a backfill
 BACKFILL_TAG = "dagster/backfill"
+#: the tag :func:`run_profiles` puts on the runs it launches
+BATCH_TAG = "evaluation/profile_batch"
+#: how many ``dagster job launch`` processes run_profiles starts at once
+LAUNCH_AT_ONCE = 8
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -130,7 +136,8 @@ def profile_definitions(study) -> tuple[list, list]:
         PROFILE_JOB,
         selection=dg.AssetSelection.assets(kommune_profile),
         description="One municipality profile per partition (network kommune); launch all "
-        "partitions as a backfill to run the kommuner in parallel.",
+        "partitions as a backfill (or `evaluation-pipeline run`) to run the kommuner in "
+        "parallel runs of neighbouring kommuner.",
     )
     return [kommune_profile], [job]
 
@@ -144,32 +151,59 @@ def _target(module: str, attribute: str, python_file: str | None) -> list[str]:
     return [*(["-f", python_file] if python_file else ["-m", module]), "-a", attribute]
 
 
-def launch_profiles_backfill(
+def profile_chunks(kommuner: list[str], order: list[str], runs: int) -> list[list[str]]:
+    """``kommuner`` split into at most about ``runs`` runs of neighbours in the partition
+    ``order`` (a run covers a partition range, so its kommuner must be contiguous there)."""
+    wanted = [k for k in order if k in set(kommuner)]
+    per_run = max(1, math.ceil(len(wanted) / max(runs, 1)))
+    segments: list[list[str]] = []
+    for k in wanted:
+        if segments and order.index(k) == order.index(segments[-1][-1]) + 1:
+            segments[-1].append(k)
+        else:
+            segments.append([k])
+    return [seg[i:i + per_run] for seg in segments for i in range(0, len(seg), per_run)]
+
+
+def launch_profile_runs(
     study_path: str,
+    chunks: list[list[str]],
+    batch: str,
     *,
     module: str = "assets.definitions",
     attribute: str = "defs",
-    partitions: list[str] | None = None,
     python_file: str | None = None,
-) -> str:
-    """Submit one ``kommune_profiles_job`` run per kommune (all, or ``partitions``) with
-    ``dagster job backfill`` on the instance at ``$DAGSTER_HOME``; return the backfill id.
+) -> None:
+    """Submit one ``kommune_profiles_job`` run per chunk of kommuner with ``dagster job
+    launch`` (a partition, or a partition range for several kommuner), tagged
+    ``evaluation/profile_batch=batch``, to the instance at ``$DAGSTER_HOME``: started at once
+    by the run launcher (default coordinator) or queued for the daemon (queued run
+    coordinator); each run is its own process.
 
-    The code location is ``module``'s ``attribute`` (or ``python_file``), loaded with
-    ``EVALUATION_STUDY=study_path``. The runs go to the instance's run coordinator: started at
-    once by the run launcher (default coordinator), or queued for the daemon (queued run
-    coordinator, the default of a new instance); each run is its own process.
+    Why not ``dagster job backfill``: a job backfill ignores the asset's ``BackfillPolicy``
+    and makes one run (one process) per kommune; the UI's asset backfill honours it.
     """
-    cmd = [_cli("dagster"), "job", "backfill", *_target(module, attribute, python_file),
-           "-j", PROFILE_JOB, "--noprompt"]
-    cmd += ["--partitions", ",".join(partitions)] if partitions else ["--all"]
     env = {**os.environ, "EVALUATION_STUDY": str(study_path)}
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    found = re.search(r"Launched backfill job `([^`]+)`", res.stdout)
-    if res.returncode != 0 or not found:
-        raise RuntimeError(f"dagster job backfill failed ({res.returncode}): {' '.join(cmd)}\n"
-                           f"{res.stdout[-2000:]}\n{res.stderr[-3000:]}")
-    return found.group(1)
+    cmds = []
+    for chunk in chunks:
+        part = {PARTITION_TAG: chunk[0]} if len(chunk) == 1 else {
+            RANGE_START_TAG: chunk[0], RANGE_END_TAG: chunk[-1]}
+        cmds.append([_cli("dagster"), "job", "launch", *_target(module, attribute, python_file),
+                     "-j", PROFILE_JOB, "--tags", json.dumps({BATCH_TAG: batch, **part})])
+    # launched side by side (each `dagster job launch` loads the code location, seconds), so
+    # the runs are submitted together and run together
+    for start in range(0, len(cmds), LAUNCH_AT_ONCE):
+        procs = [(cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=env))
+                 for cmd in cmds[start:start + LAUNCH_AT_ONCE]]
+        failed = []
+        for cmd, proc in procs:
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"{' '.join(cmd)} exited with {proc.returncode}:\n{out[-2000:]}\n"
+                              f"{err[-3000:]}")
+        if failed:
+            raise RuntimeError("dagster job launch failed: " + "\n".join(failed))
 
 
 def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
@@ -183,10 +217,10 @@ def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
     return []
 
 
-def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, kommuner: list[str],
+def wait_for_runs(instance: dg.DagsterInstance, batch: str, kommuner: list[str],
                       order: list[str], timeout: float = 1800, poll: float = 1.0,
                       on_stall=None, stall_after: float = 60.0) -> dict[str, str]:
-    """Wait until runs of a backfill covering every one of ``kommuner`` have finished; return
+    """Wait until runs of a batch covering every one of ``kommuner`` have finished; return
     kommune -> status of its run (SUCCESS, FAILURE, CANCELED). ``order`` is the partition
     keys in the definition's order (to expand partition ranges). ``on_stall()`` is called
     once when for ``stall_after`` seconds runs exist but none has left the queue."""
@@ -195,7 +229,7 @@ def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, kommuner: 
     start = time.monotonic()
     deadline = start + timeout
     while True:
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id}))
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: batch}))
         state = {k: r.status.value for r in runs if r.status in done
                  for k in run_partitions(r, order)}
         if set(kommuner) <= set(state) and all(r.status in done for r in runs):
@@ -206,7 +240,7 @@ def wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, kommuner: 
             on_stall()
             on_stall = None
         if now > deadline:
-            raise TimeoutError(f"backfill {backfill_id}: not finished after {timeout:.0f} s: "
+            raise TimeoutError(f"profile runs {batch}: not finished after {timeout:.0f} s: "
                                f"{len(runs)} runs ({', '.join(r.status.value for r in runs)}), "
                                f"finished for {sorted(state)}")
         time.sleep(poll)
@@ -227,11 +261,11 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
                  python_file: str | None = None, partitions: list[str] | None = None,
                  timeout: float = 1800) -> dict[str, str]:
     """Materialize ``kommune_profile`` for every network kommune (or ``partitions``), the
-    kommuner in parallel (a backfill: runs of up to :func:`kommuner_per_run` kommuner), and
-    wait for them.
+    kommuner in parallel (:func:`profile_chunks`: about :func:`profile_runs` runs of
+    neighbouring kommuner), and wait for them.
     Returns kommune -> run status; the upstream assets must have been materialized.
 
-    ``instance`` must be the instance at ``$DAGSTER_HOME`` (the backfill is submitted there).
+    ``instance`` must be the instance at ``$DAGSTER_HOME`` (the runs are submitted there).
     When it queues runs (``QueuedRunCoordinator``, the default) and no daemon is serving the
     queue (no ``dagster dev`` or ``dagster-daemon run`` on this DAGSTER_HOME), a
     ``dagster-daemon run`` on the same code location is started for the duration and stopped
@@ -256,11 +290,13 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     if _queues_runs(instance) and not _queue_daemon_live(instance):
         start_daemon()
     try:
-        backfill = launch_profiles_backfill(path, module=module, attribute=attribute,
-                                            partitions=partitions, python_file=python_file)
+        batch = uuid.uuid4().hex[:12]
+        chunks = profile_chunks(keys, profile_kommuner(study), profile_runs())
+        launch_profile_runs(path, chunks, batch, module=module, attribute=attribute,
+                            python_file=python_file)
         # a daemon that looked alive (a heartbeat from one that just stopped) but does not
         # take the queued runs: start our own after a minute
-        return wait_for_backfill(instance, backfill, keys, profile_kommuner(study),
+        return wait_for_runs(instance, batch, keys, profile_kommuner(study),
                                  timeout=timeout,
                                  on_stall=None if daemons or not _queues_runs(instance)
                                  else start_daemon)

@@ -320,18 +320,25 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
     assert run_partitions(ranged, order) == order[1:5]
     single = dg.DagsterRun(job_name="kommune_profiles_job", tags={"dagster/partition": "1577"})
     assert run_partitions(single, order) == ["1577"]
+    # chunks: neighbours in the partition order, about `runs` of them
+    from assets.profiles import profile_chunks
+
+    assert profile_chunks(order, order, 2) == [order[:5], order[5:]]
+    assert profile_chunks(order, order, 50) == [[k] for k in order]
+    assert profile_chunks([order[0], order[3], order[4]], order, 1) == [[order[0]],
+                                                                        order[3:5]]
 
 
 def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     import dagster as dg
 
-    from assets.profiles import BACKFILL_TAG, run_partitions, run_profiles
+    from assets.profiles import BATCH_TAG, run_partitions, run_profiles
 
     study_dir = chromium.example_run()  # the example materialized end to end (shared)
     home = study_dir.parent / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     # 2 runs for all 9 kommuner (5 + 4 per run); 1508 and 1520 are not neighbours in the
-    # partition order (1515, 1516 lie between), so the backfill of the two makes two runs
+    # partition order (1515, 1516 lie between), so the two make two runs
     monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "2")
     monkeypatch.setenv("EVALUATION_STUDY", str(study_dir / "study.yaml"))
     module = tmp_path / "profile_defs.py"
@@ -347,7 +354,7 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         (newest,) = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"),
                                       limit=1)
         runs = instance.get_runs(filters=dg.RunsFilter(
-            tags={BACKFILL_TAG: newest.tags[BACKFILL_TAG]}))
+            tags={BATCH_TAG: newest.tags[BATCH_TAG]}))
         order = sorted(study.network)
         assert sorted(k for r in runs for k in run_partitions(r, order)) == keys
         launched, finished = [], []
