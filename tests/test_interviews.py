@@ -178,7 +178,9 @@ def test_code_frequencies_weight_and_coder():
 
 
 # --- reliability ---------------------------------------------------------------------------
-def test_krippendorff_2011_published_example():
+def _krippendorff_2011() -> pd.DataFrame:
+    """Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 coders × 12
+    units with missing values, as a long (unit, coder, value) table."""
     nan = np.nan
     data = [
         [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
@@ -186,9 +188,13 @@ def test_krippendorff_2011_published_example():
         [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
     ]
-    long = pd.DataFrame([(u, f"c{c}", v) for c, row in enumerate(data)
+    return pd.DataFrame([(u, f"c{c}", v) for c, row in enumerate(data)
                          for u, v in enumerate(row) if not np.isnan(v)],
                         columns=["unit", "coder", "value"])
+
+
+def test_krippendorff_2011_published_example():
+    long = _krippendorff_2011()
     out = iv.intercoder_reliability(long).iloc[0]
     assert out["alpha"] == pytest.approx(0.743, abs=5e-4)
     assert np.isnan(out["kappa"]) and out["n_units"] == 11
@@ -276,16 +282,7 @@ def test_krippendorff_2011_published_example_all_levels(level, published):
     """Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4 coders × 12
     units example with missing values: alpha = .743 nominal, .815 ordinal, .849 interval,
     .797 ratio (published to three decimals)."""
-    nan = np.nan
-    data = [
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-        [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan],
-    ]
-    long = pd.DataFrame([(u, f"c{c}", v) for c, row in enumerate(data)
-                         for u, v in enumerate(row) if not np.isnan(v)],
-                        columns=["unit", "coder", "value"])
+    long = _krippendorff_2011()
     out = iv.intercoder_reliability(long, level=level).iloc[0]
     assert out["alpha"] == pytest.approx(published, abs=5e-4)
 
