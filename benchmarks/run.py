@@ -132,9 +132,11 @@ def _incremental_child(study_path: str) -> int:
 # time per asset from the event log
 
 
-def step_times(home: Path, skip: set[str] = frozenset()) -> list[dict[str, Any]]:
+def step_times(home: Path, skip: set[str] = frozenset()
+               ) -> tuple[list[dict[str, Any]], list[str]]:
     """Seconds per step (STEP_START -> STEP_SUCCESS) of the runs in the instance at ``home``
-    (except the run ids in ``skip``), summed over the wave partitions; slowest first."""
+    (except the run ids in ``skip``), summed over the wave partitions, slowest first; and the
+    ids of the runs read."""
     code = (
         "import json, dagster as dg\n"
         "inst = dg.DagsterInstance.get(); out = []\n"
@@ -161,9 +163,9 @@ def step_times(home: Path, skip: set[str] = frozenset()) -> list[dict[str, Any]]
     for job, step, sec, run_id in json.loads(proc.stdout.strip().splitlines()[-1]):
         agg.setdefault((job, step), []).append(sec)
         ids.add(run_id)
-    rows = [{"job": j, "step": s, "seconds": sum(v), "runs": len(v), "run_ids": sorted(ids)}
+    rows = [{"job": j, "step": s, "seconds": sum(v), "runs": len(v)}
             for (j, s), v in agg.items()]
-    return sorted(rows, key=lambda r: -r["seconds"])
+    return sorted(rows, key=lambda r: -r["seconds"]), sorted(ids)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,15 +314,14 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
         log(f"[bench] full run {i + 1}/{repeat}: {full[-1]['wall']:.1f} s wall, "
             f"{full[-1]['cpu']:.1f} s CPU, {full[-1]['peak_rss_mb']:.0f} MB")
         if i == repeat - 1:
-            res["steps"] = step_times(home)
+            res["steps"], full_ids = step_times(home)
         generate.add_next_wave(copy.parent)
         incr.append(measure([PY, "-m", "benchmarks.run", "--_incremental", str(copy)],
                             _env(home), work / f"incremental-{i}.log"))
         log(f"[bench] incremental run {i + 1}/{repeat}: {incr[-1]['wall']:.1f} s wall, "
             f"{incr[-1]['cpu']:.1f} s CPU, {incr[-1]['peak_rss_mb']:.0f} MB")
         if i == repeat - 1:
-            seen = set(res["steps"][0]["run_ids"]) if res["steps"] else set()
-            res["steps_incremental"] = step_times(home, skip=seen)
+            res["steps_incremental"], _ = step_times(home, skip=set(full_ids))
         bcopy = _fresh_copy(study, work / "bare")
         bare.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json"],
                             _env(), work / f"bare-{i}.log"))

@@ -293,6 +293,9 @@ def test_mixed_model_agrees_with_a_second_optimizer():
     nelder_mead = model.fit(reml=True, method="nm", maxiter=5000)
     # (method="lbfgs" alone, from statsmodels' default start, can stop on the boundary
     # tau2 = 0 with warnings; the default fit tries bfgs first)
+    # our fit builds the design without patsy: the same model, the same optimizer path
+    assert e.estimate == pytest.approx(default.fe_params["post:network"], abs=1e-9)
+    assert e.se == pytest.approx(default.bse["post:network"], abs=1e-9)
     assert np.max(np.abs(default.fe_params - powell.fe_params)) < 1e-4
     assert np.max(np.abs(default.fe_params - nelder_mead.fe_params)) < 1e-4
     assert e.estimate == pytest.approx(powell.fe_params["post:network"], abs=1e-4)

@@ -75,15 +75,18 @@ def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: 
         out["suppressed"] = False
     for c in hide:
         out[c] = out[c].astype("float64")
+    counts = pd.to_numeric(out[count], errors="coerce").fillna(0).round()
+    small = (counts > 0) & (counts < k)
     for _, idx in out.groupby(within, sort=False, dropna=False).groups.items():
-        cells = out.loc[idx, [category, count]].copy()
-        cells[count] = pd.to_numeric(cells[count], errors="coerce").fillna(0).round()
+        if not small.loc[idx].any():  # no primary cell: suppress() would hide nothing
+            continue
+        cells = out.loc[idx, [category]].assign(**{count: counts.loc[idx]})
         cells = cells.astype({count: "int64"}).drop_duplicates(category)
         res = suppress(cells, count, category, None, threshold=k, totals=True)
         hidden = set(res.loc[(res[category] != "Total") & res["suppressed"].notna(), category])
-        mask = out.index.isin(idx) & out[category].isin(hidden)
-        out.loc[mask, hide] = np.nan
-        out.loc[mask, "suppressed"] = True
+        sel = idx[out.loc[idx, category].isin(hidden).to_numpy()]
+        out.loc[sel, hide] = np.nan
+        out.loc[sel, "suppressed"] = True
     return out
 
 
@@ -406,8 +409,9 @@ def build_study_report(
         figs["interview_co_occurrence"] = figures.heatmap(
             sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", **syn)
     for name, fig in figs.items():
-        result.figures[name] = figures.save(fig, out_dir / "figures" / name)
-        result.previews[name] = figures.png_bytes(fig)
+        bbox = figures.tight_bbox(fig)
+        result.figures[name] = figures.save(fig, out_dir / "figures" / name, bbox)
+        result.previews[name] = figures.png_bytes(fig, bbox=bbox)
         plt.close(fig)
     result.main_figure = next((n for n in ("logic_chain", "registry_trends",
                                            "survey_scale_means") if n in result.previews),
