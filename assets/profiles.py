@@ -13,10 +13,12 @@ kommune (a national study has over a hundred network kommuner).
   partitions": the backfill daemon of ``dagster dev`` submits the runs; the run
   launcher starts each in its own process, so they run concurrently (with a
   ``QueuedRunCoordinator`` on the instance, ``max_concurrent_runs`` caps how many at once).
-- Command line / Python: :func:`run_profiles` splits the kommuner the same way and submits
-  one run per chunk with Dagster's own ``dagster job launch`` (partition-range tags; the
-  runs go to the instance's run coordinator and are started by its run launcher, each in
-  its own process), then waits until every run has finished.
+- Command line / Python: :func:`run_profiles` splits the kommuner the same way and runs each
+  chunk as one Dagster run over its partition range, executed in process by a worker process
+  of its own (``python -m assets.profiles``), all chunks at once; it waits for the workers and
+  reads the runs' status from the instance. No daemon, run queue or run launcher: each worker
+  loads the code location once (a launched run pays a ``dagster job launch`` process, the
+  daemon's queue polling and a run worker, each loading the code location again).
 
 The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
 therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
@@ -28,9 +30,9 @@ import base64
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
@@ -42,7 +44,6 @@ import pandas as pd
 from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
 
 from .resources import StudyResource
-from .sensors import AUTOMATION_ENV
 
 PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
@@ -50,8 +51,6 @@ PROFILE_JOB = "kommune_profiles_job"
 BACKFILL_TAG = "dagster/backfill"
 #: the tag :func:`run_profiles` puts on the runs it launches
 BATCH_TAG = "evaluation/profile_batch"
-#: how many ``dagster job launch`` processes run_profiles starts at once
-LAUNCH_AT_ONCE = 8
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -142,15 +141,6 @@ def profile_definitions(study) -> tuple[list, list]:
     return [kommune_profile], [job]
 
 
-def _cli(name: str) -> str:
-    exe = Path(sys.executable).with_name(name)
-    return str(exe) if exe.exists() else name
-
-
-def _target(module: str, attribute: str, python_file: str | None) -> list[str]:
-    return [*(["-f", python_file] if python_file else ["-m", module]), "-a", attribute]
-
-
 def profile_chunks(kommuner: list[str], order: list[str], runs: int) -> list[list[str]]:
     """``kommuner`` split into at most about ``runs`` runs of neighbours in the partition
     ``order`` (a run covers a partition range, so its kommuner must be contiguous there)."""
@@ -165,45 +155,11 @@ def profile_chunks(kommuner: list[str], order: list[str], runs: int) -> list[lis
     return [seg[i:i + per_run] for seg in segments for i in range(0, len(seg), per_run)]
 
 
-def launch_profile_runs(
-    study_path: str,
-    chunks: list[list[str]],
-    batch: str,
-    *,
-    module: str = "assets.definitions",
-    attribute: str = "defs",
-    python_file: str | None = None,
-) -> None:
-    """Submit one ``kommune_profiles_job`` run per chunk of kommuner with ``dagster job
-    launch`` (a partition, or a partition range for several kommuner), tagged
-    ``evaluation/profile_batch=batch``, to the instance at ``$DAGSTER_HOME``: started at once
-    by the run launcher (default coordinator) or queued for the daemon (queued run
-    coordinator); each run is its own process.
-
-    Why not ``dagster job backfill``: a job backfill ignores the asset's ``BackfillPolicy``
-    and makes one run (one process) per kommune; the UI's asset backfill honours it.
-    """
-    env = {**os.environ, "EVALUATION_STUDY": str(study_path)}
-    cmds = []
-    for chunk in chunks:
-        part = {PARTITION_TAG: chunk[0]} if len(chunk) == 1 else {
-            RANGE_START_TAG: chunk[0], RANGE_END_TAG: chunk[-1]}
-        cmds.append([_cli("dagster"), "job", "launch", *_target(module, attribute, python_file),
-                     "-j", PROFILE_JOB, "--tags", json.dumps({BATCH_TAG: batch, **part})])
-    # launched side by side (each `dagster job launch` loads the code location, seconds), so
-    # the runs are submitted together and run together
-    for start in range(0, len(cmds), LAUNCH_AT_ONCE):
-        procs = [(cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, env=env))
-                 for cmd in cmds[start:start + LAUNCH_AT_ONCE]]
-        failed = []
-        for cmd, proc in procs:
-            out, err = proc.communicate()
-            if proc.returncode != 0:
-                failed.append(f"{' '.join(cmd)} exited with {proc.returncode}:\n{out[-2000:]}\n"
-                              f"{err[-3000:]}")
-        if failed:
-            raise RuntimeError("dagster job launch failed: " + "\n".join(failed))
+def chunk_tags(chunk: list[str], batch: str) -> dict[str, str]:
+    """The run tags of one chunk: its partition, or its partition range, and the batch."""
+    part = {PARTITION_TAG: chunk[0]} if len(chunk) == 1 else {
+        RANGE_START_TAG: chunk[0], RANGE_END_TAG: chunk[-1]}
+    return {BATCH_TAG: batch, **part}
 
 
 def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
@@ -217,43 +173,11 @@ def run_partitions(run: dg.DagsterRun, order: list[str]) -> list[str]:
     return []
 
 
-def wait_for_runs(instance: dg.DagsterInstance, batch: str, kommuner: list[str],
-                      order: list[str], timeout: float = 1800, poll: float = 1.0,
-                      on_stall=None, stall_after: float = 60.0) -> dict[str, str]:
-    """Wait until runs of a batch covering every one of ``kommuner`` have finished; return
-    kommune -> status of its run (SUCCESS, FAILURE, CANCELED). ``order`` is the partition
-    keys in the definition's order (to expand partition ranges). ``on_stall()`` is called
-    once when for ``stall_after`` seconds runs exist but none has left the queue."""
-    done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
-            dg.DagsterRunStatus.CANCELED}
-    start = time.monotonic()
-    deadline = start + timeout
-    while True:
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: batch}))
-        state = {k: r.status.value for r in runs if r.status in done
-                 for k in run_partitions(r, order)}
-        if set(kommuner) <= set(state) and all(r.status in done for r in runs):
-            return {k: state[k] for k in kommuner}
-        now = time.monotonic()
-        if (on_stall is not None and runs and now - start > stall_after
-                and all(r.status == dg.DagsterRunStatus.QUEUED for r in runs)):
-            on_stall()
-            on_stall = None
-        if now > deadline:
-            raise TimeoutError(f"profile runs {batch}: not finished after {timeout:.0f} s: "
-                               f"{len(runs)} runs ({', '.join(r.status.value for r in runs)}), "
-                               f"finished for {sorted(state)}")
-        time.sleep(poll)
-
-
-def _queues_runs(instance: dg.DagsterInstance) -> bool:
-    return isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
-
-
-def _queue_daemon_live(instance: dg.DagsterInstance) -> bool:
-    status = instance.get_daemon_statuses(["QUEUED_RUN_COORDINATOR"])
-    return bool(status.get("QUEUED_RUN_COORDINATOR") and
-                status["QUEUED_RUN_COORDINATOR"].healthy)
+def _worker_command(tags: dict[str, str], module: str, attribute: str,
+                    python_file: str | None) -> list[str]:
+    target = ["--python-file", python_file] if python_file else ["--module", module]
+    return [sys.executable, "-m", "assets.profiles", *target, "--attribute", attribute,
+            "--tags", json.dumps(tags)]
 
 
 def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None = None,
@@ -263,50 +187,92 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     """Materialize ``kommune_profile`` for every network kommune (or ``partitions``), the
     kommuner in parallel (:func:`profile_chunks`: about :func:`profile_runs` runs of
     neighbouring kommuner), and wait for them.
-    Returns kommune -> run status; the upstream assets must have been materialized.
+    Returns kommune -> run status (SUCCESS, FAILURE); the upstream assets must have been
+    materialized.
 
-    ``instance`` must be the instance at ``$DAGSTER_HOME`` (the runs are submitted there).
-    When it queues runs (``QueuedRunCoordinator``, the default) and no daemon is serving the
-    queue (no ``dagster dev`` or ``dagster-daemon run`` on this DAGSTER_HOME), a
-    ``dagster-daemon run`` on the same code location is started for the duration and stopped
-    afterwards; the queue's ``max_concurrent_runs`` then caps how many kommuner run at once.
+    Each chunk is one Dagster run of ``kommune_profiles_job`` over its partition range,
+    executed in process by a worker process of its own (``python -m assets.profiles``), all
+    workers at once; the runs are recorded on ``instance`` (it must be the instance at
+    ``$DAGSTER_HOME``, which the workers open) and tagged ``evaluation/profile_batch``.
+    No daemon, run queue or run launcher is involved: each worker loads the code location once
+    and runs its kommuner (the UI's backfills go through the daemon as usual).
     """
     path = study_path or str(study.source_file)
-    keys = partitions or profile_kommuner(study)
-    daemons: list[subprocess.Popen] = []
-
-    def start_daemon() -> None:
-        # this daemon is only here to start the queued profile runs: the study's sensors and
-        # schedule load stopped in it (AUTOMATION_ENV), so it launches nothing else
-        env = {**os.environ, "EVALUATION_STUDY": path, AUTOMATION_ENV: "off"}
-        log_dir = Path(os.environ.get("DAGSTER_HOME") or ".") / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / "profiles-daemon.log", "ab") as log:
-            daemons.append(subprocess.Popen(
-                [_cli("dagster-daemon"), "run", *_target(module, attribute, python_file),
-                 "--log-level", "warning"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-
-    if _queues_runs(instance) and not _queue_daemon_live(instance):
-        start_daemon()
+    order = profile_kommuner(study)
+    keys = partitions or order
+    batch = uuid.uuid4().hex[:12]
+    chunks = profile_chunks(keys, order, profile_runs())
+    env = {**os.environ, "EVALUATION_STUDY": str(path)}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    logs = []
+    procs = []
+    for chunk in chunks:
+        log = tempfile.TemporaryFile()
+        logs.append(log)
+        procs.append(subprocess.Popen(
+            _worker_command(chunk_tags(chunk, batch), module, attribute, python_file),
+            env=env, stdout=log, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + timeout
+    errors = []
     try:
-        batch = uuid.uuid4().hex[:12]
-        chunks = profile_chunks(keys, profile_kommuner(study), profile_runs())
-        launch_profile_runs(path, chunks, batch, module=module, attribute=attribute,
-                            python_file=python_file)
-        # a daemon that looked alive (a heartbeat from one that just stopped) but does not
-        # take the queued runs: start our own after a minute
-        return wait_for_runs(instance, batch, keys, profile_kommuner(study),
-                                 timeout=timeout,
-                                 on_stall=None if daemons or not _queues_runs(instance)
-                                 else start_daemon)
-    finally:
-        for daemon in daemons:  # the daemon and the code server it started: its own group
-            os.killpg(daemon.pid, signal.SIGTERM)
+        for chunk, proc, log in zip(chunks, procs, logs, strict=True):
             try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait()
-        if daemons:  # so the next call does not take our stopped daemon for a live one
-            instance.wipe_daemon_heartbeats()
+                proc.wait(timeout=max(deadline - time.monotonic(), 1))
+            except subprocess.TimeoutExpired as err:
+                raise TimeoutError(f"profile runs {batch}: not finished after {timeout:.0f} s "
+                                   f"(kommuner {chunk[0]}..{chunk[-1]} still running)") from err
+            if proc.returncode not in (0, 1):  # 1: the run failed (recorded on the instance)
+                log.seek(0)
+                tail = log.read().decode("utf-8", "replace")[-3000:]
+                errors.append(f"profile worker for {chunk[0]}..{chunk[-1]} exited with "
+                              f"{proc.returncode}:\n{tail}")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+    if errors:
+        raise RuntimeError("\n".join(errors))
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: batch}))
+    state = {k: r.status.value for r in runs for k in run_partitions(r, order)}
+    return {k: state.get(k, "FAILURE") for k in keys}
+
+
+def _load_definitions(module: str, attribute: str, python_file: str | None) -> dg.Definitions:
+    if python_file:
+        import runpy
+
+        return runpy.run_path(python_file)[attribute]
+    import importlib
+
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _worker(argv: list[str] | None = None) -> int:
+    """``python -m assets.profiles --tags JSON [--module M | --python-file F] --attribute A``:
+    one run of ``kommune_profiles_job`` with those tags (a partition or a partition range),
+    executed in this process on the instance at ``$DAGSTER_HOME``; exit 0 when it succeeded,
+    1 when it failed (the failure is on the instance)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m assets.profiles")
+    ap.add_argument("--tags", required=True)
+    ap.add_argument("--module", default="assets.definitions")
+    ap.add_argument("--python-file", default=None)
+    ap.add_argument("--attribute", default="defs")
+    args = ap.parse_args(argv)
+    defs = _load_definitions(args.module, args.attribute, args.python_file)
+    job = defs.resolve_job_def(PROFILE_JOB)
+    with dg.DagsterInstance.get() as instance:
+        res = job.execute_in_process(instance=instance, tags=json.loads(args.tags),
+                                     raise_on_error=False,
+                                     run_config={"loggers": {"console": {
+                                         "config": {"log_level": "WARNING"}}}})
+    return 0 if res.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker())

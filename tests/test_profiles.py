@@ -349,7 +349,7 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         status = run_profiles(instance, study, python_file=str(module), partitions=keys,
                               timeout=900)
         assert status == {k: "SUCCESS" for k in keys}
-        # the run coordinator handed both runs to the launcher (RUN_STARTING) before either
+        # both runs had started (RUN_START, each in its own worker process) before either
         # run finished: they were not run one after the other
         (newest,) = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"),
                                       limit=1)
@@ -360,7 +360,7 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         launched, finished = [], []
         for run in runs:
             launched += [e.timestamp for e in instance.all_logs(
-                run.run_id, of_type=dg.DagsterEventType.RUN_STARTING)]
+                run.run_id, of_type=dg.DagsterEventType.RUN_START)]
             finished += [e.timestamp for e in instance.all_logs(
                 run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
         assert len(launched) == len(finished) == 2
