@@ -95,8 +95,9 @@ def wave_difference(
     panel belongs to ``pre_post``.
     """
     s = scores[(scores["scale"] == scale)].dropna(subset=["score"])
-    x = s.loc[s["wave"] == followup, "score"].to_numpy(float)
-    y = s.loc[s["wave"] == baseline, "score"].to_numpy(float)
+    fu, bl = s["wave"] == followup, s["wave"] == baseline
+    x = s.loc[fu, "score"].to_numpy(float)
+    y = s.loc[bl, "score"].to_numpy(float)
     if len(x) < 2 or len(y) < 2:
         raise AnalysisError(
             f"scale {scale} ({group}): need at least 2 scores in each of {baseline} and "
@@ -109,9 +110,8 @@ def wave_difference(
         np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
     )
     g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
-    both = set(s.loc[s["wave"] == followup, "respondent_id"]) & set(
-        s.loc[s["wave"] == baseline, "respondent_id"]
-    )
+    both = pd.Index(s.loc[fu, "respondent_id"].unique()).intersection(
+        pd.Index(s.loc[bl, "respondent_id"].unique()))
     return Effect(
         source="survey",
         outcome=scale,

@@ -417,6 +417,11 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | Non
     if "survey_scored" not in shared:
         scored = scores[scores["score"].notna()]
         shared["survey_scored"] = dict(iter(scored.groupby("scale"))) if len(scored) else {}
+        # each network kommune's scores, split once (a national scale has ~400,000 scores)
+        shared["survey_kommune"] = {
+            (scale, str(k)): part for scale, sc in shared["survey_scored"].items()
+            for k, part in sc[sc["kommune"].isin(list(study.network))].groupby(
+                "kommune", observed=True)}
         shared["survey_published"] = survey_n_published(scores, study)
     by_scale, published = shared["survey_scored"], shared["survey_published"]
     groups = {"kommune": [kommune], "network": sorted(study.network),
@@ -435,7 +440,8 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | Non
                 changes += c_rows
                 continue
             n_means, n_changes = len(means), len(changes)
-            sub = sc[sc["kommune"].isin(codes)]
+            sub = (shared["survey_kommune"].get((scale, str(kommune)), empty)
+                   if grp == "kommune" else sc[sc["kommune"].isin(codes)])
             for wave in study.wave_ids:
                 w = sub[sub["wave"] == wave]
                 n_raw = int(w["respondent_id"].nunique())
