@@ -563,6 +563,27 @@ def _labels(study) -> tuple[dict[str, str], dict[str, str]]:
     return inds, scales
 
 
+#: panels per row in the profile figures (small multiples wrap into rows)
+PANELS_PER_ROW = 4
+#: the height kept free below the panels for the shared legend (inches)
+LEGEND_INCHES = 0.45
+
+
+def _panels(n: int, width: float, height: float):
+    """A figure with ``n`` panels of ``width`` × ``height`` inches, at most
+    :data:`PANELS_PER_ROW` per row (a national study's 40 indicators make 10 rows instead of
+    one row 116 inches wide), the unused cells of the last row switched off; returns
+    ``(fig, axes of the n panels, rect for tight_layout that keeps the legend strip free)``."""
+    ncols = max(1, min(n, PANELS_PER_ROW))
+    nrows = max(1, math.ceil(n / ncols))
+    total_h = height * nrows + LEGEND_INCHES
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, total_h), squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_axis_off()
+    return fig, flat[:max(n, 1)], (0, LEGEND_INCHES / total_h, 1, 1)
+
+
 def trends_figure(tabs: ProfileTables, study) -> plt.Figure:
     """One small panel per indicator: the kommune, the network and the comparison group by
     year (suppressed years are gaps), the join year and definition breaks marked."""
@@ -571,9 +592,8 @@ def trends_figure(tabs: ProfileTables, study) -> plt.Figure:
     present = [i for i in inds if i in set(tabs.trends["indicator"])]
     join = study.network.get(tabs.kommune)
     with figure_style():
-        n = max(len(present), 1)
-        fig, axes = plt.subplots(1, n, figsize=(2.9 * n, 2.6), squeeze=False)
-        for ax, ind in zip(axes[0], present, strict=False):
+        fig, axes, rect = _panels(len(present), 2.9, 2.15)
+        for ax, ind in zip(axes, present, strict=False):
             tr = tabs.trends[tabs.trends["indicator"] == ind]
             for grp, colour, lw in (("network", GROUP_COLOURS["network"], 1.2),
                                     ("comparison", GROUP_COLOURS["comparison"], 1.2),
@@ -597,7 +617,7 @@ def trends_figure(tabs: ProfileTables, study) -> plt.Figure:
                 if lab not in handles:
                     handles[lab] = h
                     labs.append(lab)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.tight_layout(rect=rect)
         fig.legend([handles[x] for x in labs], labs, loc="lower center", ncol=len(labs),
                    frameon=False, fontsize=8)
         if study.synthetic:
@@ -614,9 +634,8 @@ def survey_figure(tabs: ProfileTables, study) -> plt.Figure | None:
     present = [s for s in scales if s in set(tabs.survey["scale"])]
     order = {w: i for i, w in enumerate(study.wave_ids)}
     with figure_style():
-        fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 2.5),
-                                 squeeze=False)
-        for ax, scale in zip(axes[0], present, strict=True):
+        fig, axes, rect = _panels(len(present), 3.2, 2.05)
+        for ax, scale in zip(axes, present, strict=True):
             sv = tabs.survey[tabs.survey["scale"] == scale]
             for grp, colour, lw in (("network", GROUP_COLOURS["network"], 1.2),
                                     ("comparison", GROUP_COLOURS["comparison"], 1.2),
@@ -625,9 +644,9 @@ def survey_figure(tabs: ProfileTables, study) -> plt.Figure | None:
                 ax.plot(d["wave"], d["mean"].astype(float), marker="o", ms=3, lw=lw,
                         color=colour, label=tabs.name if grp == "kommune" else pt(grp, lang))
             ax.set_title(textwrap.fill(scales[scale], 34), loc="left", fontsize=8.5)
-        handles = {lab: h for h, lab in zip(*axes[0][0].get_legend_handles_labels(),
+        handles = {lab: h for h, lab in zip(*axes[0].get_legend_handles_labels(),
                                                 strict=True)}
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.tight_layout(rect=rect)
         fig.legend(list(handles.values()), list(handles), loc="lower center",
                    ncol=len(handles), frameon=False, fontsize=8)
         if study.synthetic:
