@@ -155,6 +155,50 @@ def test_panel_retention_on_the_example_study(study, example_answers):
     assert per.to_dict() == overall["retained"].to_dict()
 
 
+def _retention_by_loops(answers, study):
+    """Panel retention counted respondent by respondent with Python sets (the reference for
+    the vectorised join): {(followup, kommune): (n_baseline, n_followup, retained, moved,
+    panel_in_followup)}."""
+    resp = answers[["respondent_id", "wave", "kommune"]].drop_duplicates()
+    where = {w: dict(zip(g["respondent_id"], g["kommune"], strict=True))
+             for w, g in resp.groupby("wave")}
+    base = where[study.baseline_wave]
+    out = {}
+    for w in study.followup_waves:
+        fol = where.get(w, {})
+        both = set(base) & set(fol)
+        out[(w, "all")] = (len(base), len(fol), len(both),
+                           sum(base[i] != fol[i] for i in both), len(both))
+        for k in study.kommuner:
+            bk = {i for i, v in base.items() if v == k}
+            fk = {i for i, v in fol.items() if v == k}
+            ret = bk & set(fol)
+            out[(w, k)] = (len(bk), len(fk), len(ret), sum(fol[i] != k for i in ret),
+                           len(fk & set(base)))
+    return out
+
+
+def test_panel_retention_equals_a_respondent_by_respondent_count(study):
+    """Random panel with movers between kommuner: every count equals the loop over
+    respondents."""
+    rng = np.random.default_rng(11)
+    kommuner = list(study.kommuner)
+    people = []
+    for pid in range(600):
+        home = kommuner[rng.integers(len(kommuner))]
+        for wave in study.wave_ids:
+            if rng.random() < 0.55:
+                k = home if rng.random() < 0.85 else kommuner[rng.integers(len(kommuner))]
+                people.append((f"r{pid}", wave, k, "teacher"))
+    answers = _answers(people)
+    out = panel_retention(answers, study).set_index(["followup", "kommune"])
+    ref = _retention_by_loops(answers, study)
+    cols = ["n_baseline", "n_followup", "retained", "moved", "panel_in_followup"]
+    assert sum(v[3] for v in ref.values()) > 0  # there are movers
+    for key, counts in ref.items():
+        assert tuple(out.loc[key, cols].tolist()) == counts, key
+
+
 # ---- role mix ----------------------------------------------------------------------------
 
 

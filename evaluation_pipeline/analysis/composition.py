@@ -242,15 +242,18 @@ def panel_retention(answers: pd.DataFrame, study: Study) -> pd.DataFrame:
     rows = []
     for w in waves:
         f = resp[resp["wave"] == w].set_index("respondent_id")["kommune"]
-        both = b.index.intersection(f.index)
-        moved_ids = [i for i in both if b[i] != f[i]]
-        rows.append((w, ALL, len(b), len(f), len(both), len(moved_ids), len(both)))
-        for k in kommuner:
-            bk = b[b == k].index
-            fk = f[f == k].index
-            ret = bk.intersection(f.index)
-            moved = sum(1 for i in ret if f[i] != k)
-            rows.append((w, k, len(bk), len(fk), len(ret), moved, len(fk.intersection(b.index))))
+        # respondents in both waves with their baseline and follow-up kommune (a join on the
+        # pseudonym; counted per kommune with value_counts instead of per respondent)
+        both = pd.DataFrame({"kb": b}).join(pd.DataFrame({"kf": f}), how="inner")
+        moved = both["kb"].ne(both["kf"]) & ~(both["kb"].isna() & both["kf"].isna())
+        rows.append((w, ALL, len(b), len(f), len(both), int(moved.sum()), len(both)))
+        per = pd.DataFrame({
+            "n_baseline": b.value_counts(), "n_followup": f.value_counts(),
+            "retained": both["kb"].value_counts(),
+            "moved": both.loc[moved, "kb"].value_counts(),
+            "panel_in_followup": both["kf"].value_counts(),
+        }).reindex(kommuner).fillna(0).astype(int)
+        rows += [(w, k, *r) for k, r in zip(kommuner, per.itertuples(index=False), strict=True)]
     out = pd.DataFrame(
         rows,
         columns=["followup", "kommune", "n_baseline", "n_followup", "retained", "moved",
