@@ -55,6 +55,9 @@ PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 RUNS_ENV = "EVALUATION_PROFILE_RUNS"
+#: exit status of a profile worker whose run failed (the run and its error are on the
+#: instance); any other non-zero status is the worker's own failure
+RUN_FAILED = 3
 
 
 def profile_runs() -> int:
@@ -222,7 +225,7 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
             except subprocess.TimeoutExpired as err:
                 raise TimeoutError(f"profile runs {batch}: not finished after {timeout:.0f} s "
                                    f"(kommuner {chunk[0]}..{chunk[-1]} still running)") from err
-            if proc.returncode not in (0, 1):  # 1: the run failed (recorded on the instance)
+            if proc.returncode not in (0, RUN_FAILED):  # the worker itself failed
                 log.seek(0)
                 tail = log.read().decode("utf-8", "replace")[-3000:]
                 errors.append(f"profile worker for {chunk[0]}..{chunk[-1]} exited with "
@@ -255,7 +258,7 @@ def _worker(argv: list[str] | None = None) -> int:
     """``python -m assets.profiles --tags JSON [--module M | --python-file F] --attribute A``:
     one run of ``kommune_profiles_job`` with those tags (a partition or a partition range),
     executed in this process on the instance at ``$DAGSTER_HOME``; exit 0 when it succeeded,
-    1 when it failed (the failure is on the instance)."""
+    :data:`RUN_FAILED` when the run failed (the failure is on the instance)."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m assets.profiles")
@@ -271,7 +274,7 @@ def _worker(argv: list[str] | None = None) -> int:
                                      raise_on_error=False,
                                      run_config={"loggers": {"console": {
                                          "config": {"log_level": "WARNING"}}}})
-    return 0 if res.success else 1
+    return 0 if res.success else RUN_FAILED
 
 
 if __name__ == "__main__":

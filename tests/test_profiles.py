@@ -381,6 +381,26 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     assert os.environ["DAGSTER_HOME"] == str(home)
 
 
+def test_a_failing_profile_worker_is_reported(study, tmp_path, monkeypatch):
+    """A worker that cannot load the definitions: run_profiles raises with the worker's own
+    error message, instead of reporting the kommuner as failed runs."""
+    import dagster as dg
+
+    from assets.profiles import run_profiles
+
+    bad = tmp_path / "bad_defs.py"
+    bad.write_text("raise RuntimeError('no definitions in this file')\n", encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        with pytest.raises(RuntimeError, match="no definitions in this file"):
+            run_profiles(instance, study, python_file=str(bad),
+                         partitions=[P.profile_kommuner(study)[0]], timeout=300)
+        assert instance.get_runs() == []
+
+
 def test_shared_group_rows_give_the_same_tables(study):
     """Profiles built in one run share the network and comparison rows (computed once): every
     kommune's tables equal those built alone."""

@@ -624,7 +624,9 @@ def _fit_ols_fe(d: pd.DataFrame, weighted: bool) -> _ClusteredFit:
     M = np.column_stack([d["score"].to_numpy(float), X.to_numpy(float)])
     wg = np.bincount(g, weights=w)
     for j in range(M.shape[1]):  # one-way fixed effects: one pass of weighted demeaning
-        M[:, j] -= (np.bincount(g, weights=w * M[:, j]) / wg)[g]
+        sums = np.bincount(g, weights=w * M[:, j])
+        # a kommune whose weights are all 0 carries no weight in the fit: its mean is moot
+        M[:, j] -= np.divide(sums, wg, out=np.zeros_like(sums), where=wg > 0)[g]
     yt, Xt = M[:, 0], M[:, 1:]
     A_inv = np.linalg.pinv(Xt.T @ (w[:, None] * Xt))
     beta = A_inv @ (Xt.T @ (w * yt))
