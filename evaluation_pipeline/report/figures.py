@@ -60,11 +60,14 @@ def save(fig: plt.Figure, path_stem: Path, bbox=None) -> list[Path]:
     return out
 
 
-def png_bytes(fig: plt.Figure, dpi: int = 110, bbox=None) -> bytes:
-    """``fig`` as PNG bytes (for embedding), cropped to ``bbox`` (default: its tight box)."""
+def png_bytes(fig: plt.Figure, dpi: int = 110, bbox=None, *, crop: bool = True) -> bytes:
+    """``fig`` as PNG bytes (for embedding), cropped to ``bbox`` (default: its tight box);
+    ``crop=False`` keeps the whole figure (for figures whose margins are set in inches, where
+    finding the tight box would measure every tick label once more)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi,
-                bbox_inches=tight_bbox(fig) if bbox is None else bbox)
+    if crop and bbox is None:
+        bbox = tight_bbox(fig)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox if crop else None)
     return buf.getvalue()
 
 

@@ -579,7 +579,7 @@ def _panels(n: int, width: float, height: float):
     legend. Returns ``(fig, axes of the n panels)``."""
     ncols = max(1, min(n, PANELS_PER_ROW))
     nrows = max(1, math.ceil(n / ncols))
-    top, bottom, left, right = 0.42, 0.3 + LEGEND_INCHES, 0.45, 0.12
+    top, bottom, left, right = 0.42, 0.3 + LEGEND_INCHES, 0.45, 0.22
     gap_w, gap_h = 0.42, 0.62  # between panels: y tick labels; a two-line title
     fig_w = ncols * width
     fig_h = nrows * height + LEGEND_INCHES
@@ -894,11 +894,11 @@ def build_kommune_profile(
     figures: dict[str, bytes] = {}
     if len(tabs.trends):
         fig = trends_figure(tabs, study)
-        figures["trends"] = png_bytes(fig, dpi=150)
+        figures["trends"] = png_bytes(fig, dpi=150, crop=False)
         plt.close(fig)
     fig = survey_figure(tabs, study)
     if fig is not None:
-        figures["survey"] = png_bytes(fig, dpi=150)
+        figures["survey"] = png_bytes(fig, dpi=150, crop=False)
         plt.close(fig)
     out = Path(out_dir) if out_dir else profile_dir(study)
     stem = profile_stem(kommune)
