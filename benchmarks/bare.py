@@ -225,9 +225,11 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
     # kommune_profile: one per network kommune (Dagster runs them as partitions in parallel)
     from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
 
+    shared: dict = {}  # as one run of the profile job: what the kommuner share, once
     for kommune in profile_kommuner(s):
         with step("kommune_profile"):
-            build_kommune_profile(s, kommune, t["registry_panel"], t["scale_scores"])
+            build_kommune_profile(s, kommune, t["registry_panel"], t["scale_scores"],
+                                  shared=shared)
     return t
 
 

@@ -413,3 +413,57 @@ def test_shared_group_rows_give_the_same_tables(study):
             pd.testing.assert_frame_equal(df.reset_index(drop=True),
                                           together.as_dict()[name].reset_index(drop=True))
     assert ("registry_group", next(iter(study.registry.indicators)), "network") in shared
+
+
+def test_figures_reused_across_kommuner_draw_what_a_new_figure_draws(study):
+    """A run draws each profile figure once and re-uses it for every kommune (only the
+    kommune's line, join year, legend name and the axis limits change): every kommune's PNG is
+    pixel for pixel the one a figure built for it alone gives, also after kommuner with other
+    join years, suppressed survey cells and a missing indicator; the kommune's line holds its
+    published (unsuppressed) values."""
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    def pixels(png: bytes) -> np.ndarray:
+        return np.asarray(Image.open(__import__("io").BytesIO(png)))
+
+    panel, scores = library_outputs()
+    kommuner = P.profile_kommuner(study)
+    tiny = _tiny(scores, KOMMUNE, "w2016", keep=3)
+    first = next(iter(study.registry.indicators))
+    # the last kommune has no values for the first indicator (its panel shows no own line)
+    gap = panel[~((panel["kommune"] == kommuner[-1]) & (panel["indicator"] == first))]
+    for data_panel, data_scores in ((panel, scores), (gap, tiny)):
+        shared: dict = {}
+        joins = set()
+        for kommune in kommuner + kommuner[:1]:
+            tabs = P.profile_tables(study, kommune, data_panel, data_scores, shared=shared)
+            again = P.trends_png(tabs, study, shared)
+            alone = P.trends_png(tabs, study)
+            assert np.array_equal(pixels(again), pixels(alone)), kommune
+            s_again, s_alone = P.survey_png(tabs, study, shared), P.survey_png(tabs, study)
+            assert np.array_equal(pixels(s_again), pixels(s_alone)), kommune
+            joins.add(study.network[kommune])
+            (trends_fig,) = [f for k, f in shared["figures"].items() if k[0] == "trends"]
+            own = tabs.trends[tabs.trends["group"] == "kommune"]
+            inds = [i for i in study.registry.indicators if i in set(tabs.trends["indicator"])]
+            # axis limits as matplotlib autoscales a figure drawn for this kommune alone: y per
+            # panel from its lines, x shared by all panels (and the join and break lines)
+            everything = Figure().add_subplot()
+            for ax, line, ind in zip(trends_fig.axes, trends_fig.own, inds, strict=True):
+                want = own[own["indicator"] == ind].sort_values("year")
+                np.testing.assert_array_equal(line.get_xdata(), want["year"].to_numpy())
+                np.testing.assert_array_equal(line.get_ydata(),
+                                              want["value"].astype(float).to_numpy())
+                alone_ax = Figure().add_subplot()
+                rows = tabs.trends[tabs.trends["indicator"] == ind]
+                for _, d in rows.groupby("group"):
+                    d = d.sort_values("year")
+                    for a in (alone_ax, everything):
+                        a.plot(d["year"], d["value"].astype(float), marker="o")
+                for x in [study.network[kommune]] + study.registry.indicators[ind].breaks:
+                    everything.axvline(x - 0.5)
+                np.testing.assert_allclose(ax.get_ylim(), alone_ax.get_ylim(), rtol=1e-12)
+            np.testing.assert_allclose(trends_fig.axes[0].get_xlim(), everything.get_xlim(),
+                                       rtol=1e-12)
+        assert len(joins) > 1  # the join line moved between kommuner

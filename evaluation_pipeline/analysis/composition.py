@@ -167,12 +167,18 @@ def response_rates(answers: pd.DataFrame, study: Study) -> pd.DataFrame:
             study.wave(w).invited, kommuner=study.kommuner, roles=declared_roles
         )
         counts = rw.groupby(["kommune", "role"]).size().to_dict()
+        # per kommune: respondents and the roles that answered (a missing role included),
+        # from one pass over the wave instead of one scan per kommune
+        n_kommune = rw.groupby("kommune").size().to_dict()
+        answered_roles: dict[object, set] = {}
+        for k, r in rw[["kommune", "role"]].drop_duplicates().itertuples(index=False):
+            answered_roles.setdefault(k, set()).add(r)
         known_kommune: dict[str, float] = {}
         for k in kommuner:
             for r in roles:
                 n = int(counts.get((k, r), 0))
                 rows.append((w, "kommune_role", k, r, n, cells.get((k, r), math.nan)))
-            n_k = int((rw["kommune"] == k).sum())
+            n_k = int(n_kommune.get(k, 0))
             if k in totals:
                 inv = float(totals[k])
                 role_sum = sum(v for (kk, _), v in cells.items() if kk == k)
@@ -182,7 +188,7 @@ def response_rates(answers: pd.DataFrame, study: Study) -> pd.DataFrame:
                         f"more than the kommune's {totals[k]}"
                     )
             else:
-                answered = set(rw.loc[rw["kommune"] == k, "role"])
+                answered = answered_roles.get(k, set())
                 mine = {r for (kk, r) in cells if kk == k}
                 inv = (
                     float(sum(cells[(k, r)] for r in mine))
@@ -197,7 +203,7 @@ def response_rates(answers: pd.DataFrame, study: Study) -> pd.DataFrame:
                     )
             known_kommune[k] = inv
             rows.append((w, "kommune", k, ALL, n_k, inv))
-        answered_k = set(rw["kommune"])
+        answered_k = set(answered_roles)
         inv_w = (
             float(sum(v for v in known_kommune.values() if not math.isnan(v)))
             if all(not math.isnan(known_kommune[k]) for k in answered_k) and answered_k
