@@ -11,12 +11,13 @@ import pandas as pd
 
 from evaluation_pipeline.contracts import validate
 
+from .contract_checks import report_cache
 from .partitions import survey_waves
 from .resources import StudyResource
 
 
 def _split(table: str, df: pd.DataFrame, study, label: str):
-    report = validate(table, df, study, label=label)
+    report = validate(table, df, study, label=label, cache_dir=report_cache(study))
     kept, rejected = report.split(df)
     yield dg.Output(kept, output_name="valid", metadata={"rows": len(kept)})
     yield dg.Output(

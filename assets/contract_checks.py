@@ -1,6 +1,8 @@
 """Turning a contract validation into a Dagster asset check result (metadata: counts per rule,
 a link to the GX Data Docs page; no row-level data)."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
@@ -17,8 +19,15 @@ def contract_spec(asset: str, table: str) -> dg.AssetCheckSpec:
     )
 
 
+def report_cache(study) -> Path:
+    """Where validation reports are kept between the check and the validate step (separate
+    processes validating the same rows; see :func:`evaluation_pipeline.contracts.validate`)."""
+    return study.output / ".cache" / "contracts"
+
+
 def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetCheckResult:
-    report = validate(table, df, study, data_docs=study.output / "data_docs", label=label)
+    report = validate(table, df, study, data_docs=study.output / "data_docs", label=label,
+                      cache_dir=report_cache(study))
     tolerated = study.validation.tolerated(table)
     meta = report.metadata()
     md = "\n".join(f"- {f}" for f in report.failures) or "all rules pass"

@@ -480,21 +480,37 @@ def validate(
     *,
     data_docs: Path | None = None,
     label: str | None = None,
+    cache_dir: Path | None = None,
 ) -> ValidationReport:
     """Validate ``df`` against ``data_contracts/<table_name>.yaml`` with great-expectations.
 
     ``label`` names the validation (e.g. ``survey_answers-w2016``); with ``data_docs`` a folder,
     GX Data Docs HTML for this validation are written there (``report.data_docs`` is the page).
+
+    The same frame (by content), study and contract give the same report, so it is reused: from
+    memory in one process, and with ``cache_dir`` from a file there across processes (the
+    pipeline's blocking contract check and its validate step run in separate processes and
+    validate the same rows; a national survey wave takes ~30 s). The files are pickles of the
+    reports (rule counts, failing row numbers and up to :data:`MAX_EXAMPLES` example values per
+    rule, as in the data docs), written atomically; the newest :data:`_DISK_CACHE_SIZE` are
+    kept.
     """
     key = _memo_key(table_name, df, study)
     cached = _MEMO.get(key) if key else None
-    if cached is not None and (data_docs is None or cached.data_docs is not None):
+    if cached is None and key and cache_dir is not None:
+        cached = _read_cached(Path(cache_dir), key)
+    if cached is not None and (data_docs is None or (cached.data_docs is not None
+                                                     and Path(cached.data_docs).exists())):
+        if key:
+            _MEMO[key] = cached
         return cached
     report = _validate(table_name, df, study, data_docs=data_docs, label=label)
     if key:
         _MEMO[key] = report
         while len(_MEMO) > _MEMO_SIZE:
             _MEMO.pop(next(iter(_MEMO)))
+        if cache_dir is not None:
+            _write_cached(Path(cache_dir), key, report)
     return report
 
 
@@ -503,6 +519,45 @@ def validate(
 #: the first's report instead of running the whole suite again
 _MEMO: dict[tuple, ValidationReport] = {}
 _MEMO_SIZE = 8
+#: reports kept in a ``cache_dir`` (the oldest are removed)
+_DISK_CACHE_SIZE = 32
+
+
+def _cache_file(cache_dir: Path, key: tuple) -> Path:
+    return cache_dir / f"{key[0]}-{key[1]}.pickle"
+
+
+def _read_cached(cache_dir: Path, key: tuple) -> ValidationReport | None:
+    import pickle
+
+    try:
+        with _cache_file(cache_dir, key).open("rb") as fh:
+            report = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+        return None  # absent, or written by another version: validate again
+    return report if isinstance(report, ValidationReport) else None
+
+
+def _write_cached(cache_dir: Path, key: tuple, report: ValidationReport) -> None:
+    import pickle
+    import tempfile
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, _cache_file(cache_dir, key))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        files = sorted(cache_dir.glob("*.pickle"), key=lambda f: f.stat().st_mtime)
+        for old in files[:-_DISK_CACHE_SIZE]:
+            old.unlink(missing_ok=True)
+    except OSError as err:  # a cache that cannot be written costs time, not correctness
+        warnings.warn(f"could not keep the validation report in {cache_dir}: {err}",
+                      stacklevel=2)
 
 
 def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:

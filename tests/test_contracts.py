@@ -196,3 +196,49 @@ def test_memo_treats_string_and_object_columns_alike(example_study, monkeypatch)
     assert len(calls) == 1
     contracts.validate("study_kommuner", df.astype({"join_year": "float64"}), example_study)
     assert len(calls) == 2
+
+
+def test_report_cache_on_disk_is_reused_by_another_process(example_study, tmp_path,
+                                                            monkeypatch):
+    """The check and the validate step run in separate processes: with a ``cache_dir`` the
+    second process (here: an empty in-memory memo) reads the first one's report instead of
+    validating again, and gets the same failures and failing rows; a changed frame, an
+    unreadable cache file or a data docs page that is gone validate again; no temporary file
+    is left behind."""
+    import evaluation_pipeline.contracts as contracts
+
+    df = pd.DataFrame({"kommune": ["1508", "9999"], "name": ["Ålesund", "Nowhere"],
+                       "network": [True, False], "join_year": [2013, None]})
+    cache = tmp_path / "cache"
+    calls = []
+    real = contracts._validate
+    monkeypatch.setattr(contracts, "_validate",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    contracts._MEMO.clear()
+    first = contracts.validate("study_kommuner", df, example_study, cache_dir=cache,
+                               data_docs=tmp_path / "docs")
+    assert len(calls) == 1 and len(list(cache.glob("*.pickle"))) == 1
+    assert not list(cache.glob("*.tmp"))
+    contracts._MEMO.clear()  # "another process"
+    second = contracts.validate("study_kommuner", df.copy(), example_study, cache_dir=cache)
+    assert len(calls) == 1
+    assert second.failures == first.failures and second.failed_rows == first.failed_rows
+    kept, rejected = second.split(df)
+    assert list(rejected.index) == list(first.failed_rows) and len(kept) + len(rejected) == 2
+    # a changed frame is validated again (and cached beside)
+    contracts._MEMO.clear()
+    changed = df.assign(kommune=["1508", "1577"])
+    contracts.validate("study_kommuner", changed, example_study, cache_dir=cache)
+    assert len(calls) == 2 and len(list(cache.glob("*.pickle"))) == 2
+    # the data docs page the cached report names is gone: validate again to write it
+    contracts._MEMO.clear()
+    first.data_docs.unlink()
+    again = contracts.validate("study_kommuner", df, example_study, cache_dir=cache,
+                               data_docs=tmp_path / "docs")
+    assert len(calls) == 3 and again.data_docs.exists()
+    # an unreadable cache file is not trusted
+    for f in cache.glob("*.pickle"):
+        f.write_bytes(b"not a pickle")
+    contracts._MEMO.clear()
+    contracts.validate("study_kommuner", df, example_study, cache_dir=cache)
+    assert len(calls) == 4

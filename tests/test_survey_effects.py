@@ -17,6 +17,9 @@ from statsmodels.stats.sandwich_covariance import cov_cluster
 
 from evaluation_pipeline.analysis.effects import Effect
 from evaluation_pipeline.analysis.survey import (
+    _did_frame,
+    _fixed_design,
+    _random_intercept_reml,
     adjust_p,
     hedges_g,
     hedges_g_av,
@@ -281,29 +284,52 @@ def _prepared(scores, study):
     return d
 
 
-def test_mixed_model_agrees_with_a_second_optimizer():
-    study = _study(7, 9)
-    scores = _did_data(study, seed=1)
+@pytest.mark.parametrize("case", [
+    ((7, 9), 1, {}),
+    ((20, 20), 7, {"n": (5, 80)}),  # unbalanced kommune sizes
+    ((12, 12), 5, {"kommune_sd": 0.12}),  # a small kommune variance
+])
+def test_mixed_model_is_statsmodels_mixedlm(case):
+    """Our REML (from per-kommune sums) against statsmodels' MixedLM on the same data: its own
+    profile REML log-likelihood is at least as high at our optimum as at the optimum its
+    optimizers find, the SEs equal the inverse of its analytic Hessian at our estimates, and
+    the estimates equal its fits (default, Powell, Nelder-Mead) to their optimizer tolerance."""
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    (n_net, n_cmp), seed, kw = case
+    study = _study(n_net, n_cmp)
+    scores = _did_data(study, seed=seed, **kw)
     e = network_effect(scores, "s", study)
-    assert e.estimator == MIXED
+    assert e.estimator == MIXED, e.note
     d = _prepared(scores, study)
     model = smf.mixedlm("score ~ post * network + C(role)", d, groups=d["kommune"])
     default = model.fit(reml=True)
     powell = model.fit(reml=True, method="powell")
     nelder_mead = model.fit(reml=True, method="nm", maxiter=5000)
-    # (method="lbfgs" alone, from statsmodels' default start, can stop on the boundary
-    # tau2 = 0 with warnings; the default fit tries bfgs first)
-    # our fit builds the design without patsy: the same model, the same optimizer path
-    assert e.estimate == pytest.approx(default.fe_params["post:network"], abs=1e-9)
-    assert e.se == pytest.approx(default.bse["post:network"], abs=1e-9)
-    assert np.max(np.abs(default.fe_params - powell.fe_params)) < 1e-4
-    assert np.max(np.abs(default.fe_params - nelder_mead.fe_params)) < 1e-4
-    assert e.estimate == pytest.approx(powell.fe_params["post:network"], abs=1e-4)
-    assert e.se == pytest.approx(powell.bse["post:network"], abs=1e-4)
+    ours, problems = _random_intercept_reml(
+        _fixed_design(_did_frame(scores, "s", study, "b", "f", False)), d["score"], d["kommune"])
+    assert problems == []
+    names = list(default.fe_params.index)
+    assert list(ours.params.index) == names
+    gamma = float(ours.cov_re[0, 0]) / ours.scale
+    ll_ours = model.loglike(MixedLMParams.from_components(cov_re=np.array([[gamma]])),
+                            profile_fe=True)
+    assert ll_ours >= default.llf - 1e-9 and ll_ours >= powell.llf - 1e-9
+    hess, _ = model.hessian(MixedLMParams.from_components(
+        fe_params=ours.params.to_numpy(), cov_re=np.array([[gamma]])))
+    se_sm = np.sqrt(np.diag(np.linalg.inv(-hess)))[:len(names)]
+    np.testing.assert_allclose(ours.bse.to_numpy(), se_sm, rtol=1e-9)
+    for fit in (default, powell, nelder_mead):
+        np.testing.assert_allclose(ours.params.to_numpy(), fit.fe_params.to_numpy(), atol=1e-5)
+        np.testing.assert_allclose(ours.bse.to_numpy(), fit.bse_fe.to_numpy(), rtol=1e-3)
+        assert float(ours.cov_re[0, 0]) == pytest.approx(float(fit.cov_re.iloc[0, 0]), rel=1e-3)
+        assert ours.scale == pytest.approx(fit.scale, rel=1e-5)
+    assert e.estimate == ours.params["post:network"] and e.se == ours.bse["post:network"]
     assert e.contrast == "f - b, network - comparison"
-    assert (e.n_treated, e.n_control, e.n_obs) == (7, 9, len(scores))
+    assert (e.n_treated, e.n_control, e.n_obs) == (n_net, n_cmp, len(scores))
     lo, hi = e.estimate + np.array([-1, 1]) * stats.norm.ppf(0.975) * e.se
     assert (e.ci_low, e.ci_high) == pytest.approx((lo, hi), rel=1e-9)
+    assert e.p_value == pytest.approx(2 * stats.norm.sf(abs(e.estimate / e.se)), rel=1e-9)
 
 
 def test_balanced_mixed_model_equals_ols_with_kommune_dummies():
@@ -397,7 +423,7 @@ def test_weighted_uses_wls_and_says_why():
     rng = np.random.default_rng(6)
     scores["weight"] = rng.uniform(0.5, 2.0, len(scores))
     e = network_effect(scores, "s", study, weighted=True)
-    assert e.estimator == OLS_FE and "MixedLM is unweighted" in e.note and "WLS" in e.note
+    assert e.estimator == OLS_FE and "MixedLM) is unweighted" in e.note and "WLS" in e.note
     d = _prepared(scores, study)
     ref = smf.wls("score ~ post + post:network + C(role) + C(kommune)", d,
                   weights=d["weight"]).fit(cov_type="cluster",
