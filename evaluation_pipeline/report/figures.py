@@ -6,6 +6,7 @@ as PNG (300 dpi) and SVG.
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from pathlib import Path
 
@@ -86,8 +87,8 @@ def registry_trends(
         dict.fromkeys(means["indicator"])
     )
     with figure_style():
-        fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
-        for ax, ind in zip(axes[0], inds, strict=True):
+        fig, axes = _grid(len(inds), 3.2, 2.8)
+        for ax, ind in zip(axes, inds, strict=True):
             for grp in ("network", "comparison"):
                 d = means[(means["indicator"] == ind) & (means["group"] == grp)]
                 ax.plot(d["year"], d["value"], marker="o", ms=2.5, lw=1.4,
@@ -100,10 +101,28 @@ def registry_trends(
                            label=t("definition_break", language) if k == 0 else None)
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
-        _legend_below(fig, axes[0][0])
+        _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+#: panels per row of the report's small multiples (one panel per indicator or scale): a
+#: national study's 40 indicators wrap into 10 rows instead of one row 128 inches wide
+PANELS_PER_ROW = 4
+
+
+def _grid(n: int, width: float, height: float) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``n`` panels of ``width`` × ``height`` inches, at most
+    :data:`PANELS_PER_ROW` per row, the unused cells of the last row switched off."""
+    ncols = max(1, min(n, PANELS_PER_ROW))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_axis_off()
+    return fig, flat[:max(n, 1)]
 
 
 def _legend_below(fig: plt.Figure, ax: plt.Axes) -> None:
@@ -112,7 +131,8 @@ def _legend_below(fig: plt.Figure, ax: plt.Axes) -> None:
         for h, lab in zip(*a.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
     handles, labs = list(seen.values()), list(seen)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    # a strip for the legend: 7 % of a one-row figure, ~0.4 inches of a taller one
+    fig.tight_layout(rect=(0, min(0.07, 0.4 / fig.get_figheight()), 1, 1))
     fig.legend(handles, labs, loc="lower center", ncol=len(labs), frameon=False, fontsize=8)
 
 
@@ -129,8 +149,8 @@ def survey_means(
         dict.fromkeys(summary["scale"])
     )
     with figure_style():
-        fig, axes = plt.subplots(1, len(scales), figsize=(3.4 * len(scales), 2.8), squeeze=False)
-        for ax, sc in zip(axes[0], scales, strict=True):
+        fig, axes = _grid(len(scales), 3.4, 2.8)
+        for ax, sc in zip(axes, scales, strict=True):
             for k, grp in enumerate(("network", "comparison")):
                 d = summary[(summary["scale"] == sc) & (summary["group"] == grp)]
                 x = range(len(d))
@@ -144,7 +164,7 @@ def survey_means(
             ax.set_title(labels.get(sc, sc), loc="left")
             ax.set_xlabel(t("wave", language))
             ax.set_ylabel(t("mean_score", language))
-        _legend_below(fig, axes[0][0])
+        _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
@@ -191,8 +211,8 @@ def event_study(
     )
     estimators = list(dict.fromkeys(coefs.get("estimator", pd.Series(["TWFE"]))))
     with figure_style():
-        fig, axes = plt.subplots(1, len(inds), figsize=(3.2 * len(inds), 2.8), squeeze=False)
-        for ax, ind in zip(axes[0], inds, strict=True):
+        fig, axes = _grid(len(inds), 3.2, 2.8)
+        for ax, ind in zip(axes, inds, strict=True):
             d = coefs[coefs["indicator"] == ind]
             for k, est in enumerate(estimators):
                 e = d[d["estimator"] == est] if "estimator" in d else d
@@ -207,9 +227,10 @@ def event_study(
             ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("event_time", language))
-        axes[0][0].set_ylabel(t("effect", language))
+        for ax in axes[::PANELS_PER_ROW]:  # the first panel of each row
+            ax.set_ylabel(t("effect", language))
         if len(estimators) > 1:
-            _legend_below(fig, axes[0][0])
+            _legend_below(fig, axes[0])
         else:
             fig.tight_layout()
         if synthetic:
@@ -361,7 +382,7 @@ def pre_post(
             ax.set_xlim(-0.4, 1.4)
             ax.set_title(textwrap.fill(labels.get(sc, sc), 30), loc="left")
             ax.set_ylabel(t("mean_score", language))
-        _legend_below(fig, axes[0][0])
+        _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
