@@ -431,7 +431,8 @@ def _group_counts(df: pd.DataFrame, rule: TableRule, study) -> pd.DataFrame | No
     levels = []
     for col in rule.per:
         required = _resolve(study, rule.groups.get(col)) if col in rule.groups else None
-        levels.append(sorted(set(df[col].dropna())) if required is None else list(required))
+        levels.append(sorted(df[col].dropna().unique()) if required is None
+                      else list(required))
     full = pd.MultiIndex.from_product(levels, names=rule.per)
     counts = counts.reindex(full, fill_value=0).rename("count").reset_index()
     counts["group"] = counts[rule.per].astype(str).agg("/".join, axis=1)
