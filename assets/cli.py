@@ -151,6 +151,77 @@ def _run_profiles(instance, study, study_path: str) -> int:
     return 0
 
 
+#: env var: how many worker processes run the survey waves (1: in this process, one by one)
+WAVE_RUNS_ENV = "EVALUATION_WAVE_RUNS"
+#: by default the waves run in parallel workers when their landing files hold at least this
+#: many bytes: a worker first imports Dagster, great-expectations and the code location
+#: (~10 s of CPU), more than a small wave costs
+PARALLEL_WAVE_BYTES = 50 * 2**20
+
+
+def wave_runs(study, waves: list[str]) -> int:
+    """The number of worker processes for ``waves``: ``$EVALUATION_WAVE_RUNS`` if set, else
+    the CPU count when the waves' files are large (:data:`PARALLEL_WAVE_BYTES`), else 1;
+    never more than the waves."""
+    from evaluation_pipeline.errors import PipelineError
+
+    env = os.environ.get(WAVE_RUNS_ENV, "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise PipelineError(f"{WAVE_RUNS_ENV}={env!r}: expected a whole number >= 1")
+        n = int(env)
+    else:
+        def size(wave: str) -> int:
+            try:
+                path = study.wave_file(wave)
+            except PipelineError:  # the wave's own run reports a missing file
+                return 0
+            return path.stat().st_size if path.is_file() else 0
+
+        total = sum(size(w) for w in waves)
+        n = (os.cpu_count() or 1) if total >= PARALLEL_WAVE_BYTES else 1
+    return max(1, min(n, len(waves)))
+
+
+def _run_waves(defs, instance, waves: list[str]) -> int:
+    """The per-wave job for each of ``waves``, one after another in this process."""
+    from .definitions import WAVE_JOB
+
+    wave_job = defs.resolve_job_def(WAVE_JOB)
+    for wave in waves:
+        res = _execute(wave_job, instance, f"wave {wave}", partition_key=wave)
+        if not res.success:
+            print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
+                  *_failure_messages(res), sep="\n  ", file=sys.stderr, flush=True)
+            return 1
+    return 0
+
+
+def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:
+    """``waves`` split over ``runs`` worker processes (``python -m assets.cli run-waves``),
+    all started at once; each runs its waves in process on the instance at $DAGSTER_HOME
+    and prints its progress and failures. The warehouse's writer lock is taken in turns (the
+    DuckDB IO manager retries a locked file). Returns 1 if any worker failed."""
+    import subprocess
+
+    groups = [waves[i::runs] for i in range(runs)]
+    print(f"[evaluation-pipeline] {len(waves)} waves in {runs} parallel worker(s) ...",
+          flush=True)
+    env = {**os.environ, STUDY_ENV: study_path}
+    root = str(PROJECT_ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    procs = [subprocess.Popen([sys.executable, "-m", "assets.cli", "run-waves", "--study",
+                               study_path, "--waves", ",".join(g)], env=env)
+             for g in groups]
+    codes = [p.wait() for p in procs]
+    failed = [",".join(g) for g, c in zip(groups, codes, strict=True) if c != 0]
+    if failed:
+        print(f"[evaluation-pipeline] the worker(s) for wave(s) {'; '.join(failed)} failed "
+              "(see above)", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
 def materialized_waves(instance) -> set[str]:
     """The waves whose survey answers have been materialized on the instance."""
     import dagster as dg
@@ -163,7 +234,7 @@ def materialized_waves(instance) -> set[str]:
 def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     import dagster as dg
 
-    from .definitions import STUDY_JOB, WAVE_DOWNSTREAM_JOB, WAVE_JOB, build_definitions
+    from .definitions import STUDY_JOB, WAVE_DOWNSTREAM_JOB, build_definitions
     from .resources import load_study
 
     study = load_study(study_path)
@@ -182,13 +253,11 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
                 print("[evaluation-pipeline] --new-waves: no new wave (every wave in "
                       "study.yaml is materialized); nothing to do", flush=True)
                 return 0
-    wave_job = defs.resolve_job_def(WAVE_JOB)
-    for wave in waves:
-        res = _execute(wave_job, instance, f"wave {wave}", partition_key=wave)
-        if not res.success:
-            print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
-                  *_failure_messages(res), sep="\n  ", file=sys.stderr)
-            return 1
+    runs = wave_runs(study, waves)
+    rc = (_run_waves_in_workers(study_path, waves, runs) if runs > 1
+          else _run_waves(defs, instance, waves))
+    if rc:
+        return rc
     rest = WAVE_DOWNSTREAM_JOB if new_waves else STUDY_JOB
     res = _execute(defs.resolve_job_def(rest), instance,
                    "all-wave assets" if new_waves else "study job")
@@ -226,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
                        "profiles); registry and interviews are not re-run")
     p_reg = sub.add_parser("register-waves", help="add the study's waves as partitions")
     p_reg.add_argument("--study", default=None)
+    # the worker of a parallel `run` (not for direct use): these registered waves, in process
+    p_waves = sub.add_parser("run-waves", help="(internal) the worker of a parallel run")
+    p_waves.add_argument("--study", default=None)
+    p_waves.add_argument("--waves", required=True)
     args = parser.parse_args(argv)
 
     study_path = str(Path(args.study).resolve()) if args.study else default_study_path()
@@ -236,6 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run(study_path, profiles=not args.no_profiles, new_waves=args.new_waves)
+        if args.command == "run-waves":
+            import dagster as dg
+
+            from .definitions import build_definitions
+
+            return _run_waves(build_definitions(study_path), dg.DagsterInstance.get(),
+                              [w for w in args.waves.split(",") if w])
         waves = register_waves(study_path)
         print(f"[evaluation-pipeline] wave partitions: {', '.join(waves)}")
         return 0

@@ -41,7 +41,11 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
+from evaluation_pipeline.report.profiles import (
+    build_kommune_profile,
+    figure_cache,
+    profile_kommuner,
+)
 
 from .resources import StudyResource
 
@@ -116,7 +120,8 @@ def profile_definitions(study) -> tuple[list, list]:
         ) -> dg.MaterializeResult:
             s = study.load()
             shared: dict = {}  # what the kommuner of this run have in common, once
-            built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared)
+            built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared,
+                                           cache_dir=figure_cache(s))
                      for k in context.partition_keys]
             first = built[0]
             png = base64.b64encode(first.figure_png).decode("ascii") if first.figure_png else ""

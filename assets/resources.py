@@ -71,15 +71,39 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
             connection.execute(f"drop table {name}")
         connection.execute(f"create table if not exists {name} as select * from obj limit 0")
         try:
-            connection.execute(f"insert into {name} by name select * from obj")
-        except duckdb.Error:
-            context.log.warning(f"{name}: column types changed; table recreated")
+            try:
+                connection.execute(f"insert into {name} by name select * from obj")
+            except duckdb.Error:
+                # a column created from a partition where it was all missing (or empty) has
+                # DuckDB's type NULL: give it this frame's type and insert again, keeping the
+                # partitions already written (waves arrive in any order)
+                if not _widen_null_columns(connection, table_slice, obj):
+                    raise
+                connection.execute(f"insert into {name} by name select * from obj")
+        except duckdb.Error as err:
+            context.log.warning(f"{name}: column types changed ({err}); table recreated")
             connection.execute(f"drop table {name}")
             connection.execute(f"create table {name} as select * from obj")
         count = {"partition_row_count" if context.has_partition_key else "row_count": len(obj)}
         context.add_output_metadata(
             {**TableMetadataSet(**count), "storage": "duckdb", "columns": len(obj.columns)}
         )
+
+
+def _widen_null_columns(connection, table_slice, obj: pd.DataFrame) -> bool:
+    """Set the type of the table's NULL-typed columns to the type DuckDB reads from ``obj``
+    (where that is not NULL as well); True if any column changed."""
+    name = f"{table_slice.schema}.{table_slice.table}"
+    have = dict(connection.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [table_slice.schema, table_slice.table]).fetchall())
+    new = {r[0]: r[1] for r in connection.execute("describe select * from obj").fetchall()}
+    changed = False
+    for col, kind in have.items():
+        if kind.strip('"').upper() == "NULL" and new.get(col, "NULL").strip('"').upper() != "NULL":
+            connection.execute(f'alter table {name} alter column "{col}" set data type {new[col]}')
+            changed = True
+    return changed
 
 
 class WarehouseIOManager(DuckDBIOManager):

@@ -223,13 +223,17 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
             logic_chain=ev, validation=validation, retention=t["survey_panel_retention"],
         )
     # kommune_profile: one per network kommune (Dagster runs them as partitions in parallel)
-    from evaluation_pipeline.report.profiles import build_kommune_profile, profile_kommuner
+    from evaluation_pipeline.report.profiles import (
+        build_kommune_profile,
+        figure_cache,
+        profile_kommuner,
+    )
 
     shared: dict = {}  # as one run of the profile job: what the kommuner share, once
     for kommune in profile_kommuner(s):
         with step("kommune_profile"):
             build_kommune_profile(s, kommune, t["registry_panel"], t["scale_scores"],
-                                  shared=shared)
+                                  shared=shared, cache_dir=figure_cache(s))
     return t
 
 

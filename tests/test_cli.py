@@ -2,6 +2,7 @@
 blocking check that stops everything downstream; progress per step on a terminal and off it."""
 
 import io
+import os
 import shutil
 import sys
 
@@ -118,3 +119,45 @@ def test_progress_on_a_terminal_rewrites_one_status_line(broken_study, monkeypat
     done = [int(s.split()[3].split("/")[0]) for s in states]
     assert done == sorted(done) and set(done) == set(range(len(steps) + 1))
     assert "wave w2016 0/5  survey_answers" in out.split("\n")[1]
+
+
+def test_waves_in_parallel_workers_report_a_failing_wave(broken_study, monkeypatch, capfd):
+    """With the waves in worker processes (EVALUATION_WAVE_RUNS), a broken wave still fails
+    the run with the file, row and column named, and nothing downstream runs; the other
+    worker's waves are materialized."""
+    csv = broken_study / "landing" / "surveys" / "staff_w2016.csv"
+    _edit_csv(csv, 212, "sam3", "sju")
+    monkeypatch.setenv("EVALUATION_WAVE_RUNS", "2")
+    assert main(["run", "--study", str(broken_study)]) == 1
+    out, err = capfd.readouterr()
+    assert "3 waves in 2 parallel worker(s)" in out
+    assert "wave w2016 FAILED" in err
+    assert "staff_w2016.csv" in err and "row 212" in err and "sam3" in err and "sju" in err
+    assert "worker(s) for wave(s)" in err and "w2016" in err.split("worker(s) for wave(s)")[1]
+    assert not (broken_study / "output" / "report").exists()
+    con = duckdb.connect(str(broken_study / "output" / "warehouse.duckdb"), read_only=True)
+    try:
+        waves = {w for (w,) in con.execute(
+            "select distinct wave from evaluation.survey_answers").fetchall()}
+    finally:
+        con.close()
+    assert "w2016" not in waves and waves >= {"w2012"}
+
+
+def test_wave_runs_setting(broken_study, monkeypatch):
+    from assets.cli import PARALLEL_WAVE_BYTES, wave_runs
+    from evaluation_pipeline.errors import PipelineError
+    from evaluation_pipeline.study import Study
+
+    study = Study.load(broken_study)
+    waves = study.wave_ids
+    monkeypatch.delenv("EVALUATION_WAVE_RUNS", raising=False)
+    total = sum(study.wave_file(w).stat().st_size for w in waves)
+    assert total < PARALLEL_WAVE_BYTES and wave_runs(study, waves) == 1  # small: in process
+    monkeypatch.setattr("assets.cli.PARALLEL_WAVE_BYTES", total)
+    assert wave_runs(study, waves) == min(os.cpu_count(), len(waves))
+    monkeypatch.setenv("EVALUATION_WAVE_RUNS", "8")
+    assert wave_runs(study, waves) == len(waves)  # never more workers than waves
+    monkeypatch.setenv("EVALUATION_WAVE_RUNS", "zero")
+    with pytest.raises(PipelineError, match="EVALUATION_WAVE_RUNS"):
+        wave_runs(study, waves)

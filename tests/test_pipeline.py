@@ -20,8 +20,12 @@ def finished_run(tmp_path_factory):
     home = tmp / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    old = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "EVALUATION_STUDY")}
+    old = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "EVALUATION_STUDY",
+                                          "EVALUATION_WAVE_RUNS")}
     os.environ["DAGSTER_HOME"] = str(home)
+    # the waves in two worker processes, as a large study runs them (the example's small
+    # waves would run in process): the planted effects below are recovered through that path
+    os.environ["EVALUATION_WAVE_RUNS"] = "2"
     from assets.cli import main
 
     rc = main(["run", "--study", str(study_dir / "study.yaml")])

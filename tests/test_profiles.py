@@ -467,3 +467,36 @@ def test_figures_reused_across_kommuner_draw_what_a_new_figure_draws(study):
             np.testing.assert_allclose(trends_fig.axes[0].get_xlim(), everything.get_xlim(),
                                        rtol=1e-12)
         assert len(joins) > 1  # the join line moved between kommuner
+
+
+def test_trends_figure_is_taken_from_the_cache_when_nothing_it_shows_changed(
+        study, tmp_path, monkeypatch):
+    """A new survey wave does not change the registry: the next run takes each kommune's
+    trends figure from the figure cache (the same PNG) instead of drawing it. A changed value,
+    label language or join year draws anew and replaces the kept figure."""
+    panel, scores = library_outputs()
+    cache = tmp_path / "cache"
+    tabs = P.profile_tables(study, KOMMUNE, panel, scores)
+    first = P.trends_png(tabs, study, cache_dir=cache)
+    assert first == P.trends_png(tabs, study)  # the same as drawn without a cache
+    assert len(list(cache.glob("*.png"))) == 1 and not list(cache.glob(".*tmp"))
+    drawn = []
+    real = P._draw_trends
+    monkeypatch.setattr(P, "_draw_trends", lambda *a: drawn.append(1) or real(*a))
+    # a new wave: other survey scores, the same registry -> from the cache
+    fewer = scores[scores["wave"] != study.followup_waves[-1]]
+    again = P.profile_tables(study, KOMMUNE, panel, fewer)
+    assert P.trends_png(again, study, cache_dir=cache) == first and drawn == []
+    # a changed registry value of the kommune -> drawn again, the old figure replaced
+    changed = panel.copy()
+    row = changed.index[(changed["kommune"] == KOMMUNE) & changed["value"].notna()][0]
+    changed.loc[row, "value"] = changed.loc[row, "value"] * 1.5
+    changed.loc[row, ["numerator", "denominator"]] = np.nan
+    new_tabs = P.profile_tables(study, KOMMUNE, changed, scores)
+    new_png = P.trends_png(new_tabs, study, cache_dir=cache)
+    assert drawn == [1] and new_png != first and len(list(cache.glob("*.png"))) == 1
+    # English labels, another join year -> drawn again
+    P.trends_png(new_tabs, _english(study), cache_dir=cache)
+    moved = study.model_copy(update={"network": {**study.network, KOMMUNE: 2017}})
+    P.trends_png(new_tabs, moved, cache_dir=cache)
+    assert drawn == [1, 1, 1]

@@ -53,3 +53,24 @@ def test_partitions_written_by_name(tmp_path):
     out = out.sort_values("p").reset_index(drop=True)
     assert out.to_dict("records") == [{"p": "a", "x": 1.0, "y": 2.0},
                                       {"p": "b", "x": 3.0, "y": 4.0}]
+
+
+def test_partition_with_an_all_missing_column_first_keeps_every_partition(tmp_path):
+    """Waves arrive in any order (parallel workers, UI backfills): a partition whose text
+    column is all missing (DuckDB types it NULL) written first must not make the next
+    partition's real values recreate the table and lose the first partition."""
+    _materialize(tmp_path, pd.DataFrame({"p": ["a", "a"], "label": [None, None],
+                                         "x": [1.0, 2.0]}), "a")
+    out = _materialize(tmp_path, pd.DataFrame({"p": ["b"], "label": ["svært enig"],
+                                               "x": [3.0]}), "b")
+    out = out.sort_values(["p", "x"]).reset_index(drop=True)
+    assert out["p"].tolist() == ["a", "a", "b"]
+    assert out["label"].isna().tolist() == [True, True, False]
+    assert out.loc[2, "label"] == "svært enig" and out["x"].tolist() == [1.0, 2.0, 3.0]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        kind = con.execute("select data_type from information_schema.columns where "
+                           "table_name = 't' and column_name = 'label'").fetchone()[0]
+    finally:
+        con.close()
+    assert kind == "VARCHAR"

@@ -44,6 +44,7 @@ import base64
 import datetime as dt
 import html
 import math
+import os
 import re
 import textwrap
 import unicodedata
@@ -230,6 +231,11 @@ def slug(text: str) -> str:
 def profile_stem(kommune: str) -> str:
     """``<kode>-<name>`` of a kommune's profile files."""
     return f"{kommune}-{slug(kommune_name(kommune))}"
+
+
+def figure_cache(study) -> Path:
+    """Where the pipeline keeps profile figures between runs (see :func:`trends_png`)."""
+    return Path(study.output) / ".cache" / "profiles"
 
 
 def profile_dir(study) -> Path:
@@ -695,10 +701,80 @@ def _reference_key(df: pd.DataFrame) -> int:
     return int(pd.util.hash_pandas_object(df, index=False).sum())
 
 
-def trends_png(tabs: ProfileTables, study, shared: dict | None = None) -> bytes:
+_FIGURE_CODE: bytes | None = None
+
+
+def _figure_code() -> bytes:
+    """A digest of what draws the profile figures besides their data: this module, the style
+    and figure modules and matplotlib's version (a change to any of them draws anew)."""
+    global _FIGURE_CODE
+    if _FIGURE_CODE is None:
+        import hashlib
+        import inspect
+
+        from . import figures, style
+
+        h = hashlib.sha256(matplotlib.__version__.encode())
+        for module in (inspect.getmodule(_figure_code), style, figures):
+            h.update(inspect.getsource(module).encode())
+        _FIGURE_CODE = h.digest()
+    return _FIGURE_CODE
+
+
+def _trends_fingerprint(tabs: ProfileTables, study) -> str:
+    """Everything the trends figure of ``tabs`` is drawn from: the published trends table, the
+    labels, breaks, language, watermark, the kommune's name and join year, and the code."""
+    import hashlib
+    import json
+
+    inds, _ = _labels(study)
+    h = hashlib.sha256(_figure_code())
+    h.update(pd.util.hash_pandas_object(tabs.trends, index=False).to_numpy().tobytes())
+    h.update(json.dumps({
+        "columns": [str(c) for c in tabs.trends.columns],
+        "dtypes": [str(t) for t in tabs.trends.dtypes], "labels": inds,
+        "breaks": {k: list(v.breaks) for k, v in study.registry.indicators.items()},
+        "language": study.language, "synthetic": bool(study.synthetic), "name": tabs.name,
+        "join": study.network.get(tabs.kommune), "groups": {g: pt(g, study.language)
+                                                           for g in GROUPS},
+    }, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def trends_png(tabs: ProfileTables, study, shared: dict | None = None,
+               cache_dir: Path | None = None) -> bytes:
     """One small panel per indicator: the kommune, the network and the comparison group (and
     the country where given) by year (suppressed years are gaps), the join year and definition
-    breaks marked. ``shared``: as in :func:`profile_tables` (the figure is re-used)."""
+    breaks marked. ``shared``: as in :func:`profile_tables` (the figure is re-used).
+
+    ``cache_dir``: PNGs kept from earlier runs by :func:`_trends_fingerprint`. The registry
+    does not change when a survey wave arrives, so the new-wave run takes every kommune's
+    trends figure (half of a profile's time) from there instead of drawing it again; the
+    newest figure per kommune is kept, written atomically."""
+    if cache_dir is None:
+        return _draw_trends(tabs, study, shared)
+    cache_dir = Path(cache_dir)
+    stem = f"{profile_stem(tabs.kommune)}-trends"
+    path = cache_dir / f"{stem}-{_trends_fingerprint(tabs, study)[:32]}.png"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    png = _draw_trends(tabs, study, shared)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(png)
+        os.replace(tmp, path)
+        for old in cache_dir.glob(f"{stem}-*.png"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:  # a cache that cannot be written costs time, not correctness
+        pass
+    return png
+
+
+def _draw_trends(tabs: ProfileTables, study, shared: dict | None) -> bytes:
     lang = study.language
     inds, _ = _labels(study)
     present = [i for i in inds if i in set(tabs.trends["indicator"])]
@@ -981,14 +1057,16 @@ def build_kommune_profile(
     out_dir: Path | None = None,
     generated: dt.datetime | None = None,
     shared: dict | None = None,
+    cache_dir: Path | None = None,
 ) -> KommuneProfile:
     """Build and write one kommune's profile (HTML + CSV tables); see the module docstring.
     Pass one ``shared`` dict to every kommune of the same study and inputs (see
-    :func:`profile_tables`)."""
+    :func:`profile_tables`); ``cache_dir``: where figures drawn by earlier runs are kept (see
+    :func:`trends_png`; the pipeline uses :func:`figure_cache`)."""
     tabs = profile_tables(study, kommune, registry_panel, scale_scores, national, shared)
     figures: dict[str, bytes] = {}
     if len(tabs.trends):
-        figures["trends"] = trends_png(tabs, study, shared)
+        figures["trends"] = trends_png(tabs, study, shared, cache_dir=cache_dir)
     survey = survey_png(tabs, study, shared)
     if survey is not None:
         figures["survey"] = survey
