@@ -30,6 +30,12 @@ from .partitions import survey_waves
 from .resources import StudyResource
 
 
+def _answers_in(*columns: str) -> dg.AssetIn:
+    """The valid survey answers with only ``columns`` loaded from the warehouse (a national
+    wave is 3 million rows; the label and free-text columns are not needed here)."""
+    return dg.AssetIn(metadata={"columns": list(columns)})
+
+
 def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
     """Pooled effects only: per-kommune rows (small groups) stay out of the metadata."""
     cols = ["outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value", "n_obs"]
@@ -42,6 +48,8 @@ def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
     partitions_def=survey_waves,
     metadata={"partition_expr": "wave"},
     kinds={"pandas", "duckdb"},
+    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "kommune", "role", "item",
+                                             "value")},
     description="Scale scores per respondent × wave (mean of answered items after reverse "
     "coding; NaN when fewer than the scale's min_share_answered items are answered).",
 )
@@ -59,6 +67,7 @@ def scale_scores(
 @dg.multi_asset(
     group_name="analyse",
     partitions_def=survey_waves,
+    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "item", "value")},
     outs={
         "scale_reliability": dg.AssetOut(
             kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
@@ -90,6 +99,8 @@ def scale_reliability(
     partitions_def=survey_waves,
     metadata={"partition_expr": "wave"},
     kinds={"pandas", "duckdb"},
+    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "kommune", "item",
+                                             "value")},
     description="Share of each response category per item in one wave, network and comparison "
     "kommuner apart (raw answers as asked, no reverse coding).",
 )
