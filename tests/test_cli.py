@@ -33,6 +33,15 @@ def _edit_csv(path, row: int, column: str, value: str) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _waves_in_warehouse(study) -> set[str]:
+    con = duckdb.connect(str(study / "output" / "warehouse.duckdb"), read_only=True)
+    try:
+        return {w for (w,) in con.execute(
+            "select distinct wave from evaluation.survey_answers").fetchall()}
+    finally:
+        con.close()
+
+
 def test_unreadable_value_names_file_row_and_column(broken_study, capsys):
     csv = broken_study / "landing" / "surveys" / "staff_w2016.csv"
     _edit_csv(csv, 212, "sam3", "sju")
@@ -44,12 +53,7 @@ def test_unreadable_value_names_file_row_and_column(broken_study, capsys):
     assert csv.read_bytes() == before  # the landing file is never modified
     assert not (broken_study / "output" / "report").exists()
     # no partial table: the failed wave left nothing in the warehouse
-    con = duckdb.connect(str(broken_study / "output" / "warehouse.duckdb"), read_only=True)
-    try:
-        waves = {w for (w,) in con.execute(
-            "select distinct wave from evaluation.survey_answers").fetchall()}
-    finally:
-        con.close()
+    waves = _waves_in_warehouse(broken_study)
     assert waves == {"w2012"}
 
 
@@ -135,12 +139,7 @@ def test_waves_in_parallel_workers_report_a_failing_wave(broken_study, monkeypat
     assert "staff_w2016.csv" in err and "row 212" in err and "sam3" in err and "sju" in err
     assert "worker(s) for wave(s)" in err and "w2016" in err.split("worker(s) for wave(s)")[1]
     assert not (broken_study / "output" / "report").exists()
-    con = duckdb.connect(str(broken_study / "output" / "warehouse.duckdb"), read_only=True)
-    try:
-        waves = {w for (w,) in con.execute(
-            "select distinct wave from evaluation.survey_answers").fetchall()}
-    finally:
-        con.close()
+    waves = _waves_in_warehouse(broken_study)
     assert "w2016" not in waves and waves >= {"w2012"}
 
 
