@@ -213,7 +213,13 @@ def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:
     procs = [subprocess.Popen([sys.executable, "-m", "assets.cli", "run-waves", "--study",
                                study_path, "--waves", ",".join(g)], env=env)
              for g in groups]
-    codes = [p.wait() for p in procs]
+    try:
+        codes = [p.wait() for p in procs]
+    finally:  # interrupted: stop the workers too
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     failed = [",".join(g) for g, c in zip(groups, codes, strict=True) if c != 0]
     if failed:
         print(f"[evaluation-pipeline] the worker(s) for wave(s) {'; '.join(failed)} failed "

@@ -575,7 +575,24 @@ def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:
     digest.update(repr(columns).encode())
     digest.update(dump.encode())
     digest.update(_contract_text(table_name).encode())
+    digest.update(_code_digest())
     return table_name, digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    """This module's source and the great-expectations version: a report kept on disk by an
+    older version of the validation code is not reused."""
+    import inspect
+    import sys
+    from importlib import metadata
+
+    h = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode())
+    try:
+        h.update(metadata.version("great-expectations").encode())
+    except metadata.PackageNotFoundError:  # pragma: no cover - GX is a dependency
+        pass
+    return h.digest()
 
 
 def _type_classes(dtype) -> str:
