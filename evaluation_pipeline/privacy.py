@@ -98,13 +98,14 @@ def personal_data_items(answers: pd.DataFrame) -> dict[str, str]:
         return {}
     shown = answers["value_text"].astype("object").where(
         answers["value_text"].notna(), answers["value"]
-    )
-    wide = (
-        answers.assign(_shown=shown)
-        .pivot_table(index=["respondent_id", "wave"], columns="item", values="_shown",
-                     aggfunc="first", dropna=False)
-    )
-    wide.columns = [str(c) for c in wide.columns]
+    ).to_numpy(dtype=object)
+    # one column per item holding that item's answers (find_personal_data looks at each
+    # column's distinct values and their counts, so the respondents need not line up as in a
+    # pivot; a reader's table has one answer per respondent, wave and item); shorter columns
+    # are padded with NA, which it ignores
+    by_item = answers.groupby(answers["item"].astype(str), sort=True).indices
+    wide = pd.DataFrame({item: pd.Series(shown[idx], dtype=object)
+                         for item, idx in by_item.items()})
     text_cols = sorted(set(answers.loc[answers["value_text"].notna(), "item"]))
     return find_personal_data(wide.reset_index(drop=True), text_columns=text_cols)
 

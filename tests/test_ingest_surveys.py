@@ -398,3 +398,46 @@ def test_unknown_extension_and_unreadable_spss(tmp_path: Path):
     assert _digest(fake) == before
     with pytest.raises(SurveyFileError, match="file not found"):
         read_survey(tmp_path / "missing.csv")
+
+
+def test_csv_cells_parsed_as_one_by_one(tmp_path: Path):
+    """The reader parses each distinct cell once; every row must still get what parsing its
+    own cell gives (blank/NA tokens, padding, decimal comma, text columns)."""
+    rng = np.random.default_rng(5)
+    numeric = [" 3 ", "4,5", "NA", "", "-1,25", "2", "nan", " 7", "#N/A", "+0,5"]
+    text = ["ja", "nei", " vet ikke ", "", "NULL"]
+    n = 400
+    rows = {
+        "respondent_id": [f"r{i}" for i in range(n)],
+        "q1": rng.choice(numeric, n),
+        "q2": rng.choice(numeric, n),
+        "fritt": rng.choice(text, n),
+    }
+    path = tmp_path / "wave.csv"
+    pd.DataFrame(rows).to_csv(path, sep=";", index=False)
+    out = read_survey(path, wave="1").set_index(["respondent_id", "item"])
+    na = {"", "NA", "N/A", "NaN", "nan", "#N/A", "NULL", "null"}
+    for i in range(n):
+        for item in ("q1", "q2", "fritt"):
+            cell = rows[item][i].strip()
+            got = out.loc[(f"r{i}", item)]
+            if cell in na:
+                assert got["missing_reason"] == "no answer"
+                assert math.isnan(got["value"]) and pd.isna(got["value_text"])
+            elif item == "fritt":
+                assert got["value_text"] == cell and pd.isna(got["missing_reason"])
+            else:
+                assert got["value"] == float(cell.replace(",", "."))
+                assert pd.isna(got["missing_reason"])
+
+
+def test_xlsx_blank_headers_named(tmp_path: Path):
+    path = tmp_path / "blank.xlsx"
+    pd.DataFrame([["respondent_id", None, None], ["p1", 1, 2], ["p2", 3, 4]]).to_excel(
+        path, index=False, header=False)
+    with pytest.raises(
+        SurveyFileError,
+        match=r"expected a distinct header for every item column, found a blank header in "
+              r"columns 2 and 3",
+    ):
+        read_survey(path, wave="1")

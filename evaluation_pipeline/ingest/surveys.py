@@ -280,17 +280,24 @@ def _from_text_table(
     cols = _meta_columns(columns, id_column)
     meta = _meta(p, raw, cols, wave)
     used = {c for c in cols.values() if c is not None}
+    _unique_headers(p, columns, used)
     items = _Items()
     n = len(raw)
     for c in columns:
         if c in used:
             continue
-        t = raw[c].fillna("").astype(str).str.strip()
-        empty = t.isin(_NA_TOKENS).to_numpy()
-        num_str = t
+        # parse each distinct cell once (a survey column has a handful of distinct answers),
+        # then spread the result to the rows by the factorize codes; missing cells -> code -1,
+        # which picks the appended "" slot
+        codes, uniq = pd.factorize(raw[c], use_na_sentinel=True)
+        u = pd.Series(np.append(np.asarray(uniq, dtype=object), ""), dtype=object)
+        u = u.astype(str).str.strip()
+        u_empty = u.isin(_NA_TOKENS).to_numpy()
+        num_str = u
         if decimal_comma:
-            num_str = t.str.replace(r"^([+-]?\d*),(\d+)$", r"\1.\2", regex=True)
-        num = pd.to_numeric(num_str.mask(empty, None), errors="coerce").to_numpy(np.float64)
+            num_str = u.str.replace(r"^([+-]?\d*),(\d+)$", r"\1.\2", regex=True)
+        u_num = pd.to_numeric(num_str.mask(u_empty, None), errors="coerce").to_numpy(np.float64)
+        empty, num = u_empty[codes], u_num[codes]
         bad = ~empty & np.isnan(num)
         n_bad, n_ok = int(bad.sum()), int((~empty & ~np.isnan(num)).sum())
         reason = np.where(empty, "no answer", None).astype(object)
@@ -300,17 +307,35 @@ def _from_text_table(
                 i = int(np.flatnonzero(bad)[0])
                 raise SurveyFileError(
                     p,
-                    f"expected a number, found {t.iloc[i]!r} "
+                    f"expected a number, found {u.iloc[codes[i]]!r} "
                     f"({n_ok} other answers in the column are numbers)",
                     row=i + 1,
                     column=str(c),
                 )
             items.add(c, num, none, none, reason)
         else:
-            text = np.where(empty, None, t.to_numpy(dtype=object))
+            text = np.where(empty, None, u.to_numpy(dtype=object)[codes])
             items.add(c, np.full(n, np.nan), none, text, reason)
     _require_items(p, items, columns)
     return _assemble(meta, items, n)
+
+
+def _unique_headers(p: Path, columns: list, used: set) -> None:
+    """Item columns need distinct headers (an Excel sheet with several blank header cells
+    would otherwise give several items of the same name)."""
+    seen: dict[str, int] = {}
+    for j, c in enumerate(columns, start=1):
+        if c in used:
+            continue
+        if str(c) in seen:
+            shown = "a blank header" if str(c).strip() == "" else f"the header {str(c)!r}"
+            raise SurveyFileError(
+                p,
+                f"line 1: expected a distinct header for every item column, found {shown} in "
+                f"columns {seen[str(c)]} and {j}",
+                column=str(c) if str(c).strip() else None,
+            )
+        seen[str(c)] = j
 
 
 def _require_items(p: Path, items: _Items, columns: list) -> None:
