@@ -589,7 +589,7 @@ LEGEND_INCHES = 0.45
 PROFILE_DPI = 150
 
 
-def _panels(n: int, width: float, height: float):
+def _panels(n: int, width: float, height: float, *, share_x: bool = True):
     """A figure with ``n`` panels of ``width`` × ``height`` inches, at most
     :data:`PANELS_PER_ROW` per row (a national study's 40 indicators make 10 rows instead of
     one row 116 inches wide), the unused cells of the last row switched off, the x axis shared
@@ -597,7 +597,10 @@ def _panels(n: int, width: float, height: float):
     ``tight_layout`` pass is needed (it measured every tick label of every panel: a second per
     20-panel figure); a strip of :data:`LEGEND_INCHES` stays free at the bottom for the
     legend. The figure has its own Agg canvas and is not registered with pyplot (it is kept and
-    re-drawn for every kommune of a run, see :class:`_KommuneFigure`). Returns
+    re-drawn for every kommune of a run, see :class:`_KommuneFigure`). ``share_x=False``: the
+    panels are not joined as matplotlib shared axes (the caller gives them the same x limits,
+    see :meth:`_KommuneFigure.png`; with 40 shared panels every limit lookup while drawing
+    walks all 40 siblings, a quarter of the drawing time). Returns
     ``(fig, axes of the n panels)``."""
     ncols = max(1, min(n, PANELS_PER_ROW))
     nrows = max(1, math.ceil(n / ncols))
@@ -609,7 +612,7 @@ def _panels(n: int, width: float, height: float):
     ax_h = (fig_h - top - bottom - (nrows - 1) * gap_h) / nrows
     fig = Figure(figsize=(fig_w, fig_h))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=share_x)
     fig.subplots_adjust(left=left / fig_w, right=1 - right / fig_w, top=1 - top / fig_h,
                         bottom=bottom / fig_h, wspace=gap_w / ax_w, hspace=gap_h / ax_h)
     flat = list(axes.flat)
@@ -618,7 +621,21 @@ def _panels(n: int, width: float, height: float):
             ax.set_axis_off()
         elif i + ncols >= n:  # nothing below it: this panel shows the years
             ax.xaxis.set_tick_params(labelbottom=True)
+        elif not share_x:  # as sharex hides them
+            ax.xaxis.set_tick_params(labelbottom=False)
     return fig, flat[:max(n, 1)]
+
+
+def _fixed_layout(ax) -> None:
+    """Place what matplotlib would otherwise place anew at every draw of a panel, where it
+    lands anyway: the title at the top of the axes (``set_title(y=1.0)``, given by the
+    caller; matplotlib lifts it only above x tick labels on top or an offset text, and the
+    panels have neither) and the (empty) axis labels. The y tick labels show plain numbers
+    (no offset or ×10ⁿ text, which would share the title's corner). Measuring the tick labels
+    for this took half of a 40-panel figure's drawing time at national scale."""
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    ax.xaxis.set_label_coords(0.5, -0.1)
+    ax.yaxis.set_label_coords(-0.1, 0.5)
 
 
 class _KommuneFigure:
@@ -631,12 +648,16 @@ class _KommuneFigure:
 
     ``panels``: one dict per panel with the reference lines ``lines`` (x, y, colour, width,
     label), the panel ``title`` and the ``breaks`` (x positions); ``marker_size``: of every line.
+    ``join_lines``: numeric x axes (years) with the join year marked; their panels are not
+    matplotlib shared axes, the common x limits are set in :meth:`png` (categorical x axes,
+    the survey waves, stay shared: the category positions must agree across panels).
     """
 
     def __init__(self, panels: list[dict], width: float, height: float, marker_size: float,
                  study, *, join_lines: bool = True) -> None:
+        self.share_x = not join_lines
         with figure_style():
-            self.fig, self.axes = _panels(len(panels), width, height)
+            self.fig, self.axes = _panels(len(panels), width, height, share_x=self.share_x)
             self.own: list = []
             self.join: list = []
             for ax, panel in zip(self.axes, panels, strict=False):
@@ -650,7 +671,8 @@ class _KommuneFigure:
                     self.join.append(join)
                 for b in panel.get("breaks", ()):
                     ax.axvline(b - 0.5, **BREAK_LINE)
-                ax.set_title(panel["title"], loc="left", fontsize=8.5)
+                _fixed_layout(ax)
+                ax.set_title(panel["title"], loc="left", fontsize=8.5, y=1.0)
             if study.synthetic:
                 watermark(self.fig, study.language)
         self.legend = None
@@ -668,8 +690,11 @@ class _KommuneFigure:
                     jl.set_xdata([join - 0.5, join - 0.5])
             for ax in self.axes:
                 ax.relim(visible_only=True)
-            for ax in self.axes:
-                ax.autoscale_view()
+            if self.share_x:
+                for ax in self.axes:
+                    ax.autoscale_view()
+            else:
+                self._autoscale_common_x()
             if self.legend is not None:
                 self.legend.remove()
             handles: dict[str, object] = {}
@@ -682,6 +707,21 @@ class _KommuneFigure:
                                           loc="lower center", ncol=max(len(handles), 1),
                                           frameon=False, fontsize=8)
         return png_bytes(self.fig, dpi=PROFILE_DPI, crop=False)
+
+
+    def _autoscale_common_x(self) -> None:
+        """y autoscaled per panel; x as matplotlib autoscales axes shared in x (the union of
+        every panel's data, join and break lines included, then margins), computed once by
+        matplotlib on the first panel and set on the others."""
+        lead = self.axes[0]
+        xs = [v for ax in self.axes for v in ax.dataLim.intervalx if np.isfinite(v)]
+        if xs:
+            lead.dataLim.intervalx = (min(xs), max(xs))
+        lead.autoscale_view()
+        xlim = lead.get_xlim()
+        for ax in self.axes[1:]:
+            ax.autoscale_view(scalex=False)
+            ax.set_xlim(xlim, auto=None)
 
 
 def _kommune_figure(key: tuple, build, shared: dict | None) -> _KommuneFigure:
