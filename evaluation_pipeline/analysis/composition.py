@@ -331,7 +331,8 @@ def _cell_frame(
         resp[c] = resp[c].fillna(MISSING).astype(str)
     if not has_group:
         resp["group"] = ALL
-    resp["cell"] = resp[list(by)].agg(" / ".join, axis=1) if by else ALL
+    resp["cell"] = (resp[by[0]].str.cat([resp[c] for c in by[1:]], sep=" / ") if by
+                    else ALL)
     return df, resp, has_group
 
 

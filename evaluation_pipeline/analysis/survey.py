@@ -471,8 +471,9 @@ def pre_post(
     if by is not None:
         if by not in s.columns:
             raise AnalysisError(f"pre_post: no column {by!r} in the scores")
-        for value in sorted(s[by].dropna().unique(), key=str):
-            effects.append(_pre_post_one(s[s[by] == value], outcome, baseline, followup,
+        rows = s.groupby(by, sort=False, dropna=True, observed=True).indices  # split once
+        for value in sorted(rows, key=str):
+            effects.append(_pre_post_one(s.iloc[rows[value]], outcome, baseline, followup,
                                          str(value), strict=False, **kw))
     return effects
 
