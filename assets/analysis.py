@@ -43,70 +43,64 @@ def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
     return dg.MetadataValue.md(pooled[cols].round(3).to_markdown(index=False))
 
 
-@dg.asset(
-    group_name="analyse",
-    partitions_def=survey_waves,
-    metadata={"partition_expr": "wave"},
-    kinds={"pandas", "duckdb"},
-    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "kommune", "role", "item",
-                                             "value")},
-    description="Scale scores per respondent × wave (mean of answered items after reverse "
-    "coding; NaN when fewer than the scale's min_share_answered items are answered).",
-)
-def scale_scores(
-    context: dg.AssetExecutionContext, study: StudyResource, survey_answers_valid: pd.DataFrame
-) -> pd.DataFrame:
-    s = study.load()
-    scores = score_scales(survey_answers_valid, s.survey.scales)
-    context.add_output_metadata(
-        {"rows": len(scores), "scored": int(scores["score"].notna().sum())}
-    )
-    return scores
+def _wave_out(description: str) -> dg.AssetOut:
+    # not required: a subset of the four outputs can be selected (can_subset)
+    return dg.AssetOut(kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
+                       description=description, is_required=False)
 
 
 @dg.multi_asset(
+    name="survey_wave_analysis",
     group_name="analyse",
     partitions_def=survey_waves,
-    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "item", "value")},
+    can_subset=True,
+    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "kommune", "role", "item",
+                                             "value")},
     outs={
-        "scale_reliability": dg.AssetOut(
-            kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
-            description="Cronbach's alpha with CI, McDonald's omega and n per scale in one "
-            "wave, with warnings (items without variance, heavy listwise deletion).",
-        ),
-        "scale_item_statistics": dg.AssetOut(
-            kinds={"pandas", "duckdb"}, metadata={"partition_expr": "wave"},
-            description="Per item of each scale in one wave: mean, SD, n, corrected item-total "
-            "correlation and alpha if the item is deleted.",
-        ),
+        "scale_scores": _wave_out(
+            "Scale scores per respondent × wave (mean of answered items after reverse coding; "
+            "NaN when fewer than the scale's min_share_answered items are answered)."),
+        "scale_reliability": _wave_out(
+            "Cronbach's alpha with CI, McDonald's omega and n per scale in one wave, with "
+            "warnings (items without variance, heavy listwise deletion)."),
+        "scale_item_statistics": _wave_out(
+            "Per item of each scale in one wave: mean, SD, n, corrected item-total correlation "
+            "and alpha if the item is deleted."),
+        "item_distribution": _wave_out(
+            "Share of each response category per item in one wave, network and comparison "
+            "kommuner apart (raw answers as asked, no reverse coding)."),
     },
+    description="The per-wave survey analysis in one step: the wave's valid answers are "
+    "loaded from the warehouse once (a national wave is 3 million rows) for the scale scores, "
+    "the reliability and item statistics, and the item distributions. Any subset of the four "
+    "can be materialized.",
 )
-def scale_reliability(
+def survey_wave_analysis(
     context: dg.AssetExecutionContext, study: StudyResource, survey_answers_valid: pd.DataFrame
 ):
-    res = scales_reliability(survey_answers_valid, study.load().survey.scales, by="wave")
-    summary = res.summary.rename(columns={"group": "wave"})
-    items = res.items.rename(columns={"group": "wave"})
-    for w in res.warnings:
-        context.log.warning(w)
-    yield dg.Output(summary, output_name="scale_reliability", metadata={
-        "alpha": dg.MetadataValue.md(summary.round(3).to_markdown(index=False))})
-    yield dg.Output(items, output_name="scale_item_statistics", metadata={"rows": len(items)})
-
-
-@dg.asset(
-    group_name="analyse",
-    partitions_def=survey_waves,
-    metadata={"partition_expr": "wave"},
-    kinds={"pandas", "duckdb"},
-    ins={"survey_answers_valid": _answers_in("respondent_id", "wave", "kommune", "item",
-                                             "value")},
-    description="Share of each response category per item in one wave, network and comparison "
-    "kommuner apart (raw answers as asked, no reverse coding).",
-)
-def item_distribution(study: StudyResource, survey_answers_valid: pd.DataFrame) -> pd.DataFrame:
     s = study.load()
-    return item_distributions(survey_answers_valid, s.survey.scales, groups=study_groups(s))
+    selected = context.selected_output_names
+    answers = survey_answers_valid
+    if "scale_scores" in selected:
+        scores = score_scales(answers, s.survey.scales)
+        yield dg.Output(scores, output_name="scale_scores", metadata={
+            "rows": len(scores), "scored": int(scores["score"].notna().sum())})
+    if {"scale_reliability", "scale_item_statistics"} & selected:
+        res = scales_reliability(answers, s.survey.scales, by="wave")
+        for w in res.warnings:
+            context.log.warning(w)
+        if "scale_reliability" in selected:
+            summary = res.summary.rename(columns={"group": "wave"})
+            yield dg.Output(summary, output_name="scale_reliability", metadata={
+                "alpha": dg.MetadataValue.md(summary.round(3).to_markdown(index=False))})
+        if "scale_item_statistics" in selected:
+            items = res.items.rename(columns={"group": "wave"})
+            yield dg.Output(items, output_name="scale_item_statistics",
+                            metadata={"rows": len(items)})
+    if "item_distribution" in selected:
+        yield dg.Output(
+            item_distributions(answers, s.survey.scales, groups=study_groups(s)),
+            output_name="item_distribution")
 
 
 @dg.multi_asset(

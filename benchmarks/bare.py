@@ -118,13 +118,13 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
         kept, rej = check_and_split("survey_answers", df, f"survey_answers-{wave}")
         valid.append(kept)
         rejected.append(rej)
-        with step("scale_scores"):
+        # one step in Dagster: survey_wave_analysis (scores, reliability, item statistics and
+        # distributions from one load of the wave)
+        with step("survey_wave_analysis"):
             scores.append(score_scales(kept, s.survey.scales))
-        with step("scale_reliability"):
             res = scales_reliability(kept, s.survey.scales, by="wave")
             rel.append(res.summary.rename(columns={"group": "wave"}))
             items.append(res.items.rename(columns={"group": "wave"}))
-        with step("item_distribution"):
             dist.append(item_distributions(kept, s.survey.scales, groups=study_groups(s)))
     t["survey_answers_valid"] = pd.concat(valid, ignore_index=True)
     t["survey_answers_rejected"] = pd.concat(rejected, ignore_index=True)

@@ -95,11 +95,11 @@ def test_progress_off_a_terminal_is_one_line_per_finished_step(broken_study, cap
     assert "\r" not in out
     lines = [ln for ln in out.splitlines() if ln.startswith("[evaluation-pipeline] wave w2012")]
     steps = _wave_run_steps("w2012")
-    assert len(steps) == 5  # survey_answers, validate, scale scores, reliability, items
+    assert len(steps) == 3  # survey_answers, validate, survey_wave_analysis
     assert len(lines) == len(steps)
     for i, (line, step) in enumerate(zip(lines, steps, strict=True), start=1):
         assert line == f"[evaluation-pipeline] wave w2012 {i}/{len(steps)} {step} done"
-    assert "[evaluation-pipeline] wave w2016 0/5 survey_answers FAILED" in out
+    assert "[evaluation-pipeline] wave w2016 0/3 survey_answers FAILED" in out
 
 
 class _Terminal(io.StringIO):
@@ -116,13 +116,13 @@ def test_progress_on_a_terminal_rewrites_one_status_line(broken_study, monkeypat
     w2012 = out.split("\n")[0]  # the whole wave on one line, redrawn with "\r"
     states = [s.rstrip() for s in w2012.split("\r") if s]
     steps = _wave_run_steps("w2012")
-    assert states[0] == "[evaluation-pipeline] wave w2012 0/5  survey_answers"
-    assert states[-1] == "[evaluation-pipeline] wave w2012 5/5  -"
+    assert states[0] == "[evaluation-pipeline] wave w2012 0/3  survey_answers"
+    assert states[-1] == "[evaluation-pipeline] wave w2012 3/3  -"
     for step in steps:  # every asset shown while it runs, then counted
         assert any(s.endswith(f"  {step}") for s in states), step
     done = [int(s.split()[3].split("/")[0]) for s in states]
     assert done == sorted(done) and set(done) == set(range(len(steps) + 1))
-    assert "wave w2016 0/5  survey_answers" in out.split("\n")[1]
+    assert "wave w2016 0/3  survey_answers" in out.split("\n")[1]
 
 
 def test_waves_in_parallel_workers_report_a_failing_wave(broken_study, monkeypatch, capfd):
