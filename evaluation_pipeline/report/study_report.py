@@ -411,7 +411,7 @@ def build_study_report(
     for name, fig in figs.items():
         bbox = figures.tight_bbox(fig)
         result.figures[name] = figures.save(fig, out_dir / "figures" / name, bbox)
-        result.previews[name] = figures.png_bytes(fig, bbox=bbox)
+        result.previews[name] = figures.preview_png(result.figures[name][0])
         plt.close(fig)
     result.main_figure = next((n for n in ("logic_chain", "registry_trends",
                                            "survey_scale_means") if n in result.previews),
