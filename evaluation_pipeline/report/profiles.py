@@ -708,7 +708,6 @@ class _KommuneFigure:
                                           frameon=False, fontsize=8)
         return png_bytes(self.fig, dpi=PROFILE_DPI, crop=False)
 
-
     def _autoscale_common_x(self) -> None:
         """y autoscaled per panel; x as matplotlib autoscales axes shared in x (the union of
         every panel's data, join and break lines included, then margins), computed once by
