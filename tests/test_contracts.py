@@ -99,6 +99,24 @@ def test_duplicate_answer_fails_the_table_without_leaking_ids(study, answers):
     assert not r.acceptable(1000)
 
 
+def test_rows_without_any_key_value_are_compared_too(study, answers):
+    """Two rows whose whole key is missing break the key's not-null rules and, being alike,
+    the unique rule as well (GX's default would skip them there); the batch fingerprint that
+    is switched off while the suite runs is switched back on."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    threshold = engine.HASH_THRESHOLD
+    df = pd.concat([answers, answers.iloc[[0, 1]]], ignore_index=True)
+    df.loc[df.index[-2:], ["respondent_id", "wave", "item"]] = None
+    r = validate("survey_answers", df, study)
+    fail = {f.rule: f for f in r.failures}
+    assert fail["unique(respondent_id, wave, item)"].count == 2
+    for col in ("respondent_id", "wave", "item"):
+        assert fail[f"{col}.required"].count == 2
+    assert set(r.failed_rows) == set(df.index[-2:])
+    assert engine.HASH_THRESHOLD == threshold
+
+
 def test_renamed_item_and_thin_kommune_fail_table_rules(study, answers):
     df = answers.copy()
     df.loc[df["item"] == "sam3", "item"] = "sam_3"

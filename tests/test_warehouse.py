@@ -74,3 +74,40 @@ def test_partition_with_an_all_missing_column_first_keeps_every_partition(tmp_pa
     finally:
         con.close()
     assert kind == "VARCHAR"
+
+
+def test_loaded_text_values_shared_and_unchanged(tmp_path):
+    """A downstream asset receives the stored values unchanged (text, numbers, missing cells,
+    a mostly-distinct column), with each repeated text value one shared object."""
+    frame = pd.DataFrame({
+        "kommune": ["1508", "1580", None, "1508", "1580", "1508"],
+        "item": ["q1", "q2", "q1", "q1", "q2", "q2"],
+        "respondent_id": ["R1", "R2", "R3", "R4", "R5", "R6"],
+        "value": [1.0, None, 3.0, 4.0, 5.0, 6.0],
+        "value_text": [None] * 6,
+    })
+    seen = {}
+
+    @dg.asset(name="t")
+    def t() -> pd.DataFrame:
+        return frame
+
+    @dg.asset(name="u")
+    def u(t: pd.DataFrame) -> None:
+        seen["t"] = t
+
+    io = WarehouseIOManager(database=str(tmp_path / "w.duckdb"), schema="s")
+    assert dg.materialize([t, u], resources={"io_manager": io}).success
+    got = seen["t"]
+    pd.testing.assert_frame_equal(got, frame)
+    assert got["kommune"].isna().tolist() == frame["kommune"].isna().tolist()
+    # repeated values are one object each: identity, not just equality
+    assert len({id(v) for v in got["kommune"].dropna()}) == 2
+    assert len({id(v) for v in got["item"]}) == 2
+    # DuckDB's own result holds one object per cell (what share_strings is for)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        raw = con.execute("select item from s.t").df()
+    finally:
+        con.close()
+    assert len({id(v) for v in raw["item"]}) > 2
