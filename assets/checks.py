@@ -13,7 +13,7 @@ from evaluation_pipeline.contracts import validate
 
 from .contract_checks import report_cache
 from .partitions import survey_waves
-from .resources import StudyResource
+from .resources import PROFILE_INPUTS_FIRST, StudyResource
 
 
 def _split(table: str, df: pd.DataFrame, study, label: str):
@@ -60,7 +60,8 @@ def validate_coded_segments(study: StudyResource, coded_segments: pd.DataFrame):
     yield from _split("coded_segments", coded_segments, study.load(), "coded_segments")
 
 
-@dg.multi_asset(outs=_outs("registry_observations"), group_name="validate")
+@dg.multi_asset(outs=_outs("registry_observations"), group_name="validate",
+                op_tags=PROFILE_INPUTS_FIRST)
 def validate_registry_observations(
     study: StudyResource, registry_observations_raw: pd.DataFrame
 ):

@@ -102,11 +102,14 @@ class Progress:
             self.stream.flush()
 
 
-def _execute(job, instance, label: str, **kwargs):
-    """Execute a job in process on the instance with a progress display."""
+def _execute(job, instance, label: str, listener=None, **kwargs):
+    """Execute a job in process on the instance with a progress display (and ``listener``
+    called with each event log entry of the run too)."""
     run_id = str(uuid.uuid4())
     progress = Progress(label, total=len(job.graph.nodes))
     instance.add_event_listener(run_id, progress)
+    if listener is not None:
+        instance.add_event_listener(run_id, listener)
     try:
         return job.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET,
                                       raise_on_error=False, **kwargs)
@@ -133,22 +136,67 @@ def _failure_messages(result) -> list[str]:
     return out
 
 
-def _run_profiles(instance, study, study_path: str) -> int:
-    """The municipality profiles: a backfill over the network kommuner, split into parallel
-    runs (see assets.profiles)."""
-    from .profiles import profile_runs, run_profiles
+class ProfileStarter:
+    """Starts the municipality profiles (a backfill over the network kommuner, split into
+    parallel runs; see assets.profiles) as soon as their inputs are in the warehouse.
 
-    runs = min(profile_runs(), len(study.network))
-    print(f"[evaluation-pipeline] profiles: {len(study.network)} network kommuner in "
-          f"up to {runs} parallel run(s) ...", flush=True)
-    status = run_profiles(instance, study, study_path=study_path)
-    failed = sorted(k for k, v in status.items() if v != "SUCCESS")
-    if failed:
-        print(f"[evaluation-pipeline] profiles FAILED for {', '.join(failed)} "
-              f"(see the runs in `make ui`)", file=sys.stderr)
-        return 1
-    print(f"[evaluation-pipeline] profiles {len(status)}/{len(status)} done", flush=True)
-    return 0
+    Used as an event listener of the study job's run: the profiles need only the registry
+    panel and the scale scores, and the registry panel's steps run first in the study job
+    (``PROFILE_INPUTS_FIRST``), so the profile workers run beside the rest of the study job
+    (effects, report) instead of after it. Inputs the job does not materialize (the scale
+    scores come from the wave runs; the new-waves job leaves the registry alone) are there
+    already, so with none left the profiles start at once.
+    """
+
+    def __init__(self, instance, study, study_path: str, job):
+        import dagster as dg
+
+        self.instance, self.study, self.study_path = instance, study, study_path
+        made = set(job.asset_layer.selected_asset_keys) if job.asset_layer else set()
+        self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "scale_scores")} & made
+        self.runs = None
+        if not self.waiting:
+            self.start()
+
+    def __call__(self, entry) -> None:
+        import dagster as dg
+
+        ev = entry.dagster_event
+        if self.runs is not None or ev is None or \
+                ev.event_type != dg.DagsterEventType.ASSET_MATERIALIZATION:
+            return
+        self.waiting.discard(ev.asset_key)
+        if not self.waiting:
+            self.start()
+
+    def start(self) -> None:
+        from .profiles import profile_runs, start_profiles
+
+        runs = min(profile_runs(), len(self.study.network))
+        print(f"[evaluation-pipeline] profiles: {len(self.study.network)} network kommuner "
+              f"in up to {runs} parallel run(s), started beside the remaining steps ...",
+              flush=True)
+        self.runs = start_profiles(self.instance, self.study, study_path=self.study_path)
+
+    def finish(self, start: bool = True) -> int:
+        """Wait for the profiles (first starting them if ``start`` and they have not been);
+        0 when every kommune's run succeeded."""
+        if self.runs is None:
+            if not start:
+                return 0
+            self.start()
+        status = self.runs.wait()
+        failed = sorted(k for k, v in status.items() if v != "SUCCESS")
+        if failed:
+            print(f"[evaluation-pipeline] profiles FAILED for {', '.join(failed)} "
+                  f"(see the runs in `make ui`)", file=sys.stderr)
+            return 1
+        print(f"[evaluation-pipeline] profiles {len(status)}/{len(status)} done", flush=True)
+        return 0
+
+    def stop(self) -> None:
+        if self.runs is not None:
+            self.runs.stop()
 
 
 #: env var: how many worker processes run the survey waves (1: in this process, one by one)
@@ -265,16 +313,24 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     if rc:
         return rc
     rest = WAVE_DOWNSTREAM_JOB if new_waves else STUDY_JOB
-    res = _execute(defs.resolve_job_def(rest), instance,
-                   "all-wave assets" if new_waves else "study job")
-    if not res.success:
-        print(f"[evaluation-pipeline] {rest} FAILED (run id {res.run_id}):",
-              *_failure_messages(res), sep="\n  ", file=sys.stderr)
-        return 1
-    if profiles:
-        rc = _run_profiles(instance, study, study_path)
-        if rc:
-            return rc
+    job = defs.resolve_job_def(rest)
+    starter = ProfileStarter(instance, study, study_path, job) if profiles else None
+    try:
+        res = _execute(job, instance, "all-wave assets" if new_waves else "study job",
+                       listener=starter)
+        if not res.success:
+            print(f"[evaluation-pipeline] {rest} FAILED (run id {res.run_id}):",
+                  *_failure_messages(res), sep="\n  ", file=sys.stderr)
+            if starter is not None:  # profiles already started finish (their runs are valid)
+                starter.finish(start=False)
+            return 1
+        if starter is not None:
+            rc = starter.finish()
+            if rc:
+                return rc
+    finally:
+        if starter is not None:
+            starter.stop()
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
     print(f"[evaluation-pipeline] done: {study.study}")

@@ -8,12 +8,13 @@ from evaluation_pipeline.analysis.registry import registry_panels
 from evaluation_pipeline.geography import add_rates, harmonize, kommune_name
 
 from .contract_checks import contract_check, contract_spec
-from .resources import StudyResource
+from .resources import PROFILE_INPUTS_FIRST, StudyResource
 
 
 @dg.asset(
     group_name="harmonize",
     kinds={"pandas", "duckdb"},
+    op_tags=PROFILE_INPUTS_FIRST,
     description="Registry observations in the study's kommune borders (geography_year): "
     "merged kommuner summed, split kommuner allocated by population share and flagged "
     "'estimated', rates = numerator / denominator × per.",
@@ -65,6 +66,7 @@ def study_kommuner(study: StudyResource):
 @dg.asset(
     group_name="harmonize",
     kinds={"pandas", "duckdb"},
+    op_tags=PROFILE_INPUTS_FIRST,
     description="The harmonized registry panel of the study's kommuner: indicator × kommune × "
     "year with network (0/1), join_year, first_treated (0 = comparison) and treated "
     "(network and year >= join year).",

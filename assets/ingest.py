@@ -20,7 +20,7 @@ from evaluation_pipeline.privacy import (
 
 from .contract_checks import contract_check, contract_spec
 from .partitions import survey_waves
-from .resources import StudyResource, warehouse_path
+from .resources import PROFILE_INPUTS_FIRST, StudyResource, warehouse_path
 
 NO_PERSONAL_DATA = "no_personal_data"
 #: metadata key of a survey wave's landing file content hash (the new-wave sensor compares it)
@@ -159,6 +159,7 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
     group_name="ingest",
     kinds={"pandas", "duckdb"},
     check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
+    op_tags=PROFILE_INPUTS_FIRST,
     description="Registry observations as published (kommune codes valid in each year): "
     "numerator, denominator and status per kommune × year × study indicator. When a source "
     "table was revised since the previous materialization, the metadata names the changed "

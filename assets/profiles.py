@@ -196,7 +196,19 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     kommuner in parallel (:func:`profile_chunks`: about :func:`profile_runs` runs of
     neighbouring kommuner), and wait for them.
     Returns kommune -> run status (SUCCESS, FAILURE); the upstream assets must have been
-    materialized.
+    materialized. :func:`start_profiles` and :meth:`ProfileRuns.wait`, in one call.
+    """
+    return start_profiles(instance, study, study_path=study_path, module=module,
+                          attribute=attribute, python_file=python_file,
+                          partitions=partitions).wait(timeout)
+
+
+def start_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None = None,
+                   module: str = "assets.definitions", attribute: str = "defs",
+                   python_file: str | None = None,
+                   partitions: list[str] | None = None) -> "ProfileRuns":
+    """Start the profile runs of :func:`run_profiles` and return without waiting for them
+    (the caller goes on with other work and calls :meth:`ProfileRuns.wait`).
 
     Each chunk is one Dagster run of ``kommune_profiles_job`` over its partition range,
     executed in process by a worker process of its own (``python -m assets.profiles``), all
@@ -213,40 +225,65 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
     env = {**os.environ, "EVALUATION_STUDY": str(path)}
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    logs = []
-    procs = []
-    for chunk in chunks:
-        log = tempfile.TemporaryFile()
-        logs.append(log)
-        procs.append(subprocess.Popen(
-            _worker_command(chunk_tags(chunk, batch), module, attribute, python_file),
-            env=env, stdout=log, stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + timeout
-    errors = []
+    runs = ProfileRuns(instance, batch, order, keys, chunks)
     try:
-        for chunk, proc, log in zip(chunks, procs, logs, strict=True):
-            try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 1))
-            except subprocess.TimeoutExpired as err:
-                raise TimeoutError(f"profile runs {batch}: not finished after {timeout:.0f} s "
-                                   f"(kommuner {chunk[0]}..{chunk[-1]} still running)") from err
-            if proc.returncode not in (0, RUN_FAILED):  # the worker itself failed
-                log.seek(0)
-                tail = log.read().decode("utf-8", "replace")[-3000:]
-                errors.append(f"profile worker for {chunk[0]}..{chunk[-1]} exited with "
-                              f"{proc.returncode}:\n{tail}")
-    finally:
-        for proc in procs:
+        for chunk in chunks:
+            log = tempfile.TemporaryFile()
+            runs.logs.append(log)
+            runs.procs.append(subprocess.Popen(
+                _worker_command(chunk_tags(chunk, batch), module, attribute, python_file),
+                env=env, stdout=log, stderr=subprocess.STDOUT))
+    except BaseException:
+        runs.stop()
+        raise
+    return runs
+
+
+class ProfileRuns:
+    """The worker processes of one batch of profile runs (:func:`start_profiles`)."""
+
+    def __init__(self, instance: dg.DagsterInstance, batch: str, order: list[str],
+                 keys: list[str], chunks: list[list[str]]):
+        self.instance, self.batch, self.order, self.keys = instance, batch, order, keys
+        self.chunks = chunks
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list = []
+
+    def wait(self, timeout: float = 1800) -> dict[str, str]:
+        """Wait for every worker; kommune -> run status (SUCCESS, FAILURE). A worker that
+        failed itself (not its run) or did not finish in ``timeout`` s is an error."""
+        deadline = time.monotonic() + timeout
+        errors = []
+        try:
+            for chunk, proc, log in zip(self.chunks, self.procs, self.logs, strict=True):
+                try:
+                    proc.wait(timeout=max(deadline - time.monotonic(), 1))
+                except subprocess.TimeoutExpired as err:
+                    raise TimeoutError(
+                        f"profile runs {self.batch}: not finished after {timeout:.0f} s "
+                        f"(kommuner {chunk[0]}..{chunk[-1]} still running)") from err
+                if proc.returncode not in (0, RUN_FAILED):  # the worker itself failed
+                    log.seek(0)
+                    tail = log.read().decode("utf-8", "replace")[-3000:]
+                    errors.append(f"profile worker for {chunk[0]}..{chunk[-1]} exited with "
+                                  f"{proc.returncode}:\n{tail}")
+        finally:
+            self.stop()
+        if errors:
+            raise RuntimeError("\n".join(errors))
+        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: self.batch}))
+        state = {k: r.status.value for r in runs for k in run_partitions(r, self.order)}
+        return {k: state.get(k, "FAILURE") for k in self.keys}
+
+    def stop(self) -> None:
+        """Kill the workers still running (interrupted) and close their logs."""
+        for proc in self.procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        for log in logs:
-            log.close()
-    if errors:
-        raise RuntimeError("\n".join(errors))
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={BATCH_TAG: batch}))
-    state = {k: r.status.value for r in runs for k in run_partitions(r, order)}
-    return {k: state.get(k, "FAILURE") for k in keys}
+        for log in self.logs:
+            if not log.closed:
+                log.close()
 
 
 def _load_definitions(module: str, attribute: str, python_file: str | None) -> dg.Definitions:

@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 
+import dagster as dg
 import duckdb
 import pytest
 from conftest import EXAMPLE
@@ -80,8 +81,6 @@ def test_bad_study_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 def _wave_run_steps(wave: str) -> list[str]:
     """The steps that succeeded in the run of one wave, from the instance's event log."""
-    import dagster as dg
-
     instance = dg.DagsterInstance.get()
     (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": wave}))
     return [e.dagster_event.step_key for e in instance.all_logs(
@@ -160,3 +159,32 @@ def test_wave_runs_setting(broken_study, monkeypatch):
     monkeypatch.setenv("EVALUATION_WAVE_RUNS", "zero")
     with pytest.raises(PipelineError, match="EVALUATION_WAVE_RUNS"):
         wave_runs(study, waves)
+
+
+def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study, capsys):
+    """The registry panel's steps run first in the study job and the profile runs start as
+    soon as it is materialized, before the study job ends; a study job failing later (here:
+    an unreadable interview export) still lets the started profiles finish, and the command
+    exits non-zero naming the failure."""
+    (broken_study / "landing" / "interviews" / "intervjuer_sunnmore.qdpx").write_bytes(
+        b"not a zip archive")
+    assert main(["run", "--study", str(broken_study)]) == 1
+    out = capsys.readouterr()
+    assert "coded_segments" in out.err and "study_job FAILED" in out.err
+    instance = dg.DagsterInstance.get()
+    (study_run,) = instance.get_runs(filters=dg.RunsFilter(job_name="study_job"))
+    steps = [e.dagster_event.step_key for e in instance.all_logs(
+        study_run.run_id, of_type=dg.DagsterEventType.STEP_START)]
+    assert steps[:4] == ["registry_observations_raw", "validate_registry_observations",
+                         "registry_observations", "registry_panel"]
+    profile_runs = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"))
+    assert profile_runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in profile_runs)
+    # started while the study job still had steps to run (printed in the order it happened)
+    lines = out.out.splitlines()
+    started = next(i for i, ln in enumerate(lines) if "profiles: 9 network kommuner" in ln)
+    study_lines = [i for i, ln in enumerate(lines) if ln.startswith("[evaluation-pipeline] "
+                                                                     "study job ")]
+    assert study_lines[0] < started < study_lines[-1]
+    assert "registry_panel done" in lines[started + 1]
+    assert len(list((broken_study / "output" / "profiles").glob("*.html"))) == 9
+    assert "profiles 9/9 done" in out.out and "done: " not in out.out
