@@ -12,7 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .resources import PROJECT_ROOT, STUDY_ENV, default_study_path
+from .resources import PROJECT_ROOT, STUDY_ENV, default_study_path, one_blas_thread
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 #: console logging of the runs: warnings and errors only (the full event log is in the UI)
@@ -155,6 +155,7 @@ class ProfileStarter:
         made = set(job.asset_layer.selected_asset_keys) if job.asset_layer else set()
         self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "scale_scores")} & made
         self.runs = None
+        self._blas = None  # this process's BLAS thread limit while the profiles run
         if not self.waiting:
             self.start()
 
@@ -177,6 +178,11 @@ class ProfileStarter:
               f"in up to {runs} parallel run(s), started beside the remaining steps ...",
               flush=True)
         self.runs = start_profiles(self.instance, self.study, study_path=self.study_path)
+        # the study job's remaining steps share the CPUs with the profile workers: one BLAS
+        # thread here too (see assets.resources.one_blas_thread)
+        from threadpoolctl import threadpool_limits
+
+        self._blas = threadpool_limits(limits=1)
 
     def finish(self, start: bool = True) -> int:
         """Wait for the profiles (first starting them if ``start`` and they have not been);
@@ -186,6 +192,7 @@ class ProfileStarter:
                 return 0
             self.start()
         status = self.runs.wait()
+        self.stop()
         failed = sorted(k for k, v in status.items() if v != "SUCCESS")
         if failed:
             print(f"[evaluation-pipeline] profiles FAILED for {', '.join(failed)} "
@@ -197,6 +204,9 @@ class ProfileStarter:
     def stop(self) -> None:
         if self.runs is not None:
             self.runs.stop()
+        if self._blas is not None:
+            self._blas.restore_original_limits()
+            self._blas = None
 
 
 #: env var: how many worker processes run the survey waves (1: in this process, one by one)
@@ -255,7 +265,7 @@ def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:
     groups = [waves[i::runs] for i in range(runs)]
     print(f"[evaluation-pipeline] {len(waves)} waves in {runs} parallel worker(s) ...",
           flush=True)
-    env = {**os.environ, STUDY_ENV: study_path}
+    env = one_blas_thread({**os.environ, STUDY_ENV: study_path})
     root = str(PROJECT_ROOT)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     procs = [subprocess.Popen([sys.executable, "-m", "assets.cli", "run-waves", "--study",

@@ -47,7 +47,7 @@ from evaluation_pipeline.report.profiles import (
     profile_kommuner,
 )
 
-from .resources import StudyResource
+from .resources import StudyResource, one_blas_thread
 
 PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
@@ -222,7 +222,7 @@ def start_profiles(instance: dg.DagsterInstance, study, *, study_path: str | Non
     keys = partitions or order
     batch = uuid.uuid4().hex[:12]
     chunks = profile_chunks(keys, order, profile_runs())
-    env = {**os.environ, "EVALUATION_STUDY": str(path)}
+    env = one_blas_thread({**os.environ, "EVALUATION_STUDY": str(path)})
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     runs = ProfileRuns(instance, batch, order, keys, chunks)

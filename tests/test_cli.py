@@ -188,3 +188,13 @@ def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study
     assert "registry_panel done" in lines[started + 1]
     assert len(list((broken_study / "output" / "profiles").glob("*.html"))) == 9
     assert "profiles 9/9 done" in out.out and "done: " not in out.out
+
+
+def test_worker_processes_get_one_blas_thread_unless_set():
+    """Workers running beside each other get one BLAS/OpenMP thread each; a user's own setting
+    is kept."""
+    from assets.resources import BLAS_THREAD_VARS, one_blas_thread
+
+    env = one_blas_thread({"OMP_NUM_THREADS": "4", "PATH": "/bin"})
+    assert env["OMP_NUM_THREADS"] == "4" and env["PATH"] == "/bin"
+    assert all(env[v] == "1" for v in BLAS_THREAD_VARS if v != "OMP_NUM_THREADS")
