@@ -271,6 +271,32 @@ def _median(recs: list[dict[str, Any]]) -> dict[str, Any]:
         "runs": [{k: round(r[k], 2) for k in ("wall", "cpu", "peak_rss_mb")} for r in recs]}
 
 
+def speed_probe(repeat: int = 5) -> float:
+    """CPU seconds of a fixed single-threaded workload (a pure-Python loop, a numpy sort, a
+    pandas groupby on text keys), the median of ``repeat`` runs.
+
+    On a shared host the same code takes more CPU time when neighbours load the physical
+    cores (shared caches, SMT siblings), which the load average inside the VM does not show:
+    runs of different days are comparable only when their probes agree. Taken before the first
+    and after the last measured run."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    values = rng.random(2_000_000)
+    keys = pd.Series(rng.integers(0, 5_000, len(values))).astype(str)
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i % 7
+        np.sort(values)
+        pd.DataFrame({"k": keys, "v": values}).groupby("k")["v"].mean()
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
 def machine() -> dict[str, Any]:
     import psutil
 
@@ -289,7 +315,8 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(
         psutil.virtual_memory().total / 2**30, 1), "os": platform.platform(terse=True),
         "python": platform.python_version(), "packages": versions,
-        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "speed_probe_s": round(speed_probe(), 3)}
 
 
 def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bool,
@@ -330,6 +357,9 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
         log(f"[bench] bare run {i + 1}/{repeat}: {bare[-1]['wall']:.1f} s wall, "
             f"{bare[-1]['cpu']:.1f} s CPU, {bare[-1]['peak_rss_mb']:.0f} MB")
     res["full"], res["bare"], res["incremental"] = _median(full), _median(bare), _median(incr)
+    res["speed_probe_end_s"] = round(speed_probe(), 3)
+    log(f"[bench] speed probe {res['machine']['speed_probe_s']:.2f} s CPU before the runs, "
+        f"{res['speed_probe_end_s']:.2f} s after")
     if with_peers:
         res["peers"] = peers(study / "study.yaml")
         log(f"[bench] peers: TWFE ours/pyfixest {res['peers']['twfe_ratio']:.2f}, "
@@ -345,6 +375,11 @@ def _f(x: float, d: int = 1) -> str:
     return f"{x:,.{d}f}".replace(",", " ")
 
 
+def _probe(r: dict[str, Any]) -> str:
+    before, after = r["machine"].get("speed_probe_s"), r.get("speed_probe_end_s")
+    return "–" if before is None or after is None else f"{before:.2f} / {after:.2f}"
+
+
 def render(results: dict[str, dict[str, Any]]) -> str:
     order = [s for s in generate.SCALES_SPEC if s in results]
     last = results[order[-1]]
@@ -355,7 +390,10 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         "per scale in `benchmarks/results/`; this section is rebuilt from all of them). Every "
         "number is the median of N runs in one invocation. Wall time depends on what else runs "
         "on the machine: CPU time (user + system of the whole process tree) is the steadier "
-        "measure of our cost.")
+        "measure of our cost, but on a shared host it too grows when neighbours load the "
+        "physical cores. The speed probe (CPU seconds of a fixed single-threaded workload, the "
+        "median of 5, before the first and after the last run) shows how fast the host was: "
+        "compare runs of different days only when their probes agree.")
     lines += ["", f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
               f"Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
               + ".", ""]
@@ -376,8 +414,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
               "| scale | N | full wall (s) | full CPU (s) | full peak RSS (MB) | bare wall (s) | "
               "bare CPU (s) | bare peak RSS (MB) | incremental wall (s) | incremental CPU (s) | "
               "incremental peak RSS (MB) | full/bare (CPU) | incremental/full (CPU) | "
-              "load avg at start |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "load avg at start | speed probe before / after (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in order:
         r = results[s]
         f, b, i = r["full"], r["bare"], r["incremental"]
@@ -385,7 +423,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             f"| {s} | {r['repeat']} | {_f(f['wall'])} | {_f(f['cpu'])} | {_f(f['peak_rss_mb'], 0)} "
             f"| {_f(b['wall'])} | {_f(b['cpu'])} | {_f(b['peak_rss_mb'], 0)} | {_f(i['wall'])} | "
             f"{_f(i['cpu'])} | {_f(i['peak_rss_mb'], 0)} | {f['cpu'] / b['cpu']:.2f} | "
-            f"{i['cpu'] / f['cpu']:.2f} | {r['machine']['load_avg_at_start'][0]} |")
+            f"{i['cpu'] / f['cpu']:.2f} | {r['machine']['load_avg_at_start'][0]} | "
+            f"{_probe(r)} |")
     lines += ["", "Targets at national scale (issue 9, 2 cores): full ≤ 1.5 × bare, full ≤ 5 min, "
               "incremental ≤ 25 % of full, peak memory ≤ 4 GB.", ""]
     if len(order) > 1:
