@@ -447,6 +447,10 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         r = results[s]
         lines += [f"### Slowest steps, {s} scale (Dagster step events of the full run; bare "
                   "time of the same work)", "",
+                  "Wall seconds from each step's start to its end. The wave runs run in "
+                  "parallel workers and the profile runs beside the study job, so steps that "
+                  "overlap share the cores and their seconds add up to more than the run's "
+                  "wall time.", "",
                   "| job | step | seconds (summed over partitions) | runs | bare (s) |",
                   "|---|---|---|---|---|"]
         bare_steps = r.get("bare_steps", {})
