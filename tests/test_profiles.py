@@ -332,7 +332,7 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
 def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     import dagster as dg
 
-    from assets.profiles import BATCH_TAG, run_partitions, run_profiles
+    from assets.profiles import BATCH_TAG, run_partitions, start_profiles
 
     study_dir = chromium.example_run()  # the example materialized end to end (shared)
     home = study_dir.parent / "dagster_home"
@@ -346,25 +346,26 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     study = Study.load(study_dir)
     keys = ["1508", "1520"]
     with dg.DagsterInstance.get() as instance:
-        status = run_profiles(instance, study, python_file=str(module), partitions=keys,
-                              timeout=900)
+        workers = start_profiles(instance, study, python_file=str(module), partitions=keys)
+        # both worker processes run at once: launched together, neither waited for (a
+        # worker imports Dagster and the definitions for seconds before its run starts; the
+        # runs' own timestamps cannot show the overlap, one kommune takes about a second)
+        assert len(workers.procs) == 2 and all(p.poll() is None for p in workers.procs)
+        status = workers.wait(timeout=900)
         assert status == {k: "SUCCESS" for k in keys}
-        # both runs had started (RUN_START, each in its own worker process) before either
-        # run finished: they were not run one after the other
         (newest,) = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"),
                                       limit=1)
         runs = instance.get_runs(filters=dg.RunsFilter(
             tags={BATCH_TAG: newest.tags[BATCH_TAG]}))
         order = sorted(study.network)
         assert sorted(k for r in runs for k in run_partitions(r, order)) == keys
-        launched, finished = [], []
-        for run in runs:
-            launched += [e.timestamp for e in instance.all_logs(
-                run.run_id, of_type=dg.DagsterEventType.RUN_START)]
-            finished += [e.timestamp for e in instance.all_logs(
-                run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
-        assert len(launched) == len(finished) == 2
-        assert max(launched) < min(finished)
+        # each run was executed by its own worker process, not by this one
+        pids = {run.run_id: {e.dagster_event.pid for e in instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)} for run in runs}
+        assert all(len(p) == 1 for p in pids.values())
+        run_pids = {p for ps in pids.values() for p in ps}
+        assert len(run_pids) == 2 and os.getpid() not in run_pids
+        assert run_pids == {p.pid for p in workers.procs}
         mat = instance.fetch_materializations(
             dg.AssetKey("kommune_profile"), limit=10).records
         assert set(keys) <= {m.partition_key for m in mat}
