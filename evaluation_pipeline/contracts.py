@@ -440,7 +440,10 @@ def _group_counts(df: pd.DataFrame, rule: TableRule, study) -> pd.DataFrame | No
                       else list(required))
     full = pd.MultiIndex.from_product(levels, names=rule.per)
     counts = counts.reindex(full, fill_value=0).rename("count").reset_index()
-    counts["group"] = counts[rule.per].astype(str).agg("/".join, axis=1)
+    # ``agg(axis=1)`` of an empty frame returns a frame, not a column: a table whose every row
+    # was rejected has no groups left to count (its row failures say why)
+    counts["group"] = (counts[rule.per].astype(str).agg("/".join, axis=1) if len(counts)
+                       else pd.Series([], index=counts.index, dtype=object))
     return counts
 
 

@@ -117,6 +117,18 @@ def test_rows_without_any_key_value_are_compared_too(study, answers):
     assert engine.HASH_THRESHOLD == threshold
 
 
+def test_a_wave_whose_every_row_is_rejected_is_reported_not_a_crash(study, answers):
+    """Every row out of range: no group is left for the per-kommune count (which used to crash
+    on the empty count table); the row rules name every row."""
+    df = answers.copy()
+    df["wave"] = "w2099"
+    r = validate("survey_answers", df, study)
+    assert set(r.failed_rows) == set(df.index)
+    assert {f.rule for f in r.failures} >= {"wave.allowed"}
+    kept, rejected = r.split(df)
+    assert kept.empty and len(rejected) == len(df)
+
+
 def test_renamed_item_and_thin_kommune_fail_table_rules(study, answers):
     df = answers.copy()
     df.loc[df["item"] == "sam3", "item"] = "sam_3"
