@@ -136,7 +136,9 @@ def survey_response(study: StudyResource, scale_scores: pd.DataFrame):
 def survey_effects_table(
     context: dg.AssetExecutionContext, study: StudyResource, scale_scores: pd.DataFrame
 ) -> pd.DataFrame:
-    df = effects_frame(survey_effects(scale_scores, study.load()))
+    s = study.load()
+    # contrasts whose two waves did not change are taken from the last run's (new-wave runs)
+    df = effects_frame(survey_effects(scale_scores, s, cache_dir=s.output / ".cache" / "effects"))
     context.add_output_metadata({"effects": _effects_md(df)})
     return df
 

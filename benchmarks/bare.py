@@ -171,7 +171,8 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
         t["survey_response"] = response_rates(sc, s)
         t["survey_panel_retention"] = panel_retention(sc, s)
     with step("survey_effects"):
-        t["survey_effects"] = effects_frame(survey_effects(sc, s))
+        t["survey_effects"] = effects_frame(survey_effects(sc, s, cache_dir=s.output / ".cache"
+                                                           / "effects"))
     with step("survey_scale_summary"):
         t["survey_scale_summary"] = scale_summary(sc, s)
     with step("registry_effects_twfe"):

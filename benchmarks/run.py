@@ -180,6 +180,18 @@ def _quiet():
     return stack
 
 
+def _ssc(pf) -> dict:
+    """pyfixest's small-sample correction with every fixed effect counted and the cluster
+    adjustment on (as ``did_twfe``'s CR1), in the argument names of the installed version
+    (newer versions renamed ``adj``, ``fixef_k``, ``cluster_adj`` to ``k_adj``, ``k_fixef``,
+    ``G_adj``)."""
+    import inspect
+
+    if "k_adj" in inspect.signature(pf.ssc).parameters:
+        return pf.ssc(k_adj=True, k_fixef="full", G_adj=True)
+    return pf.ssc(adj=True, fixef_k="full", cluster_adj=True)
+
+
 def peers(study_path: Path) -> dict[str, Any]:
     """did_twfe vs pyfixest and staggered_att vs csdid on every indicator's registry panel."""
     import numpy as np
@@ -221,7 +233,7 @@ def peers(study_path: Path) -> dict[str, Any]:
         t["twfe_ours_cr1"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         fit = pf.feols("value ~ treated | kommune + year", data=data, vcov={"CRV1": "kommune"},
-                       ssc=pf.ssc(adj=True, fixef_k="full", cluster_adj=True))
+                       ssc=_ssc(pf))
         est, se = float(fit.coef()["treated"]), float(fit.se()["treated"])
         t["twfe_peer"] += time.perf_counter() - t0
         d["twfe_est"] = max(d["twfe_est"], abs(ours.estimate - est))

@@ -49,6 +49,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .content_cache import DiskCache
 from .errors import ContractViolation, PipelineError
 
 CONTRACTS_ENV = "EVALUATION_CONTRACTS"
@@ -558,41 +559,16 @@ _MEMO_SIZE = 8
 _DISK_CACHE_SIZE = 32
 
 
-def _cache_file(cache_dir: Path, key: tuple) -> Path:
-    return cache_dir / f"{key[0]}-{key[1]}.pickle"
+def _disk(cache_dir: Path) -> DiskCache:
+    return DiskCache(cache_dir, "report", keep=_DISK_CACHE_SIZE)
 
 
 def _read_cached(cache_dir: Path, key: tuple) -> ValidationReport | None:
-    import pickle
-
-    try:
-        with _cache_file(cache_dir, key).open("rb") as fh:
-            report = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
-        return None  # absent, or written by another version: validate again
-    return report if isinstance(report, ValidationReport) else None
+    return _disk(cache_dir).get(f"{key[0]}-{key[1]}", ValidationReport)
 
 
 def _write_cached(cache_dir: Path, key: tuple, report: ValidationReport) -> None:
-    import pickle
-    import tempfile
-
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, _cache_file(cache_dir, key))
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        files = sorted(cache_dir.glob("*.pickle"), key=lambda f: f.stat().st_mtime)
-        for old in files[:-_DISK_CACHE_SIZE]:
-            old.unlink(missing_ok=True)
-    except OSError as err:  # a cache that cannot be written costs time, not correctness
-        warnings.warn(f"could not keep the validation report in {cache_dir}: {err}",
-                      stacklevel=2)
+    _disk(cache_dir).put(f"{key[0]}-{key[1]}", report)
 
 
 def _memo_key(table_name: str, df: pd.DataFrame, study) -> tuple | None:

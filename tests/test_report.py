@@ -289,6 +289,60 @@ def test_synthetic_watermark_and_png_300_dpi(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temporary file left
 
 
+def test_an_unchanged_figure_is_not_rasterised_again(tmp_path, monkeypatch):
+    """save_with_preview with a cache: the same drawing twice gives the same SVG, PNG and
+    preview as saving without the cache, and the second time no PNG is drawn; a changed
+    drawing is drawn anew and replaces the kept entry."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    inputs = _inputs()
+    means = inputs["registry_means"]
+
+    def draw(m):
+        fig = F.registry_trends(m, {}, [2013], synthetic=True, language="nb")
+        return fig, F.tight_bbox(fig)
+
+    real_savefig = Figure.savefig
+    formats = []
+
+    def counting(self, fname, *args, **kw):
+        formats.append(kw.get("format"))
+        return real_savefig(self, fname, *args, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", counting)
+    cache = tmp_path / "cache"
+    fig, bbox = draw(means)
+    (png, svg), preview = F.save_with_preview(fig, tmp_path / "a" / "trend", bbox,
+                                              cache_dir=cache)
+    assert formats == ["svg", "png"]
+    first = png.read_bytes(), svg.read_bytes(), preview
+    assert preview == F.preview_png(png)  # the preview of the saved PNG
+    formats.clear()
+    fig2, bbox2 = draw(means)
+    (png2, svg2), preview2 = F.save_with_preview(fig2, tmp_path / "b" / "trend", bbox2,
+                                                 cache_dir=cache)
+    assert formats == ["svg"]  # the PNG and the preview come from the cache
+    assert (png2.read_bytes(), svg2.read_bytes(), preview2) == first
+    # the same image as drawing it without the cache (the PNG's pixels; the SVG's drawing)
+    from PIL import Image
+
+    fig3, bbox3 = draw(means)
+    png3, _ = F.save(fig3, tmp_path / "c" / "trend", bbox3)
+    with Image.open(png2) as a, Image.open(png3) as b:
+        assert a.size == b.size and a.tobytes() == b.tobytes()
+
+    changed = means.assign(value=means["value"] * 1.5)
+    formats.clear()
+    fig4, bbox4 = draw(changed)
+    (png4, _), preview4 = F.save_with_preview(fig4, tmp_path / "d" / "trend", bbox4,
+                                              cache_dir=cache)
+    assert formats == ["svg", "png"] and png4.read_bytes() != first[0]
+    assert len(list(cache.glob("figure-trend-*.pickle"))) == 1
+    assert not list(tmp_path.rglob(".*.tmp"))
+    plt.close("all")
+
+
 def test_report_sections_in_order_and_print_css(example_study, tmp_path):
     study = example_study.model_copy(update={"output_dir": str(tmp_path)})
     evidence = pd.DataFrame({

@@ -515,3 +515,85 @@ def test_wilcoxon_p_equals_scipy_including_small_tied_samples():
     assert checked >= 40
     with pytest.raises(ValueError):
         wilcoxon_p(np.ones(5), np.ones(5))
+
+
+# --------------------------------------------------------------------------------------------
+# survey_effects: the study's whole set, and its cache of unchanged contrasts
+
+
+def _effects_table(effects):
+    from evaluation_pipeline.analysis.effects import effects_frame
+
+    return effects_frame(effects).reset_index(drop=True)
+
+
+def test_survey_effects_is_the_public_analyses_in_report_order(example):
+    """survey_effects (each contrast computed from its two waves) gives exactly the Effects of
+    pre_post on all of the network's and the comparison's scores, network_effects as answered
+    and network_effects on the post-stratification weights, with the Holm families."""
+    from evaluation_pipeline.analysis.composition import poststratification_weights, study_groups
+    from evaluation_pipeline.analysis.survey import survey_effects
+
+    study, scores = example
+    base, fus = study.baseline_wave, study.followup_waves
+    net = scores[scores["kommune"].isin(list(study.network))]
+    cmp_ = scores[scores["kommune"].isin(list(study.comparison))]
+    pooled, per_k, comp = [], [], []
+    for s in study.survey.scales:
+        for fu in fus:
+            effs = pre_post(net, s, base, fu, by="kommune")
+            pooled += [replace(e, group="network") for e in effs if e.group == "all"]
+            per_k += [e for e in effs if e.group != "all"]
+            comp += [replace(e, group="comparison") for e in pre_post(cmp_, s, base, fu)]
+    weighted = scores.assign(weight=poststratification_weights(
+        scores, base, ("role",), groups=study_groups(study)))
+    expected = (adjust_p(pooled) + adjust_p(comp) + per_k + network_effects(scores, study)
+                + [replace(e, estimator=f"{e.estimator}, reweighted to the baseline role mix",
+                           note="post-stratified to the baseline role mix within network and "
+                                f"comparison; {e.note}")
+                   for e in network_effects(weighted, study, weighted=True)])
+    pd.testing.assert_frame_equal(_effects_table(survey_effects(scores, study)),
+                                  _effects_table(expected))
+
+
+def test_unchanged_contrasts_come_from_the_cache(example, tmp_path, monkeypatch):
+    """With a cache folder the second run computes nothing and gives the same Effects; a
+    changed score in one follow-up wave recomputes only that wave's contrasts (one per scale),
+    and the result equals a run without the cache on the changed scores; other settings
+    (alpha) miss the cache."""
+    from evaluation_pipeline.analysis import survey as sv
+
+    study, scores = example
+    calls = []
+    real = sv._contrast
+
+    def counting(pair, scale, fu, study, alpha):
+        calls.append((scale, fu))
+        return real(pair, scale, fu, study, alpha)
+
+    monkeypatch.setattr(sv, "_contrast", counting)
+    n = len(study.survey.scales) * len(study.followup_waves)
+    plain = _effects_table(sv.survey_effects(scores, study))
+    calls.clear()
+    first = _effects_table(sv.survey_effects(scores, study, cache_dir=tmp_path))
+    assert len(calls) == n and len(list(tmp_path.glob("survey-contrast-*.pickle"))) == n
+    pd.testing.assert_frame_equal(first, plain)
+    calls.clear()
+    again = _effects_table(sv.survey_effects(scores, study, cache_dir=tmp_path))
+    assert calls == []
+    pd.testing.assert_frame_equal(again, plain)
+
+    changed = scores.copy()
+    last = study.followup_waves[-1]
+    row = changed.index[(changed["wave"] == last) & changed["score"].notna()][0]
+    changed.loc[row, "score"] += 0.5
+    calls.clear()
+    cached = _effects_table(sv.survey_effects(changed, study, cache_dir=tmp_path))
+    assert sorted(calls) == sorted((s, last) for s in study.survey.scales
+                                   if s == changed.loc[row, "scale"])
+    pd.testing.assert_frame_equal(cached, _effects_table(sv.survey_effects(changed, study)))
+    assert not cached.equals(plain)
+
+    calls.clear()
+    sv.survey_effects(scores, study, alpha=0.1, cache_dir=tmp_path)
+    assert len(calls) == n

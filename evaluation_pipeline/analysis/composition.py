@@ -348,6 +348,11 @@ def poststratification_cells(
     shares, the weight and a note for cells that cannot be reweighted."""
     by = [by] if isinstance(by, str) else list(by)
     _df, resp, _ = _cell_frame(data, by, groups, "poststratification_weights")
+    return _cells(resp, baseline)
+
+
+def _cells(resp: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """:func:`poststratification_cells` from the respondent × wave rows of :func:`_cell_frame`."""
     if not (resp["wave"] == baseline).any():
         raise AnalysisError(f"poststratification_weights: no rows from the baseline {baseline}")
     counts = resp.groupby(["wave", "group", "cell"]).size().rename("n").reset_index()
@@ -410,7 +415,7 @@ def poststratification_weights(
     """
     by = [by] if isinstance(by, str) else list(by)
     df, resp, _ = _cell_frame(data, by, groups, "poststratification_weights")
-    cells = poststratification_cells(data, baseline, by, groups=groups)
+    cells = _cells(resp, baseline)  # from the same respondent rows, built once
     w = resp.merge(cells[["wave", "group", "cell", "weight"]], on=["wave", "group", "cell"])
     lookup = w.set_index(["respondent_id", "wave"])["weight"]
     idx = pd.MultiIndex.from_arrays(

@@ -15,7 +15,9 @@ cluster-robust SEs; Cameron & Miller 2015).
 from __future__ import annotations
 
 import gc
+import hashlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -857,7 +859,8 @@ def _by_scale(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(k): v for k, v in scores.groupby(scores["scale"].astype(str), sort=False)}
 
 
-def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05) -> list[Effect]:
+def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05,
+                   cache_dir: Path | str | None = None) -> list[Effect]:
     """Every survey Effect of a study, as the report shows them:
 
     - baseline → each follow-up (:func:`pre_post`) in the network kommuner, pooled (group
@@ -867,34 +870,101 @@ def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05) -> list[
     - network vs comparison (:func:`network_effects`, mixed model or its fallback), once as
       answered and once with follow-up waves reweighted to the baseline role mix
       (post-stratification), so a change in who answered can be told from a change in answers.
+
+    Each scale × follow-up contrast is computed from the scores of its two waves only (with
+    their post-stratification weights). ``cache_dir``: the contrasts are kept there
+    (:class:`~evaluation_pipeline.content_cache.DiskCache`) by a digest of those scores, the
+    study's kommuner and network, ``alpha`` and the analysis code, and taken from there when
+    nothing of that changed -- when a new wave arrives only its own contrasts are computed.
+    The Holm adjustments run on every call, over the whole family.
     """
     from .composition import poststratification_weights, study_groups
 
-    network, comparison = set(study.network), set(study.comparison)
-    pooled, per_kommune, comp = [], [], []
-    by_scale = _by_scale(scores)
+    weights = poststratification_weights(scores, study.baseline_wave, ("role",),
+                                         groups=study_groups(study))
+    by_scale = _by_scale(scores.assign(weight=weights))
+    cache = _contrast_cache(cache_dir, study, alpha)
+    parts = []
     for scale in study.survey.scales:
-        sc = by_scale.get(scale, scores.iloc[0:0])
-        net = sc[sc["kommune"].isin(network)]
-        cmp_scores = sc[sc["kommune"].isin(comparison)]
+        sc = by_scale.get(scale, scores.iloc[0:0].assign(weight=pd.Series(dtype=float)))
         for fu in study.followup_waves:
-            effs = pre_post(net, scale, study.baseline_wave, fu, by="kommune", alpha=alpha)
-            pooled += [replace(e, group="network") for e in effs if e.group == "all"]
-            per_kommune += [e for e in effs if e.group != "all"]
-            if len(cmp_scores):
-                comp += pre_post(cmp_scores, scale, study.baseline_wave, fu, alpha=alpha)
-    comp = [replace(e, group="comparison") for e in comp]
+            pair = sc[sc["wave"].isin([study.baseline_wave, fu])]
+            parts.append(_cached_contrast(pair, scale, fu, study, alpha, cache))
+    pooled = [e for p in parts for e in p[0]]
+    per_kommune = [e for p in parts for e in p[1]]
+    comp = [e for p in parts for e in p[2]]
     out = adjust_p(pooled, "holm") + adjust_p(comp, "holm") + per_kommune
-    out += network_effects(scores, study, alpha=alpha)
-    groups = study_groups(study)
-    weighted = scores.assign(
-        weight=poststratification_weights(scores, study.baseline_wave, ("role",),
-                                          groups=groups)
-    )
+    out += adjust_p([p[3] for p in parts], "holm")
     out += [
         replace(e, estimator=f"{e.estimator}, reweighted to the baseline role mix",
                 note=f"post-stratified to the baseline role mix within network and comparison; "
                      f"{e.note}")
-        for e in network_effects(weighted, study, alpha=alpha, weighted=True)
+        for e in adjust_p([p[4] for p in parts], "holm")
     ]
     return out
+
+
+#: one contrast's Effects before the Holm adjustments: network pooled, network per kommune,
+#: comparison pooled, network vs comparison as answered, and reweighted
+_Contrast = tuple[list[Effect], list[Effect], list[Effect], Effect, Effect]
+
+
+def _contrast(pair: pd.DataFrame, scale: str, fu: str, study, alpha: float) -> _Contrast:
+    """The Effects of one scale × follow-up contrast from the scores of its two waves."""
+    network, comparison = set(study.network), set(study.comparison)
+    base = study.baseline_wave
+    net = pair[pair["kommune"].isin(network)]
+    effs = pre_post(net, scale, base, fu, by="kommune", alpha=alpha)
+    pooled = [replace(e, group="network") for e in effs if e.group == "all"]
+    per_kommune = [e for e in effs if e.group != "all"]
+    cmp_scores = pair[pair["kommune"].isin(comparison)]
+    comp = ([replace(e, group="comparison")
+             for e in pre_post(cmp_scores, scale, base, fu, alpha=alpha)]
+            if len(cmp_scores) else [])
+    return (pooled, per_kommune, comp,
+            network_effect(pair, scale, study, followup=fu, alpha=alpha),
+            network_effect(pair, scale, study, followup=fu, alpha=alpha, weighted=True))
+
+
+def _contrast_cache(cache_dir, study, alpha: float):
+    """(cache, digest of everything but the scores a contrast depends on), or None."""
+    if cache_dir is None:
+        return None
+    import json
+    import sys
+
+    from .. import content_cache
+    from . import composition, effects
+
+    h = hashlib.sha256(content_cache.source_digest(
+        sys.modules[__name__], composition, effects,
+        packages=("numpy", "pandas", "scipy", "statsmodels", "pingouin")))
+    h.update(json.dumps({
+        "network": {str(k): v for k, v in study.network.items()},
+        "comparison": sorted(map(str, study.comparison)),
+        "kommuner": sorted(map(str, study.kommuner)), "baseline": study.baseline_wave,
+        "alpha": alpha, "min_pairs": MIN_PAIRS, "min_kommuner_mixed": MIN_KOMMUNER_MIXED,
+    }, sort_keys=True, default=str).encode())
+    # every contrast of a study is kept: 6 scales × 4 follow-ups use 24 files
+    keep = 4 * max(1, len(study.survey.scales) * len(study.followup_waves))
+    return content_cache.DiskCache(cache_dir, "survey-contrast", keep=keep), h.digest()
+
+
+def _cached_contrast(pair: pd.DataFrame, scale: str, fu: str, study, alpha: float,
+                     cache) -> _Contrast:
+    if cache is None:
+        return _contrast(pair, scale, fu, study, alpha)
+    from ..content_cache import frame_digest
+
+    disk, settings = cache
+    try:
+        rows = frame_digest(pair)
+    except TypeError:  # cells pandas cannot hash: compute every time
+        return _contrast(pair, scale, fu, study, alpha)
+    key = hashlib.sha256(settings + rows + repr((scale, fu)).encode()).hexdigest()
+    kept = disk.get(key, tuple)
+    if kept is not None:
+        return kept
+    value = _contrast(pair, scale, fu, study, alpha)
+    disk.put(key, value)
+    return value

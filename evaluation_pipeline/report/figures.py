@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 import textwrap
 from pathlib import Path
 
@@ -59,6 +60,65 @@ def save(fig: plt.Figure, path_stem: Path, bbox=None) -> list[Path]:
         tmp.replace(final)
         out.append(final)
     return out
+
+
+def _atomic_write(final: Path, data: bytes) -> None:
+    tmp = final.with_name(f".{final.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(final)
+
+
+def _figure_code() -> bytes:
+    """What draws a saved figure besides its artists: this module, the style and the modules
+    that build the report's figures, and the matplotlib and Pillow versions."""
+    from .. import content_cache
+    from . import logic_chain_figure, style
+
+    return content_cache.source_digest(sys.modules[__name__], style, logic_chain_figure,
+                                       packages=("matplotlib", "pillow"))
+
+
+def save_with_preview(fig: plt.Figure, path_stem: Path, bbox=None, *,
+                      cache_dir: Path | None = None, preview_dpi: int = 110
+                      ) -> tuple[list[Path], bytes]:
+    """:func:`save` and :func:`preview_png` of the saved PNG in one call.
+
+    ``cache_dir``: the SVG is written first, with a fixed hash salt for its element ids and no
+    date, so the same drawing gives the same bytes; the 300-dpi PNG and the preview of an SVG
+    seen before (a digest of the SVG, the dpi and :func:`_figure_code`) are taken from there
+    instead of being drawn again. The SVG holds every drawn path, text (as glyph outlines),
+    colour and image of the figure, so an unchanged SVG is an unchanged figure: when a new
+    survey wave arrives, the registry and interview figures are not rasterised again. One
+    entry per figure name is kept."""
+    if cache_dir is None:
+        paths = save(fig, path_stem, bbox)
+        return paths, preview_png(paths[0], preview_dpi)
+    import hashlib
+
+    from ..content_cache import DiskCache
+
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    bbox = tight_bbox(fig) if bbox is None else bbox
+    buf = io.BytesIO()
+    with plt.rc_context({"svg.hashsalt": "evaluation-pipeline"}):
+        fig.savefig(buf, format="svg", bbox_inches=bbox, metadata={"Date": None})
+    svg = buf.getvalue()
+    png_path, svg_path = path_stem.with_suffix(".png"), path_stem.with_suffix(".svg")
+    _atomic_write(svg_path, svg)
+    key = hashlib.sha256(svg + _figure_code()
+                         + repr((PNG_DPI, preview_dpi)).encode()).hexdigest()
+    cache = DiskCache(cache_dir, f"figure-{path_stem.name}", keep=1)
+    kept = cache.get(key, tuple)
+    if kept is not None and len(kept) == 2:
+        png, preview = kept
+        _atomic_write(png_path, png)
+        return [png_path, svg_path], preview
+    tmp = png_path.with_name(f".{png_path.name}.tmp")
+    fig.savefig(tmp, format="png", bbox_inches=bbox, dpi=PNG_DPI)
+    tmp.replace(png_path)
+    preview = preview_png(png_path, preview_dpi)
+    cache.put(key, (png_path.read_bytes(), preview))
+    return [png_path, svg_path], preview
 
 
 def png_bytes(fig: plt.Figure, dpi: int = 110, bbox=None, *, crop: bool = True) -> bytes:

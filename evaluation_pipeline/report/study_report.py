@@ -410,8 +410,8 @@ def build_study_report(
             sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", **syn)
     for name, fig in figs.items():
         bbox = figures.tight_bbox(fig)
-        result.figures[name] = figures.save(fig, out_dir / "figures" / name, bbox)
-        result.previews[name] = figures.preview_png(result.figures[name][0])
+        result.figures[name], result.previews[name] = figures.save_with_preview(
+            fig, out_dir / "figures" / name, bbox, cache_dir=out_dir / ".cache" / "figures")
         plt.close(fig)
     result.main_figure = next((n for n in ("logic_chain", "registry_trends",
                                            "survey_scale_means") if n in result.previews),
