@@ -53,8 +53,11 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/evaluation-pipeline register-waves $(if $(STUDY),--study $(STUDY),)
 	$(BIN)/dagster dev -h 127.0.0.1 -w workspace.yaml
 
-bench: install $(DAGSTER_HOME)/dagster.yaml
+$(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m benchmarks.run --scale $(or $(SCALE),small) $(if $(REPEAT),--repeat $(REPEAT))
 
 lint: install-test

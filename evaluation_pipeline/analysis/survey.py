@@ -98,8 +98,29 @@ def wave_difference(
     """
     s = scores[(scores["scale"] == scale)].dropna(subset=["score"])
     fu, bl = s["wave"] == followup, s["wave"] == baseline
-    x = s.loc[fu, "score"].to_numpy(float)
-    y = s.loc[bl, "score"].to_numpy(float)
+    return welch_difference(
+        s.loc[fu, "score"].to_numpy(float), s.loc[bl, "score"].to_numpy(float),
+        s.loc[fu, "respondent_id"].unique(), s.loc[bl, "respondent_id"].unique(),
+        scale, baseline, followup, group=group, alpha=alpha)
+
+
+def welch_difference(
+    x: np.ndarray,
+    y: np.ndarray,
+    ids_x,
+    ids_y,
+    scale: str,
+    baseline: str,
+    followup: str,
+    *,
+    group: str = "all",
+    alpha: float = 0.05,
+) -> Effect:
+    """:func:`wave_difference` from the follow-up scores ``x`` and baseline scores ``y``
+    (without missing values) and the distinct respondent ids of each wave: for callers that
+    split the scores by wave once and compare several follow-ups with one baseline."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     if len(x) < 2 or len(y) < 2:
         raise AnalysisError(
             f"scale {scale} ({group}): need at least 2 scores in each of {baseline} and "
@@ -112,8 +133,7 @@ def wave_difference(
         np.sqrt(x.var(ddof=1) / len(x) + y.var(ddof=1) / len(y))
     )
     g = float(pg.compute_effsize(x, y, paired=False, eftype="hedges"))
-    both = pd.Index(s.loc[fu, "respondent_id"].unique()).intersection(
-        pd.Index(s.loc[bl, "respondent_id"].unique()))
+    both = pd.Index(ids_x).intersection(pd.Index(ids_y))
     return Effect(
         source="survey",
         outcome=scale,

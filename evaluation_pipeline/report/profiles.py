@@ -59,7 +59,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from ..analysis.survey import wave_difference  # noqa: E402
+from ..analysis.survey import welch_difference  # noqa: E402
 from ..geography import kommune_name  # noqa: E402
 from ..privacy import suppress, suppress_small_cells  # noqa: E402
 from .figures import png_bytes  # noqa: E402
@@ -419,6 +419,24 @@ def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
     return out[cols]
 
 
+_NO_SCORES = (np.array([], dtype=float), np.array([], dtype=object))
+
+
+def _by_wave(sub: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A group's scores of one scale (no missing scores) split by wave once: per wave the
+    scores and the distinct respondent ids (the pooled network and comparison groups hold
+    ~100,000 scores per wave in a national study)."""
+    if sub.empty:
+        return {}
+    score = sub["score"].to_numpy(float)
+    ids = sub["respondent_id"].to_numpy(object)
+    out = {}
+    for w, pos in sub.groupby("wave", observed=True, sort=False).indices.items():
+        distinct = pd.unique(ids[pos])
+        out[str(w)] = score[pos], distinct[pd.notna(distinct)]
+    return out
+
+
 def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(means, changes) of the kommune, the network and the comparison group.
@@ -460,9 +478,10 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | Non
             n_means, n_changes = len(means), len(changes)
             sub = (shared["survey_kommune"].get((scale, str(kommune)), empty)
                    if grp == "kommune" else sc[sc["kommune"].isin(codes)])
+            parts = _by_wave(sub)
             for wave in study.wave_ids:
-                w = sub[sub["wave"] == wave]
-                n_raw = int(w["respondent_id"].nunique())
+                x, ids = parts.get(wave, _NO_SCORES)
+                n_raw = len(ids)
                 if grp == "kommune":
                     n_pub = pub.at[(kommune, wave), "published"]
                 elif grp == "network":
@@ -474,7 +493,7 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | Non
                 shown[(grp, wave)] = show and n_raw >= 2
                 means.append({"scale": scale, "wave": wave, "group": grp,
                               "n": np.nan if hidden else float(n_pub),
-                              "mean": float(w["score"].mean()) if show else np.nan,
+                              "mean": float(x.mean()) if show else np.nan,
                               "suppressed": hidden})
             base = study.baseline_wave
             for fu in study.followup_waves:
@@ -482,7 +501,9 @@ def survey_profile(scores: pd.DataFrame, study, kommune: str, shared: dict | Non
                        "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                        "suppressed": not (shown[(grp, base)] and shown[(grp, fu)])}
                 if not row["suppressed"]:
-                    e = wave_difference(sub, scale, base, fu, group=grp)
+                    (x_fu, ids_fu), (x_base, ids_base) = parts[fu], parts[base]
+                    e = welch_difference(x_fu, x_base, ids_fu, ids_base, scale, base, fu,
+                                         group=grp)
                     row.update(estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high)
                 changes.append(row)
             if grp != "kommune":
