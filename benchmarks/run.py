@@ -331,6 +331,19 @@ def machine() -> dict[str, Any]:
         "speed_probe_s": round(speed_probe(), 3)}
 
 
+def _commit() -> str | None:
+    """The measured checkout's commit (short hash, ``+changes`` when the tree differs from it),
+    or None outside a git checkout: results of different scales compare only at one commit."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty.strip() else "")
+
+
 def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bool,
                   log=print) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
@@ -341,7 +354,7 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
     summary = generate.generate(study, scale, seed)
     gen_seconds = time.perf_counter() - t0
     log(f"[bench] generated {scale} study in {gen_seconds:.1f} s: {study}")
-    res: dict[str, Any] = {"scale": scale, "repeat": repeat, "seed": seed,
+    res: dict[str, Any] = {"scale": scale, "repeat": repeat, "seed": seed, "commit": _commit(),
                            "machine": machine(), "generate_seconds": gen_seconds,
                            "study": summary, "date": time.strftime("%Y-%m-%d %H:%M")}
     full, bare, incr = [], [], []
@@ -426,8 +439,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
               "| scale | N | full wall (s) | full CPU (s) | full peak RSS (MB) | bare wall (s) | "
               "bare CPU (s) | bare peak RSS (MB) | incremental wall (s) | incremental CPU (s) | "
               "incremental peak RSS (MB) | full/bare (CPU) | incremental/full (CPU) | "
-              "load avg at start | speed probe before / after (s) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "load avg at start | speed probe before / after (s) | commit | date |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in order:
         r = results[s]
         f, b, i = r["full"], r["bare"], r["incremental"]
@@ -436,7 +449,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             f"| {_f(b['wall'])} | {_f(b['cpu'])} | {_f(b['peak_rss_mb'], 0)} | {_f(i['wall'])} | "
             f"{_f(i['cpu'])} | {_f(i['peak_rss_mb'], 0)} | {f['cpu'] / b['cpu']:.2f} | "
             f"{i['cpu'] / f['cpu']:.2f} | {r['machine']['load_avg_at_start'][0]} | "
-            f"{_probe(r)} |")
+            f"{_probe(r)} | {r.get('commit') or '–'} | {r.get('date', '–')[:10]} |")
     lines += ["", "Targets at national scale (issue 9, 2 cores): full ≤ 1.5 × bare, full ≤ 5 min, "
               "incremental ≤ 25 % of full, peak memory ≤ 4 GB.", ""]
     if len(order) > 1:
@@ -454,6 +467,11 @@ def render(results: dict[str, dict[str, Any]]) -> str:
                 f"{r['bare']['cpu'] / base['bare']['cpu']:.1f} | "
                 f"{_f(r['full']['peak_rss_mb'], 0)} | "
                 f"{r['full']['peak_rss_mb'] / base['full']['peak_rss_mb']:.1f} |")
+        commits = {s: results[s].get("commit") or "unknown" for s in order}
+        if len(set(commits.values())) > 1:
+            lines += ["", "The scales were measured at different commits ("
+                      + ", ".join(f"{s}: {c}" for s, c in commits.items())
+                      + "), so these factors mix the growth with the changes in between."]
         lines.append("")
     for s in order:
         r = results[s]
