@@ -9,6 +9,7 @@ import io
 import math
 import sys
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -74,6 +75,7 @@ def _atomic_write(final: Path, data: bytes) -> None:
     tmp.replace(final)
 
 
+@lru_cache(maxsize=1)
 def _figure_code() -> bytes:
     """What draws a saved figure besides its artists: this module, the style and the modules
     that build the report's figures, and the matplotlib and Pillow versions."""
@@ -125,8 +127,6 @@ def save_with_preview(fig: plt.Figure, path_stem: Path, bbox=None, *,
     preview = preview_png(png_path, preview_dpi)
     cache.put(key, (png_path.read_bytes(), preview))
     return [png_path, svg_path], preview
-
-
 
 
 def png_bytes(fig: plt.Figure, dpi: int = 110, bbox=None, *, crop: bool = True) -> bytes:
