@@ -106,30 +106,23 @@ def test_survey_means_and_change_match_an_independent_computation(study, tmp_pat
             r = sv[(sv["scale"] == scale) & (sv["wave"] == wave) & (sv["group"] == "network")]
             assert r["n"].iloc[0] == len(y)
             assert r["mean"].iloc[0] == pytest.approx(y.mean())
-        base = own[(own["scale"] == scale) & (own["wave"] == study.baseline_wave)]["score"]
         for fu in study.followup_waves:
-            f = own[(own["scale"] == scale) & (own["wave"] == fu)]["score"]
-            # Welch by hand: difference, Welch–Satterthwaite df, t quantile
-            v1, v0 = f.var(ddof=1) / len(f), base.var(ddof=1) / len(base)
-            df = (v1 + v0) ** 2 / (v1**2 / (len(f) - 1) + v0**2 / (len(base) - 1))
-            half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
-            diff = f.mean() - base.mean()
-            r = ch[(ch["scale"] == scale) & (ch["followup"] == fu) & (ch["group"] == "kommune")]
-            assert r["estimate"].iloc[0] == pytest.approx(diff)
-            assert r["ci_low"].iloc[0] == pytest.approx(diff - half)
-            assert r["ci_high"].iloc[0] == pytest.approx(diff + half)
-            assert (r["n_baseline"].iloc[0], r["n_followup"].iloc[0]) == (len(base), len(f))
-            # the pooled network group: the same Welch interval on all its kommuner's scores
-            nb = net[(net["scale"] == scale) & (net["wave"] == study.baseline_wave)]["score"]
-            nf = net[(net["scale"] == scale) & (net["wave"] == fu)]["score"]
-            v1, v0 = nf.var(ddof=1) / len(nf), nb.var(ddof=1) / len(nb)
-            df = (v1 + v0) ** 2 / (v1**2 / (len(nf) - 1) + v0**2 / (len(nb) - 1))
-            half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
-            diff = nf.mean() - nb.mean()
-            r = ch[(ch["scale"] == scale) & (ch["followup"] == fu) & (ch["group"] == "network")]
-            assert r["estimate"].iloc[0] == pytest.approx(diff)
-            assert r["ci_low"].iloc[0] == pytest.approx(diff - half)
-            assert r["ci_high"].iloc[0] == pytest.approx(diff + half)
+            for group, rows in (("kommune", own), ("network", net)):  # the pooled network too
+                sc = rows[rows["scale"] == scale]
+                f = sc[sc["wave"] == fu]["score"]
+                base = sc[sc["wave"] == study.baseline_wave]["score"]
+                # Welch by hand: difference, Welch–Satterthwaite df, t quantile
+                v1, v0 = f.var(ddof=1) / len(f), base.var(ddof=1) / len(base)
+                df = (v1 + v0) ** 2 / (v1**2 / (len(f) - 1) + v0**2 / (len(base) - 1))
+                half = stats.t.ppf(0.975, df) * np.sqrt(v1 + v0)
+                diff = f.mean() - base.mean()
+                r = ch[(ch["scale"] == scale) & (ch["followup"] == fu) & (ch["group"] == group)]
+                assert r["estimate"].iloc[0] == pytest.approx(diff)
+                assert r["ci_low"].iloc[0] == pytest.approx(diff - half)
+                assert r["ci_high"].iloc[0] == pytest.approx(diff + half)
+                if group == "kommune":
+                    assert (r["n_baseline"].iloc[0], r["n_followup"].iloc[0]) == (
+                        len(base), len(f))
     # the trend table's kommune line is the panel's own values
     tr = pd.read_csv(out.tables["trends"])
     mine = tr[(tr["group"] == "kommune") & (tr["indicator"] == "neet_15_29")]
