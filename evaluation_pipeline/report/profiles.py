@@ -49,6 +49,7 @@ import re
 import textwrap
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -761,24 +762,16 @@ def _reference_key(df: pd.DataFrame) -> int:
     return int(pd.util.hash_pandas_object(df, index=False).sum())
 
 
-_FIGURE_CODE: bytes | None = None
-
-
+@lru_cache(maxsize=1)
 def _figure_code() -> bytes:
     """A digest of what draws the profile figures besides their data: this module, the style
     and figure modules and matplotlib's version (a change to any of them draws anew)."""
-    global _FIGURE_CODE
-    if _FIGURE_CODE is None:
-        import hashlib
-        import inspect
+    import sys
 
-        from . import figures, style
+    from ..content_cache import source_digest
+    from . import figures, style
 
-        h = hashlib.sha256(matplotlib.__version__.encode())
-        for module in (inspect.getmodule(_figure_code), style, figures):
-            h.update(inspect.getsource(module).encode())
-        _FIGURE_CODE = h.digest()
-    return _FIGURE_CODE
+    return source_digest(sys.modules[__name__], style, figures, packages=("matplotlib",))
 
 
 def _trends_fingerprint(tabs: ProfileTables, study) -> str:
