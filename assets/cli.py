@@ -12,7 +12,13 @@ import sys
 import uuid
 from pathlib import Path
 
-from .resources import PROJECT_ROOT, STUDY_ENV, default_study_path, one_blas_thread
+from .resources import (
+    PROJECT_ROOT,
+    STUDY_ENV,
+    default_study_path,
+    execute_in_process,
+    one_blas_thread,
+)
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 #: console logging of the runs: warnings and errors only (the full event log is in the UI)
@@ -111,8 +117,8 @@ def _execute(job, instance, label: str, listener=None, **kwargs):
     if listener is not None:
         instance.add_event_listener(run_id, listener)
     try:
-        return job.execute_in_process(instance=instance, run_id=run_id, run_config=QUIET,
-                                      raise_on_error=False, **kwargs)
+        return execute_in_process(job, instance=instance, run_id=run_id, run_config=QUIET,
+                                  raise_on_error=False, **kwargs)
     finally:
         progress.close()
 

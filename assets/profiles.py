@@ -47,7 +47,7 @@ from evaluation_pipeline.report.profiles import (
     profile_kommuner,
 )
 
-from .resources import StudyResource, one_blas_thread
+from .resources import StudyResource, execute_in_process, one_blas_thread
 
 PROFILE_ASSET = "kommune_profile"
 PROFILE_JOB = "kommune_profiles_job"
@@ -312,10 +312,10 @@ def _worker(argv: list[str] | None = None) -> int:
     defs = _load_definitions(args.module, args.attribute, args.python_file)
     job = defs.resolve_job_def(PROFILE_JOB)
     with dg.DagsterInstance.get() as instance:
-        res = job.execute_in_process(instance=instance, tags=json.loads(args.tags),
-                                     raise_on_error=False,
-                                     run_config={"loggers": {"console": {
-                                         "config": {"log_level": "WARNING"}}}})
+        res = execute_in_process(job, instance=instance, tags=json.loads(args.tags),
+                                 raise_on_error=False,
+                                 run_config={"loggers": {"console": {
+                                     "config": {"log_level": "WARNING"}}}})
     return 0 if res.success else RUN_FAILED
 
 

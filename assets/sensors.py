@@ -29,7 +29,7 @@ from evaluation_pipeline.study import Study
 
 from .ingest import FILE_SHA256, file_sha256
 from .partitions import survey_waves
-from .resources import load_study
+from .resources import execute_in_process, load_study
 
 WAVE_SENSOR = "new_survey_wave_sensor"
 AUTOMATION_SENSOR = "automation_sensor"
@@ -192,8 +192,8 @@ def execute_run_requests(defs: dg.Definitions, instance: dg.DagsterInstance,
         else:
             job = defs.resolve_job_def(req.job_name or job_name)
             selection = None
-        results.append(job.execute_in_process(
-            instance=instance, partition_key=req.partition_key, asset_selection=selection,
+        results.append(execute_in_process(
+            job, instance=instance, partition_key=req.partition_key, asset_selection=selection,
             tags=dict(req.tags), run_config=run_config, raise_on_error=False,
         ))
     return results

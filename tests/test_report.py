@@ -213,12 +213,14 @@ def test_validation_summary_counts_rows_and_rules():
     valid = {"survey_answers": pd.DataFrame({"wave": ["w1", "w1", "w2"]}),
              "registry_observations": pd.DataFrame({"x": range(4)})}
     rejected = {"survey_answers": pd.DataFrame({
-        "wave": ["w2", "w2"], "reason": ["value in 1-5", "value in 1-5; role known"]}),
+        "wave": ["w2", "w2", "w3"],
+        "reason": ["value in 1-5", "value in 1-5; role known", "role known"]}),
         "registry_observations": pd.DataFrame(columns=["x", "reason"])}
     v = validation_summary(valid, rejected)
+    # w3: every row rejected, still a line with 0 valid rows
     assert v[["table", "wave", "rows_valid", "rows_rejected"]].values.tolist() == [
         ["survey_answers", "w1", 2, 0], ["survey_answers", "w2", 1, 2],
-        ["registry_observations", "", 4, 0]]
+        ["survey_answers", "w3", 0, 1], ["registry_observations", "", 4, 0]]
     assert v.loc[1, "rules"] == "value in 1-5 (2); role known (1)"
 
 

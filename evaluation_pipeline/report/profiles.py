@@ -347,36 +347,46 @@ def registry_trends(panel: pd.DataFrame, study, kommune: str,
 def indicator_barometer(trends: pd.DataFrame, study, kommune: str) -> pd.DataFrame:
     """One row per indicator: the latest year with a (possibly suppressed) kommune value, the
     kommune's value, network, comparison and country values that year (country NaN when not
-    available), and the kommune's value the year before it joined."""
+    available), and the kommune's value the year before it joined.
+
+    Vectorized: one lookup table of ``trends`` by (group, indicator, year), not a filter of
+    the trends per indicator and group (that was ~70 ms per kommune at 40 indicators)."""
     join = study.network.get(kommune)
-    rows = []
-    by_indicator = dict(iter(trends.groupby("indicator"))) if len(trends) else {}
-    for ind in study.registry.indicators:
-        tr = by_indicator.get(ind, trends.iloc[0:0])
-        own = tr[(tr["group"] == "kommune") & (tr["value"].notna() | tr["suppressed"])]
-        if own.empty:
-            continue
-        last = own.sort_values("year").iloc[-1]
-        year = int(last["year"])
+    order = list(study.registry.indicators)
+    own = trends[(trends["group"] == "kommune")
+                 & (trends["value"].notna() | trends["suppressed"])
+                 & trends["indicator"].isin(order)]
+    if own.empty:
+        return pd.DataFrame()
+    # the latest year per indicator (a stable sort keeps the first of equal years in place)
+    last = own.sort_values("year", kind="stable").groupby("indicator", sort=False).tail(1)
+    last = last.set_index("indicator").reindex([i for i in order if i in set(last["indicator"])])
+    years = last["year"].astype(int)
+    # the first row of each (group, indicator, year), as a filter of the trends would find it
+    first = trends.drop_duplicates(["group", "indicator", "year"]).set_index(
+        ["group", "indicator", "year"])[["value", "suppressed"]]
 
-        def at(grp: str, y: int, tr=tr) -> pd.Series | None:
-            r = tr[(tr["group"] == grp) & (tr["year"] == y)]
-            return r.iloc[0] if len(r) else None
+    def at(grp: str, yrs) -> tuple[np.ndarray, np.ndarray]:
+        idx = pd.MultiIndex.from_arrays([[grp] * len(last), last.index, list(yrs)])
+        found = first.reindex(idx)
+        return (found["value"].to_numpy(dtype=float),
+                found["suppressed"].eq(True).to_numpy())  # not found: False
 
-        row = {"indicator": ind, "year": year, "kommune": last["value"],
-               "kommune_suppressed": bool(last["suppressed"]),
-               "kommune_estimated": bool(last["estimated"])}
-        for grp in ("network", "comparison", "country"):
-            r = at(grp, year)
-            row[grp] = r["value"] if r is not None else np.nan
-            row[f"{grp}_suppressed"] = bool(r["suppressed"]) if r is not None else False
-        before = at("kommune", int(join) - 1) if join else None
-        row["before_join_year"] = int(join) - 1 if join else pd.NA
-        row["before_join"] = before["value"] if before is not None else np.nan
-        row["before_join_suppressed"] = bool(before["suppressed"]) if before is not None \
-            else False
-        rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame({"indicator": last.index, "year": years.to_numpy(),
+                        "kommune": last["value"].to_numpy(),
+                        "kommune_suppressed": last["suppressed"].astype(bool).to_numpy(),
+                        "kommune_estimated": last["estimated"].astype(bool).to_numpy()})
+    for grp in ("network", "comparison", "country"):
+        out[grp], out[f"{grp}_suppressed"] = at(grp, years)
+    if join:
+        before_year = int(join) - 1
+        out["before_join_year"] = before_year
+        out["before_join"], out["before_join_suppressed"] = at("kommune", [before_year] * len(out))
+    else:
+        out["before_join_year"] = pd.NA
+        out["before_join"] = np.nan
+        out["before_join_suppressed"] = False
+    return out
 
 
 # --------------------------------------------------------------------------------------------
