@@ -3,6 +3,7 @@ never receives values in the wrong columns."""
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 
 from assets.resources import WarehouseIOManager
@@ -111,3 +112,43 @@ def test_loaded_text_values_shared_and_unchanged(tmp_path):
     finally:
         con.close()
     assert len({id(v) for v in raw["item"]}) > 2
+
+
+def test_load_frame_equals_duckdb_fetchdf_with_shared_strings(tmp_path):
+    """The warehouse read (text columns with few distinct values through DuckDB ENUMs) returns
+    what DuckDB's ``fetchdf`` returns, value for value, with the same dtypes and ``None`` for
+    missing text; repeated values are one object each."""
+    from assets.resources import DICTIONARY_MAX_LEVELS, load_frame
+
+    n = 600
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "kommune": rng.choice(["1505", "1507", None], n).astype(object),
+        "item": rng.choice(["q1", "it's", "Ærlig «sitat»", "", "a\nb"], n).astype(object),
+        "respondent_id": [f"R{i}" for i in range(n)],  # all distinct: left to share_strings
+        "empty": pd.Series([None] * n, dtype=object),
+        "value": rng.normal(size=n),
+        "n": rng.integers(0, 5, n),
+        "wave": rng.choice(["w1", "w2"], n).astype(object),
+    })
+    frame.loc[::7, "item"] = None
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("create table t as select * from frame")
+        for select in ("select * from t", "select kommune, item, value from t where wave = 'w2'",
+                       "select * from t where 1 = 0"):
+            ref = con.execute(select).fetchdf()
+            got = load_frame(con, select)
+            pd.testing.assert_frame_equal(got, ref)
+            for col in got.select_dtypes("object"):
+                assert [v is None for v in got[col]] == [v is None for v in ref[col]], col
+            if len(got):
+                assert len({id(v) for v in got["item"].dropna()}) == \
+                    got["item"].dropna().nunique()
+        # more distinct values than the dictionary holds: read as before, still equal
+        con.execute("create table wide as select (i % (?))::varchar as code from range(?) r(i)",
+                    [DICTIONARY_MAX_LEVELS + 5, 3 * (DICTIONARY_MAX_LEVELS + 5)])
+        pd.testing.assert_frame_equal(load_frame(con, "select * from wide"),
+                                      con.execute("select * from wide").fetchdf())
+    finally:
+        con.close()

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import AnalysisError
@@ -55,6 +54,8 @@ def _twfe_design(regressors: pd.DataFrame, d: pd.DataFrame, unit: str, time: str
         ],
         axis=1,
     )
+    import statsmodels.api as sm  # imported on use: ~1 s per process
+
     return sm.add_constant(X, has_constant="add")
 
 
@@ -485,6 +486,8 @@ def event_study(
     G = int(groups.max() + 1)
     if G < 2:
         raise AnalysisError(f"event_study({outcome}): fewer than 2 clusters")
+    import statsmodels.api as sm
+
     fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     names = [f"ev_{e}" for e in estimated]
     cov = fit.cov_params().loc[names, names]

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 
 from ..errors import AnalysisError
 from ..study import Scale
@@ -197,6 +196,8 @@ def _group_stats(
     if not total_cov > 0:
         notes.append(f"{where}: the variance of the sum score is 0; α is not defined")
         return row, item_rows, notes
+
+    import pingouin as pg  # imported on use: ~1 s per process (profile workers never need it)
 
     a, bounds = pg.cronbach_alpha(data=complete.astype(float), nan_policy="listwise", ci=ci)
     row["alpha"] = float(a)
