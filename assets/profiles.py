@@ -59,6 +59,8 @@ PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 RUNS_ENV = "EVALUATION_PROFILE_RUNS"
+#: the columns of ``scale_scores`` a profile reads
+PROFILE_SCORE_COLUMNS = ("respondent_id", "wave", "kommune", "scale", "score")
 #: exit status of a profile worker whose run failed (the run and its error are on the
 #: instance); any other non-zero status is the worker's own failure
 RUN_FAILED = 3
@@ -103,7 +105,10 @@ def profile_definitions(study) -> tuple[list, list]:
             group_name="report",
             partitions_def=partitions,
             backfill_policy=policy,
-            ins={"scale_scores": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+            # only the columns the profiles read (each worker holds every wave's scores)
+            ins={"scale_scores": dg.AssetIn(
+                partition_mapping=dg.AllPartitionMapping(),
+                metadata={"columns": list(PROFILE_SCORE_COLUMNS)})},
             kinds={"html", "csv"},
             description="One profile per network kommune (FHI/Hdir oppvekstprofil style): its "
             "registry indicators against the network, the comparison kommuner and the country "
