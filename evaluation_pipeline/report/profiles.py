@@ -358,7 +358,7 @@ def indicator_barometer(trends: pd.DataFrame, study, kommune: str) -> pd.DataFra
                  & trends["indicator"].isin(order)]
     if own.empty:
         return pd.DataFrame()
-    # the latest year per indicator (a stable sort keeps the first of equal years in place)
+    # the latest year per indicator (one kommune row per indicator and year)
     last = own.sort_values("year", kind="stable").groupby("indicator", sort=False).tail(1)
     last = last.set_index("indicator").reindex([i for i in order if i in set(last["indicator"])])
     years = last["year"].astype(int)
