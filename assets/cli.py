@@ -179,11 +179,12 @@ class ProfileStarter:
     def start(self) -> None:
         from .profiles import profile_runs, start_profiles
 
-        runs = min(profile_runs(), len(self.study.network))
+        runs = min(profile_runs(beside_a_run=True), len(self.study.network))
         print(f"[evaluation-pipeline] profiles: {len(self.study.network)} network kommuner "
               f"in up to {runs} parallel run(s), started beside the remaining steps ...",
               flush=True)
-        self.runs = start_profiles(self.instance, self.study, study_path=self.study_path)
+        self.runs = start_profiles(self.instance, self.study, study_path=self.study_path,
+                                   runs=runs)
         # the study job's remaining steps share the CPUs with the profile workers: one BLAS
         # thread here too (see assets.resources.one_blas_thread)
         from threadpoolctl import threadpool_limits

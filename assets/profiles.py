@@ -4,7 +4,8 @@ kommune (static partitions from the study), so the kommuner run in parallel.
 How they run in parallel: runs over partition ranges of neighbouring kommuner. The asset's
 ``BackfillPolicy.multi_run`` puts up to ``ceil(kommuner / PROFILE_RUNS)`` kommuner in one run,
 so a backfill of all kommuner makes about ``PROFILE_RUNS`` runs (default: the machine's CPU
-count; ``EVALUATION_PROFILE_RUNS`` overrides it; 1 kommune per run with
+count, one fewer when the command line starts them beside its own run;
+``EVALUATION_PROFILE_RUNS`` overrides it; 1 kommune per run with
 ``EVALUATION_PROFILE_RUNS`` >= the number of kommuner), each its own process: the kommuner run
 in parallel without paying a process start, a code-location load and an input load per
 kommune (a national study has over a hundred network kommuner).
@@ -66,9 +67,13 @@ PROFILE_SCORE_COLUMNS = ("respondent_id", "wave", "kommune", "scale", "score")
 RUN_FAILED = 3
 
 
-def profile_runs() -> int:
+def profile_runs(beside_a_run: bool = False) -> int:
     """How many runs a backfill of all kommuner is split into ($EVALUATION_PROFILE_RUNS,
-    default the CPU count)."""
+    default the CPU count; ``beside_a_run``: the profiles share the CPUs with a run still
+    going in this process (the command line's study or new-waves job), so by default one
+    fewer, at least 1: one more CPU-bound process than cores makes every process slower and
+    costs one more worker's start and input load (national study, 2 cores, new-wave run:
+    1 worker instead of 2 took 110.8 instead of 133.7 s CPU and 76.6 instead of 93.7 s))."""
     value = os.environ.get(RUNS_ENV)
     if value:
         try:
@@ -78,7 +83,7 @@ def profile_runs() -> int:
         if n < 1:
             raise ValueError(f"{RUNS_ENV}={value!r}: expected a whole number >= 1")
         return n
-    return max(os.cpu_count() or 1, 1)
+    return max((os.cpu_count() or 1) - (1 if beside_a_run else 0), 1)
 
 
 def kommuner_per_run(study) -> int:
@@ -128,21 +133,24 @@ def profile_definitions(study) -> tuple[list, list]:
             built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared,
                                            cache_dir=figure_cache(s))
                      for k in context.partition_keys]
-            first = built[0]
-            png = base64.b64encode(first.figure_png).decode("ascii") if first.figure_png else ""
-            meta = {
-                "profiles": dg.MetadataValue.json({p.kommune: str(p.html) for p in built}),
-                "tables": dg.MetadataValue.json(
-                    {p.kommune: {k: str(v) for k, v in p.tables.items()} for p in built}),
-                "suppressed_cells": sum(p.suppressed_cells for p in built),
-                "preview": dg.MetadataValue.md("\n\n".join(p.preview_markdown for p in built)),
-                "main_figure": dg.MetadataValue.md(
-                    f"![trends {first.name}](data:image/png;base64,{png})" if png
-                    else "(no figure)"),
-            }
             if len(built) == 1:
-                meta["profile"] = dg.MetadataValue.path(str(first.html))
-            return dg.MaterializeResult(metadata=meta)
+                return dg.MaterializeResult(metadata=_kommune_metadata(built[0], figure=True))
+            # a run over a partition range: Dagster gives every partition's materialization
+            # the run's metadata, so that stays small (one kommune's preview and figure would
+            # be stored once per kommune of the run: quadratic, ~100 MB of event log for a
+            # national run of 54 kommuner); each kommune's own preview and paths go into an
+            # observation of its partition
+            for p in built:
+                context.log_event(dg.AssetObservation(
+                    asset_key=context.asset_key, partition=p.kommune,
+                    metadata=_kommune_metadata(p, figure=False)))
+            return dg.MaterializeResult(metadata={
+                "kommuner_in_run": len(built),
+                "suppressed_cells_in_run": sum(p.suppressed_cells for p in built),
+                "profiles_dir": dg.MetadataValue.path(str(Path(built[0].html).parent)),
+                "details": "each kommune's preview and files: the observation of its "
+                           "partition",
+            })
 
     job = dg.define_asset_job(
         PROFILE_JOB,
@@ -152,6 +160,23 @@ def profile_definitions(study) -> tuple[list, list]:
         "parallel runs of neighbouring kommuner.",
     )
     return [kommune_profile], [job]
+
+
+def _kommune_metadata(p, figure: bool) -> dict:
+    """Metadata of one kommune's profile: the page, its tables, its suppressed cells, the
+    aggregates-only preview and (``figure``) its trends figure embedded as PNG (a national
+    profile's figure is over 1 MB, so only a single-kommune run embeds it)."""
+    meta = {
+        "profile": dg.MetadataValue.path(str(p.html)),
+        "tables": dg.MetadataValue.json({k: str(v) for k, v in p.tables.items()}),
+        "suppressed_cells": p.suppressed_cells,
+        "preview": dg.MetadataValue.md(p.preview_markdown),
+    }
+    if figure:
+        png = base64.b64encode(p.figure_png).decode("ascii") if p.figure_png else ""
+        meta["main_figure"] = dg.MetadataValue.md(
+            f"![trends {p.name}](data:image/png;base64,{png})" if png else "(no figure)")
+    return meta
 
 
 def profile_chunks(kommuner: list[str], order: list[str], runs: int) -> list[list[str]]:
@@ -211,7 +236,8 @@ def run_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None 
 def start_profiles(instance: dg.DagsterInstance, study, *, study_path: str | None = None,
                    module: str = "assets.definitions", attribute: str = "defs",
                    python_file: str | None = None,
-                   partitions: list[str] | None = None) -> "ProfileRuns":
+                   partitions: list[str] | None = None,
+                   runs: int | None = None) -> "ProfileRuns":
     """Start the profile runs of :func:`run_profiles` and return without waiting for them
     (the caller goes on with other work and calls :meth:`ProfileRuns.wait`).
 
@@ -220,13 +246,14 @@ def start_profiles(instance: dg.DagsterInstance, study, *, study_path: str | Non
     workers at once; the runs are recorded on ``instance`` (it must be the instance at
     ``$DAGSTER_HOME``, which the workers open) and tagged ``evaluation/profile_batch``.
     No daemon, run queue or run launcher is involved: each worker loads the code location once
-    and runs its kommuner (the UI's backfills go through the daemon as usual).
+    and runs its kommuner (the UI's backfills go through the daemon as usual). ``runs``: how
+    many runs (workers) at most, default :func:`profile_runs`.
     """
     path = study_path or str(study.source_file)
     order = profile_kommuner(study)
     keys = partitions or order
     batch = uuid.uuid4().hex[:12]
-    chunks = profile_chunks(keys, order, profile_runs())
+    chunks = profile_chunks(keys, order, runs or profile_runs())
     env = one_blas_thread({**os.environ, "EVALUATION_STUDY": str(path)})
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))

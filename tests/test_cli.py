@@ -5,6 +5,7 @@ import io
 import os
 import shutil
 import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -12,6 +13,8 @@ import pytest
 from conftest import EXAMPLE
 
 from assets.cli import main
+from assets.profiles import run_partitions
+from evaluation_pipeline.study import Study
 
 
 @pytest.fixture
@@ -188,6 +191,26 @@ def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study
     assert "registry_panel done" in lines[started + 1]
     assert len(list((broken_study / "output" / "profiles").glob("*.html"))) == 9
     assert "profiles 9/9 done" in out.out and "done: " not in out.out
+    # runs over several kommuner: each kommune's preview is in its own partition's
+    # observation, and the materializations (Dagster repeats a run's metadata on every
+    # partition) carry no kommune's preview or figure
+    assert any(len(run_partitions(r, sorted(Study.load(broken_study).network))) > 1
+               for r in profile_runs)
+    key = dg.AssetKey("kommune_profile")
+    mats = instance.fetch_materializations(key, limit=100).records
+    assert len(mats) == 9
+    for m in mats:
+        meta = m.asset_materialization.metadata
+        assert "preview" not in meta and "main_figure" not in meta
+        assert meta["kommuner_in_run"].value > 1
+    obs = {o.partition_key: o.asset_observation.metadata
+           for o in instance.fetch_observations(key, limit=100).records}
+    names = {k: Path(v["profile"].value).name for k, v in obs.items()}
+    assert sorted(obs) == sorted(Study.load(broken_study).network)
+    assert all(names[k].startswith(f"{k}-") for k in obs)
+    for k, meta in obs.items():
+        title = meta["preview"].value.splitlines()[0]
+        assert f"({k})" in title and "main_figure" not in meta
 
 
 def test_worker_processes_get_one_blas_thread_unless_set():

@@ -303,7 +303,8 @@ defs = dg.Definitions(
 
 def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
     """A backfill of all kommuner is split into EVALUATION_PROFILE_RUNS runs (default the CPU
-    count); a run's partition range covers the kommuner between its ends, inclusive."""
+    count, one fewer beside a command-line run); a run's partition range covers the kommuner
+    between its ends, inclusive."""
     import dagster as dg
 
     from assets.profiles import kommuner_per_run, profile_definitions, run_partitions
@@ -318,6 +319,15 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
     monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "zero")
     with pytest.raises(ValueError, match="EVALUATION_PROFILE_RUNS"):
         kommuner_per_run(study)
+    # beside a run of the command line: one CPU fewer by default (at least 1), as set if set
+    from assets.profiles import profile_runs
+
+    monkeypatch.delenv("EVALUATION_PROFILE_RUNS")
+    for cpus, alone, beside in ((1, 1, 1), (2, 2, 1), (8, 8, 7)):
+        monkeypatch.setattr("os.cpu_count", lambda c=cpus: c)
+        assert (profile_runs(), profile_runs(beside_a_run=True)) == (alone, beside)
+    monkeypatch.setenv("EVALUATION_PROFILE_RUNS", "3")
+    assert profile_runs(beside_a_run=True) == 3
     ranged = dg.DagsterRun(job_name="kommune_profiles_job", tags={
         "dagster/asset_partition_range_start": order[1],
         "dagster/asset_partition_range_end": order[4]})
