@@ -594,6 +594,33 @@ def test_unchanged_contrasts_come_from_the_cache(example, tmp_path, monkeypatch)
     pd.testing.assert_frame_equal(cached, _effects_table(sv.survey_effects(changed, study)))
     assert not cached.equals(plain)
 
+    # a changed role moves the post-stratification weights of its wave: every scale's
+    # contrast of that wave is computed again, and equals a run without the cache
+    moved = scores.copy()
+    resp = moved.loc[(moved["wave"] == last), "respondent_id"].iloc[0]
+    roles = sorted(moved["role"].dropna().unique())
+    this = (moved["wave"] == last) & (moved["respondent_id"] == resp)
+    moved.loc[this, "role"] = next(r for r in roles if r != moved.loc[this, "role"].iloc[0])
+    calls.clear()
+    cached = _effects_table(sv.survey_effects(moved, study, cache_dir=tmp_path))
+    assert sorted(calls) == sorted((s, last) for s in study.survey.scales)
+    pd.testing.assert_frame_equal(cached, _effects_table(sv.survey_effects(moved, study)))
+
     calls.clear()
     sv.survey_effects(scores, study, alpha=0.1, cache_dir=tmp_path)
     assert len(calls) == n
+
+
+def test_weights_of_a_follow_up_come_from_its_own_and_the_baseline_rows(example):
+    """survey_effects computes each follow-up's post-stratification weights from the rows of
+    the baseline and that wave only: the same weights as computed on every wave at once."""
+    from evaluation_pipeline.analysis.composition import poststratification_weights, study_groups
+
+    study, scores = example
+    groups, base = study_groups(study), study.baseline_wave
+    every = poststratification_weights(scores, base, ("role",), groups=groups)
+    for fu in study.followup_waves:
+        both = scores["wave"].isin([base, fu])
+        alone = poststratification_weights(scores[both], base, ("role",), groups=groups)
+        pd.testing.assert_series_equal(alone, every[both])
+        assert (alone[scores.loc[both, "wave"] == fu] != 1).any()  # really reweighted

@@ -894,23 +894,43 @@ def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05,
 
     Each scale × follow-up contrast is computed from the scores of its two waves only (with
     their post-stratification weights). ``cache_dir``: the contrasts are kept there
-    (:class:`~evaluation_pipeline.content_cache.DiskCache`) by a digest of those scores, the
-    study's kommuner and network, ``alpha`` and the analysis code, and taken from there when
-    nothing of that changed -- when a new wave arrives only its own contrasts are computed.
+    (:class:`~evaluation_pipeline.content_cache.DiskCache`) by a digest of those scores, of
+    what the two waves' weights are computed from (:func:`_contrast_keys`), the study's
+    kommuner and network, ``alpha`` and the analysis code, and taken from there when nothing
+    of that changed -- when a new wave arrives only its own contrasts (and its weights) are
+    computed.
     The Holm adjustments run on every call, over the whole family.
     """
     from .composition import poststratification_weights, study_groups
 
-    weights = poststratification_weights(scores, study.baseline_wave, ("role",),
-                                         groups=study_groups(study))
-    by_scale = _by_scale(scores.assign(weight=weights))
+    base = study.baseline_wave
+    groups = study_groups(study)
     cache = _contrast_cache(cache_dir, study, alpha)
+    keys = _contrast_keys(scores, study, cache)
+    weighted: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def pair(scale: str, fu: str) -> pd.DataFrame:
+        # a follow-up wave's post-stratification weights depend on the rows of the baseline
+        # and that wave only (poststratification_weights), so they are computed per
+        # follow-up, and only for a follow-up with a contrast not in the cache
+        if fu not in weighted:
+            both = scores[scores["wave"].isin([base, fu])]
+            w = poststratification_weights(both, base, ("role",), groups=groups)
+            weighted[fu] = _by_scale(both.assign(weight=w))
+        sc = weighted[fu].get(scale)
+        return sc if sc is not None else \
+            scores.iloc[0:0].assign(weight=pd.Series(dtype=float))
+
     parts = []
     for scale in study.survey.scales:
-        sc = by_scale.get(scale, scores.iloc[0:0].assign(weight=pd.Series(dtype=float)))
         for fu in study.followup_waves:
-            pair = sc[sc["wave"].isin([study.baseline_wave, fu])]
-            parts.append(_cached_contrast(pair, scale, fu, study, alpha, cache))
+            key = keys.get((scale, fu)) if keys else None
+            kept = cache[0].get(key, tuple) if key else None
+            if kept is None:
+                kept = _contrast(pair(scale, fu), scale, fu, study, alpha)
+                if key:
+                    cache[0].put(key, kept)
+            parts.append(kept)
     pooled = [e for p in parts for e in p[0]]
     per_kommune = [e for p in parts for e in p[1]]
     comp = [e for p in parts for e in p[2]]
@@ -971,21 +991,35 @@ def _contrast_cache(cache_dir, study, alpha: float):
     return content_cache.DiskCache(cache_dir, "survey-contrast", keep=keep), h.digest()
 
 
-def _cached_contrast(pair: pd.DataFrame, scale: str, fu: str, study, alpha: float,
-                     cache) -> _Contrast:
+def _contrast_keys(scores: pd.DataFrame, study, cache) -> dict[tuple[str, str], str] | None:
+    """The cache key of each scale × follow-up contrast, or None without a cache (or when
+    pandas cannot hash the cells): a digest of the settings (:func:`_contrast_cache`), of the
+    scale's rows in the baseline and the follow-up, and of what the post-stratification
+    weights of those two waves are computed from (every scale's respondent, kommune and role
+    columns of the two waves). Each wave is hashed once, not once per contrast."""
     if cache is None:
-        return _contrast(pair, scale, fu, study, alpha)
+        return None
     from ..content_cache import frame_digest
 
-    disk, settings = cache
+    _disk, settings = cache
+    base = study.baseline_wave
+    waves = [base, *study.followup_waves]
+    sub = scores[scores["wave"].isin(waves)]
+    # (a missing column is the weights' error to report, when the contrast is computed)
+    weight_cols = [c for c in ("respondent_id", "wave", "kommune", "role") if c in sub]
     try:
-        rows = frame_digest(pair)
+        rows, cells = {}, {}
+        for w, part in sub.groupby(sub["wave"].astype(str), sort=False):
+            cells[w] = frame_digest(part[weight_cols])
+            for scale, sc in _by_scale(part).items():
+                rows[(scale, w)] = frame_digest(sc)
     except TypeError:  # cells pandas cannot hash: compute every time
-        return _contrast(pair, scale, fu, study, alpha)
-    key = hashlib.sha256(settings + rows + repr((scale, fu)).encode()).hexdigest()
-    kept = disk.get(key, tuple)
-    if kept is not None:
-        return kept
-    value = _contrast(pair, scale, fu, study, alpha)
-    disk.put(key, value)
-    return value
+        return None
+    none = b"(no rows)"
+    return {
+        (scale, fu): hashlib.sha256(
+            settings + rows.get((scale, base), none) + rows.get((scale, fu), none)
+            + cells.get(base, none) + cells.get(fu, none) + repr((scale, fu)).encode()
+        ).hexdigest()
+        for scale in study.survey.scales for fu in study.followup_waves
+    }
