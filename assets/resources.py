@@ -142,24 +142,47 @@ class WarehouseTypeHandler(DuckDBPandasTypeHandler):
     def load_input(self, context, table_slice, connection) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pd.DataFrame()
-        return load_frame(connection, ordered_select(table_slice))
+        select, order = ordered_select(table_slice)
+        return load_frame(connection, select, order=order)
 
 
-def ordered_select(table_slice) -> str:
-    """The stock handler's select of ``table_slice`` with an ``ORDER BY``: the partition
-    column(s), then the order the rows were written in (DuckDB's ``rowid``).
+#: the extra columns :func:`ordered_select` reads to sort by (dropped by :func:`load_frame`)
+ORDER_COLUMNS_PREFIX = "__evaluation_order_"
 
-    Without it the rows of a partitioned table come back in an order that changes from one
-    read to the next: a filtered scan runs in parallel threads, and DuckDB 2.0 returned the
-    rows of a national ``scale_scores`` (2.5 million rows, 5 waves) differently ordered on
-    every read. The analyses' float sums then differ in the last bits between runs on the
-    same data, and the content caches (:mod:`evaluation_pipeline.content_cache`, which hash
-    the rows in order) missed every time a new wave was added. Sorting the waves by name also
-    makes the order independent of which parallel wave worker wrote first. Costs ~0.2 s on
-    the 2.5 million rows."""
+
+def ordered_select(table_slice) -> tuple[str, list[str]]:
+    """The stock handler's select of ``table_slice`` and the columns to sort its rows by, so
+    that every read gives them in one order: by partition, then in the order written.
+
+    A partitioned table is read with ``WHERE wave in ('w2012', ...)``, which DuckDB 2.0 runs
+    as a hash join with the list, and (like any filter on a parallel scan there) it does not
+    keep the table's order: the rows of a national ``scale_scores`` (2.5 million rows, 5
+    waves) came back in a different order on every read. The analyses' float sums then
+    differed in the last bits between runs on the same data, and the content caches
+    (:mod:`evaluation_pipeline.content_cache`, which hash rows in order) missed every old
+    wave when a new one was added. So the select also reads, per row, the position of its
+    partition among the sorted partition keys and its ``rowid`` (the position it was written
+    at), and :func:`load_frame` sorts by them (an ``ORDER BY`` in DuckDB does the same at
+    ~350 MB more peak memory on a national wave). Sorting the partitions by key also makes the
+    order independent of which parallel wave worker wrote first. An unpartitioned table is a
+    plain scan, which keeps its order.
+    """
     select = DuckDbClient.get_select_statement(table_slice)
-    keys = [d.partition_expr for d in table_slice.partition_dimensions or []]
-    return f"{select} ORDER BY {', '.join([*keys, 'rowid'])}"
+    dims = table_slice.partition_dimensions or []
+    _, sep, where = select.partition(" WHERE\n")
+    if not dims or not sep:
+        return select, []
+    # integer keys (an object column would cost a copy of the text columns when dropped):
+    # the position of the row's partition among the sorted keys, then its rowid; a time
+    # window is one range, in which the rowid alone orders
+    extra = [f"list_position([{', '.join(map(_sql_text, sorted(map(str, d.partitions))))}], "
+             f"CAST(({d.partition_expr}) AS VARCHAR))"
+             for d in dims if not isinstance(d.partitions, dg.TimeWindow)] + ["rowid"]
+    keys = [f"{ORDER_COLUMNS_PREFIX}{i}" for i in range(len(extra))]
+    cols = ", ".join(table_slice.columns) if table_slice.columns else "*"
+    named = ", ".join(f"{e} AS {k}" for e, k in zip(extra, keys, strict=True))
+    return (f"SELECT {cols}, {named} FROM {table_slice.schema}.{table_slice.table} "
+            f"WHERE\n{where}", keys)
 
 
 #: a text column is read through a dictionary (DuckDB ENUM) when it has at most this many
@@ -171,9 +194,11 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def load_frame(connection, select: str) -> pd.DataFrame:
+def load_frame(connection, select: str, order: list[str] | None = None) -> pd.DataFrame:
     """The rows of ``select`` as a DataFrame, as DuckDB's ``fetchdf`` returns them, with each
-    repeated text value held as one Python object (:func:`share_strings`).
+    repeated text value held as one Python object (:func:`share_strings`); with ``order``
+    (columns of ``select``, see :func:`ordered_select`) sorted by those columns, which are then
+    dropped.
 
     ``fetchdf`` makes a new ``str`` for every text cell: a national wave (3 million answers,
     9 columns) becomes 27 million objects, ~1.3 GB, before :func:`share_strings` can merge
@@ -198,7 +223,7 @@ def load_frame(connection, select: str) -> pd.DataFrame:
             if 0 < len(values) <= DICTIONARY_MAX_LEVELS and 2 * len(values) <= n:
                 levels[col] = values
     if not levels:
-        return share_strings(connection.execute(select).fetchdf())
+        return _sorted(share_strings(connection.execute(select).fetchdf()), order)
     casts = ", ".join(f'cast("{c}" as enum({", ".join(map(_sql_text, v))})) as "{c}"'
                       for c, v in levels.items())
     df = connection.execute(f"select * replace ({casts}) from ({select})").fetchdf()
@@ -210,7 +235,24 @@ def load_frame(connection, select: str) -> pd.DataFrame:
         if missing.any():
             shared[missing] = None
         df[col] = shared
-    return share_strings(df, skip=set(levels))
+    return _sorted(share_strings(df, skip=set(levels)), order)
+
+
+def _sorted(df: pd.DataFrame, order: list[str] | None) -> pd.DataFrame:
+    """``df`` sorted by the integer columns ``order``, without them; a frame out of order is
+    reordered one column at a time (a national wave is ~1 GB: a whole-frame ``take`` would
+    hold it twice)."""
+    if not order:
+        return df
+    keys = [df[c].to_numpy() for c in order]
+    for c in order:  # in place (integer columns: only the small integer block is copied)
+        del df[c]
+    idx = np.lexsort(keys[::-1])  # np.lexsort sorts by its last key first
+    if (idx[1:] > idx[:-1]).all():  # already in order
+        return df
+    for col in df.columns:
+        df[col] = df[col].array.take(idx)
+    return df
 
 
 def share_strings(df: pd.DataFrame, skip=()) -> pd.DataFrame:
