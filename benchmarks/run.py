@@ -173,16 +173,16 @@ def _incremental_child(study_path: str) -> int:
 # time per asset from the event log
 
 
-def step_times(home: Path, skip: set[str] = frozenset()
-               ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Seconds per step (STEP_START -> STEP_SUCCESS) of the runs in the instance at ``home``
-    (except the run ids in ``skip``), summed over the wave partitions, slowest first; and the
-    ids of the runs read."""
+def step_times(home: Path, since: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Seconds per step (STEP_START -> STEP_SUCCESS) of the runs in the instance at ``home``,
+    summed over the wave partitions, slowest first: (runs started before the time ``since``,
+    runs started after it). One subprocess reads both (it imports Dagster: seconds)."""
     code = (
         "import json, dagster as dg\n"
         "inst = dg.DagsterInstance.get(); out = []\n"
-        f"for r in inst.get_runs():\n"
-        f"    if r.run_id in {sorted(skip)!r}: continue\n"
+        "for r in inst.get_runs():\n"
+        "    rr = inst.get_run_record_by_id(r.run_id)\n"
+        "    if rr.start_time is None: continue\n"
         "    start = {}\n"
         "    for rec in inst.all_logs(r.run_id):\n"
         "        ev = rec.dagster_event\n"
@@ -191,22 +191,19 @@ def step_times(home: Path, skip: set[str] = frozenset()
         "        if ev.event_type == t.STEP_START: start[ev.step_key] = rec.timestamp\n"
         "        elif ev.event_type == dg.DagsterEventType.STEP_SUCCESS:\n"
         "            sec = rec.timestamp - start[ev.step_key]\n"
-        "            out.append([r.job_name, ev.step_key, sec, r.run_id])\n"
-        "    rr = inst.get_run_record_by_id(r.run_id)\n"
+        "            out.append([r.job_name, ev.step_key, sec, rr.start_time])\n"
         "    if rr.end_time is None: continue\n"
-        "    out.append([r.job_name, '(whole run)', rr.end_time - rr.start_time, r.run_id])\n"
+        "    out.append([r.job_name, '(whole run)', rr.end_time - rr.start_time, rr.start_time])\n"
         "print(json.dumps(out))\n"
     )
     proc = subprocess.run([PY, "-c", code], env=_env(home), capture_output=True, text=True,
                           check=True, cwd=ROOT)
-    agg: dict[tuple[str, str], list[float]] = {}
-    ids = set()
-    for job, step, sec, run_id in json.loads(proc.stdout.strip().splitlines()[-1]):
-        agg.setdefault((job, step), []).append(sec)
-        ids.add(run_id)
-    rows = [{"job": j, "step": s, "seconds": sum(v), "runs": len(v)}
-            for (j, s), v in agg.items()]
-    return sorted(rows, key=lambda r: -r["seconds"]), sorted(ids)
+    agg: tuple[dict, dict] = ({}, {})
+    for job, step, sec, started in json.loads(proc.stdout.strip().splitlines()[-1]):
+        agg[started >= since].setdefault((job, step), []).append(sec)
+    return tuple(sorted(({"job": j, "step": s, "seconds": sum(v), "runs": len(v)}
+                         for (j, s), v in a.items()), key=lambda r: -r["seconds"])
+                 for a in agg)
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,16 +408,15 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
         log(f"[bench] full run {i + 1}/{repeat}: {full[-1]['wall']:.1f} s wall, "
             f"{full[-1]['cpu']:.1f} s CPU, {full[-1]['peak_rss_mb']:.0f} MB "
             f"largest process, {full[-1]['peak_total_rss_mb']:.0f} MB all processes")
-        if i == repeat - 1:
-            res["steps"], full_ids = step_times(home)
         generate.add_next_wave(copy.parent)
+        since = time.time()
         incr.append(measure([PY, "-m", "benchmarks.run", "--_incremental", str(copy)],
                             _env(home), work / f"incremental-{i}.log"))
         log(f"[bench] incremental run {i + 1}/{repeat}: {incr[-1]['wall']:.1f} s wall, "
             f"{incr[-1]['cpu']:.1f} s CPU, {incr[-1]['peak_rss_mb']:.0f} MB "
             f"largest process, {incr[-1]['peak_total_rss_mb']:.0f} MB all processes")
         if i == repeat - 1:
-            res["steps_incremental"], _ = step_times(home, skip=set(full_ids))
+            res["steps"], res["steps_incremental"] = step_times(home, since)
         bcopy = _fresh_copy(study, work / "bare")
         bare.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json"],
                             _env(), work / f"bare-{i}.log"))
