@@ -345,6 +345,55 @@ def test_an_unchanged_figure_is_not_rasterised_again(tmp_path, monkeypatch):
     plt.close("all")
 
 
+def test_a_figure_whose_inputs_did_not_change_is_not_built_again(tmp_path):
+    """draw_and_save with a cache: the same function on the same inputs is built once; the
+    second time the files and the preview come from the cache, with the pixels of a fresh
+    drawing; changed data or a changed keyword builds anew; an argument that cannot be hashed
+    (an object) builds every time."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    means = _inputs()["registry_means"]
+    calls = []
+
+    def trends(m, labels, joins, **kw):
+        calls.append(kw.get("language"))
+        return F.registry_trends(m, labels, joins, **kw)
+
+    cache = tmp_path / "cache"
+
+    def draw(stem, m, **kw):
+        return F.draw_and_save(tmp_path / stem / "trend", trends, m, {}, [2013],
+                               cache_dir=cache, **{"synthetic": True, "language": "nb", **kw})
+
+    (png, svg), preview = draw("a", means)
+    (png2, svg2), preview2 = draw("b", means)
+    assert calls == ["nb"]  # built once
+    assert (png2.read_bytes(), svg2.read_bytes(), preview2) == \
+        (png.read_bytes(), svg.read_bytes(), preview)
+    fig = F.registry_trends(means, {}, [2013], synthetic=True, language="nb")
+    fresh, _ = F.save(fig, tmp_path / "c" / "trend", F.tight_bbox(fig))
+    with Image.open(png2) as a, Image.open(fresh) as b:
+        assert a.size == b.size and a.tobytes() == b.tobytes()
+    assert preview2 == F.preview_png(fresh)
+
+    (png3, _), _ = draw("d", means.assign(value=means["value"] * 1.5))
+    assert calls == ["nb", "nb"] and png3.read_bytes() != png.read_bytes()
+    draw("e", means, language="en")
+    assert calls == ["nb", "nb", "en"]
+    assert len(list(cache.glob("figure-inputs-trend-*.pickle"))) == 1  # one kept per name
+
+    def with_object(m, obj, **kw):
+        calls.append("object")
+        return F.registry_trends(m, {}, [2013], **kw)
+
+    for stem in ("f", "g"):
+        F.draw_and_save(tmp_path / stem / "t2", with_object, means, object(), cache_dir=cache)
+    assert calls[-2:] == ["object", "object"]
+    assert not list(tmp_path.rglob(".*.tmp"))
+    plt.close("all")
+
+
 def test_report_sections_in_order_and_print_css(example_study, tmp_path):
     study = example_study.model_copy(update={"output_dir": str(tmp_path)})
     evidence = pd.DataFrame({

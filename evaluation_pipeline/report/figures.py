@@ -129,6 +129,99 @@ def save_with_preview(fig: plt.Figure, path_stem: Path, bbox=None, *,
     return [png_path, svg_path], preview
 
 
+def _input_digest(value, h) -> None:
+    """Feed ``value`` (frames, series, dicts, lists, tuples, text, numbers, None) into the
+    hash ``h``; anything else raises ``TypeError`` (such a figure is not kept by its
+    inputs)."""
+    from ..content_cache import frame_digest
+
+    if isinstance(value, pd.DataFrame):
+        h.update(b"F" + frame_digest(value, index=True))
+    elif isinstance(value, pd.Series):
+        h.update(b"S" + frame_digest(value.to_frame(), index=True))
+    elif isinstance(value, dict):
+        h.update(b"{%d" % len(value))
+        for k, v in value.items():
+            _input_digest(k, h)
+            _input_digest(v, h)
+    elif isinstance(value, list | tuple):
+        h.update(b"[%d" % len(value))
+        for v in value:
+            _input_digest(v, h)
+    elif value is None or isinstance(value, str | int | float | bool):
+        h.update(repr((type(value).__name__, value)).encode())
+    else:
+        raise TypeError(f"no digest for a {type(value).__name__}")
+
+
+def _inputs_key(build, args: tuple, kwargs: dict, preview_dpi: int) -> str | None:
+    """The digest a figure is kept by in :func:`draw_and_save`: what it is drawn from (the
+    function, its arguments), the drawing code and versions (:func:`_figure_code` and the
+    labels), the font matplotlib draws text with, and the dpis; None when an argument cannot
+    be hashed."""
+    import hashlib
+
+    from matplotlib import font_manager
+
+    from . import labels
+
+    h = hashlib.sha256(_figure_code())
+    h.update(_source(labels))
+    h.update(f"{build.__module__}.{build.__qualname__}".encode())
+    h.update(font_manager.findfont(font_manager.FontProperties(
+        family=plt.rcParams["font.family"])).encode())
+    h.update(repr((PNG_DPI, preview_dpi)).encode())
+    try:
+        _input_digest(list(args), h)
+        _input_digest(dict(sorted(kwargs.items())), h)
+    except TypeError:
+        return None
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _source(module) -> bytes:
+    import inspect
+
+    return inspect.getsource(module).encode()
+
+
+def draw_and_save(path_stem: Path, build, *args, cache_dir: Path | None = None,
+                  preview_dpi: int = 110, **kwargs) -> tuple[list[Path], bytes]:
+    """``build(*args, **kwargs)`` (a figure function of this module) saved by
+    :func:`save_with_preview`: the paths of the PNG and the SVG, and the preview.
+
+    ``cache_dir``: the saved SVG, PNG and preview are also kept by a digest of the inputs
+    (:func:`_inputs_key`), so a figure whose data did not change is not even built when the
+    report is made again -- a new survey wave leaves the registry and interview figures as
+    they were (a national registry figure has 40 panels: seconds to build and draw). The
+    figure is built as usual when an argument cannot be hashed (e.g. a study object). One
+    entry per figure name is kept."""
+    key = _inputs_key(build, args, kwargs, preview_dpi) if cache_dir is not None else None
+    png_path, svg_path = path_stem.with_suffix(".png"), path_stem.with_suffix(".svg")
+    cache = None
+    if key is not None:
+        from ..content_cache import DiskCache
+
+        cache = DiskCache(cache_dir, f"figure-inputs-{path_stem.name}", keep=1)
+        kept = cache.get(key, tuple)
+        if kept is not None and len(kept) == 3:
+            svg, png, preview = kept
+            path_stem.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(svg_path, svg)
+            _atomic_write(png_path, png)
+            return [png_path, svg_path], preview
+    fig = build(*args, **kwargs)
+    try:
+        paths, preview = save_with_preview(fig, path_stem, tight_bbox(fig),
+                                           cache_dir=cache_dir, preview_dpi=preview_dpi)
+    finally:
+        plt.close(fig)
+    if cache is not None:
+        cache.put(key, (svg_path.read_bytes(), png_path.read_bytes(), preview))
+    return paths, preview
+
+
 def png_bytes(fig: plt.Figure, dpi: int = 110, bbox=None, *, crop: bool = True) -> bytes:
     """``fig`` as PNG bytes (for embedding), cropped to ``bbox`` (default: its tight box);
     ``crop=False`` keeps the whole figure (for figures whose margins are set in inches, where

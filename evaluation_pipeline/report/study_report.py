@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -245,6 +244,11 @@ def _num(x: float, digits: int, lang: str) -> str:
         format_value(x, "count", lang)
 
 
+def _fig(build, *args, **kwargs) -> tuple:
+    """A figure to draw: its function and arguments (see figures.draw_and_save)."""
+    return build, args, kwargs
+
+
 def build_study_report(
     study,
     *,
@@ -357,7 +361,8 @@ def build_study_report(
                                       for tb in tabs.values()))
 
     # ---------------------------------------------------------------- figures
-    figs: dict[str, plt.Figure] = {}
+    # name -> (figure function, its arguments): drawn (or taken from the cache) below
+    figs: dict[str, tuple] = {}
     syn = {"language": lang, "synthetic": study.synthetic}
     if "logic_chain" in tabs:
         try:
@@ -365,16 +370,17 @@ def build_study_report(
         except ImportError:  # the figure module arrives with the logic-chain analysis
             logic_chain_figure = None
         if logic_chain_figure is not None:
-            figs["logic_chain"] = logic_chain_figure(tabs["logic_chain"].frame, study, lang)
+            figs["logic_chain"] = _fig(logic_chain_figure, tabs["logic_chain"].frame, study,
+                                       lang)
     means = tabs["survey_scale_means"].frame
     if len(tabs["registry_group_rates"].frame):
-        figs["registry_trends"] = figures.registry_trends(
+        figs["registry_trends"] = _fig(figures.registry_trends,
             tabs["registry_group_rates"].frame, ind_labels, list(study.network.values()),
             breaks={i: v.breaks for i, v in study.registry.indicators.items()}, **syn)
     if len(means):
-        figs["survey_scale_means"] = figures.survey_means(means, scale_labels, **syn)
+        figs["survey_scale_means"] = _fig(figures.survey_means, means, scale_labels, **syn)
         if study.survey and study.followup_waves:
-            figs["survey_pre_post"] = figures.pre_post(
+            figs["survey_pre_post"] = _fig(figures.pre_post,
                 means, scale_labels, study.baseline_wave, study.followup_waves[-1], **syn)
     e = tabs["effects"].frame
     if study.survey and study.followup_waves:
@@ -382,24 +388,24 @@ def build_study_report(
             e["contrast"] == f"{study.followup_waves[-1]} - {study.baseline_wave}")]
         per_kommune = last.assign(group=last["group"].replace({"network": "all"}))
         if len(per_kommune.dropna(subset=["estimate"])):
-            figs["survey_forest"] = figures.forest(
+            figs["survey_forest"] = _fig(figures.forest,
                 per_kommune.dropna(subset=["estimate"]), {**knames, **scale_labels}, **syn)
     if "survey_item_distributions" in tabs:
         dist = tabs["survey_item_distributions"].frame
         items = [i for s in study.survey.scales.values() for i in s.items]
-        figs["survey_item_distributions"] = figures.item_distributions(
+        figs["survey_item_distributions"] = _fig(figures.item_distributions,
             dist[dist["group"] == "network"], items, study.wave_ids, **syn)
     if event_study is not None and len(event_study):
-        figs["registry_event_study"] = figures.event_study(event_study, ind_labels, **syn)
+        figs["registry_event_study"] = _fig(figures.event_study, event_study, ind_labels, **syn)
     themes = tabs["interview_theme_counts"].frame
     if len(themes):
         rounds = [r.id for r in study.interviews.rounds] if study.interviews and \
             study.interviews.rounds else sorted(themes["wave"].dropna().unique())
-        figs["interview_theme_shares"] = figures.theme_shares(themes, rounds, **syn)
+        figs["interview_theme_shares"] = _fig(figures.theme_shares, themes, rounds, **syn)
     shifts = e[(e["source"] == "interviews") & (e["group"] == "all")].dropna(
         subset=["estimate"])
     if len(shifts):
-        figs["interview_theme_shifts"] = figures.forest(
+        figs["interview_theme_shifts"] = _fig(figures.forest,
             shifts.assign(group=shifts["outcome"], outcome=t("theme_shift", lang)), {},
             title=t("share_difference", lang), **syn)
     if "interview_theme_role" in tabs:
@@ -407,18 +413,17 @@ def build_study_report(
         d = d.assign(col=d["role"].astype(str) + " · " + d["wave"].astype(str))
         if d["suppressed"].mean() > 0.5:  # sectors too small to show: rounds only
             d = themes.assign(col=lambda x: x["wave"].astype(str))
-        figs["interview_theme_heatmap"] = figures.heatmap(
+        figs["interview_theme_heatmap"] = _fig(figures.heatmap,
             d, "theme", "col", "share_sources", **syn)
     if "interview_co_occurrence" in tabs:
         co = tabs["interview_co_occurrence"].frame
         sym = pd.concat([co, co.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
-        figs["interview_co_occurrence"] = figures.heatmap(
+        figs["interview_co_occurrence"] = _fig(figures.heatmap,
             sym, "a", "b", "jaccard", fmt="{:.2f}", cmap="Greens", **syn)
-    for name, fig in figs.items():
-        bbox = figures.tight_bbox(fig)
-        result.figures[name], result.previews[name] = figures.save_with_preview(
-            fig, out_dir / "figures" / name, bbox, cache_dir=out_dir / ".cache" / "figures")
-        plt.close(fig)
+    for name, (build, args, kwargs) in figs.items():
+        result.figures[name], result.previews[name] = figures.draw_and_save(
+            out_dir / "figures" / name, build, *args, cache_dir=out_dir / ".cache" / "figures",
+            **kwargs)
     result.main_figure = next((n for n in ("logic_chain", "registry_trends",
                                            "survey_scale_means") if n in result.previews),
                               next(iter(result.previews), None))
