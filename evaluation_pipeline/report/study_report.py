@@ -402,8 +402,10 @@ def build_study_report(
         rounds = [r.id for r in study.interviews.rounds] if study.interviews and \
             study.interviews.rounds else sorted(themes["wave"].dropna().unique())
         figs["interview_theme_shares"] = _fig(figures.theme_shares, themes, rounds, **syn)
+    # (a new index: the rows' positions in the effects table move when survey rows are added,
+    # and the figure is kept by its inputs, index included)
     shifts = e[(e["source"] == "interviews") & (e["group"] == "all")].dropna(
-        subset=["estimate"])
+        subset=["estimate"]).reset_index(drop=True)
     if len(shifts):
         figs["interview_theme_shifts"] = _fig(figures.forest,
             shifts.assign(group=shifts["outcome"], outcome=t("theme_shift", lang)), {},
