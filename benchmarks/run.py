@@ -374,12 +374,14 @@ def machine() -> dict[str, Any]:
 
 
 def _commit() -> str | None:
-    """The measured checkout's commit (short hash, ``+changes`` when the tree differs from it),
-    or None outside a git checkout: results of different scales compare only at one commit."""
+    """The measured checkout's commit (short hash, ``+changes`` when the tree differs from it,
+    not counting the files the benchmark itself writes), or None outside a git checkout:
+    results of different scales compare only at one commit."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!BENCHMARKS.md", ":!benchmarks/results"],
                                cwd=ROOT, check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
