@@ -53,9 +53,10 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/evaluation-pipeline register-waves $(if $(STUDY),--study $(STUDY),)
 	$(BIN)/dagster dev -h 127.0.0.1 -w workspace.yaml
 
-$(VENV)/.installed-bench: $(VENV)/.installed
+# one pip run for the runtime and the bench dependencies (a second run resolves them again)
+$(VENV)/.installed-bench: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	touch $@
+	touch $(VENV)/.installed $@
 
 bench: $(VENV)/.installed-bench $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m benchmarks.run --scale $(or $(SCALE),small) $(if $(REPEAT),--repeat $(REPEAT))
