@@ -265,20 +265,13 @@ def _run_waves(defs, instance, waves: list[str]) -> int:
 
 
 def release_memory() -> None:
-    """Give the memory freed by a finished run back to the operating system.
+    """Give the memory freed by a finished run back to the operating system: a national wave
+    leaves millions of freed small objects behind, and a worker that runs a second wave would
+    start from the first wave's peak (two such workers run at once). See
+    :func:`evaluation_pipeline.memory.release_memory`."""
+    from evaluation_pipeline.memory import release_memory as release
 
-    A national wave leaves millions of freed small objects behind; the C allocator keeps
-    their pages, so a worker that runs a second wave starts from the first wave's peak (two
-    such workers run at once). ``malloc_trim`` (glibc) returns the free pages; elsewhere this
-    only collects garbage."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    release()
 
 
 def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:

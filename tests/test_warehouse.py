@@ -154,6 +154,37 @@ def test_load_frame_equals_duckdb_fetchdf_with_shared_strings(tmp_path):
         con.close()
 
 
+def test_load_frame_reads_many_values_as_a_dictionary_in_a_long_table(tmp_path, monkeypatch):
+    """A column with more distinct values than ``DICTIONARY_MAX_LEVELS`` still goes through
+    a DuckDB ENUM when the table has ``DICTIONARY_ROWS_PER_LEVEL`` rows per value (a national
+    wave's respondent IDs), and not when it has fewer; either way the frame is ``fetchdf``'s."""
+    import assets.resources as res
+
+    monkeypatch.setattr(res, "DICTIONARY_MAX_LEVELS", 8)
+    per = res.DICTIONARY_ROWS_PER_LEVEL
+
+    class Recording:
+        def __init__(self, con):
+            self.con, self.sql = con, []
+
+        def execute(self, sql, *args):
+            self.sql.append(sql)
+            return self.con.execute(sql, *args)
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        for levels, rows, enum in ((50, 50 * per, True), (50, 50 * per - 1, False)):
+            con.execute("create or replace table t as select 'R' || (i % (?))::varchar as id, "
+                        "i as x from range(?) r(i)", [levels, rows])
+            rec = Recording(con)
+            got = res.load_frame(rec, "select * from t")
+            pd.testing.assert_frame_equal(got, con.execute("select * from t").fetchdf())
+            assert any("as enum(" in s for s in rec.sql) is enum, (levels, rows)
+            assert len({id(v) for v in got["id"]}) == levels
+    finally:
+        con.close()
+
+
 def test_partitioned_loads_come_back_in_one_order(tmp_path):
     """Every read of a partitioned table gives its rows in the same order: by partition,
     then as written -- whatever order the partitions were written in. (A plain filtered read
