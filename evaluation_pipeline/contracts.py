@@ -249,17 +249,17 @@ class ValidationReport:
         return not self.table_failures and self.rejected_count <= max_rejected
 
     def split(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(rows that passed every row rule, rejected rows with a ``reason`` column)."""
+        """(rows that passed every row rule, rejected rows with a ``reason`` column). When no
+        row was rejected, the first frame shares ``df``'s columns instead of copying them."""
         bad = df.index.isin(list(self.failed_rows))
         rejected = df[bad].copy()
         rejected["reason"] = [
             "; ".join(self.failed_rows[i]) for i in rejected.index
         ]
         if not bad.any():
-            # nothing rejected: a new frame over the same columns (a national wave's copy
-            # held it twice at the step's peak); pandas copies a column before changing it
-            # in place through either frame only under copy-on-write, so callers must not
-            # modify the values of one frame in place
+            # nothing rejected: a new frame over the same columns (a copy held a national
+            # wave twice at the step's peak); without pandas' copy-on-write, a value changed
+            # in place in one frame changes in the other too
             return df.copy(deep=False), rejected
         return df[~bad].copy(), rejected
 

@@ -129,6 +129,17 @@ def test_a_wave_whose_every_row_is_rejected_is_reported_not_a_crash(study, answe
     assert kept.empty and len(rejected) == len(df)
 
 
+def test_a_clean_wave_splits_into_all_rows_and_an_empty_rejected_table(study, answers):
+    """Nothing rejected: the kept rows are the input's, in order, and the rejected table is
+    empty with the input's columns and a reason."""
+    r = validate("survey_answers", answers, study)
+    assert not r.failed_rows
+    kept, rejected = r.split(answers)
+    pd.testing.assert_frame_equal(kept, answers)
+    assert kept is not answers
+    assert rejected.empty and list(rejected.columns) == [*answers.columns, "reason"]
+
+
 def test_renamed_item_and_thin_kommune_fail_table_rules(study, answers):
     df = answers.copy()
     df.loc[df["item"] == "sam3", "item"] = "sam_3"
