@@ -250,6 +250,8 @@ def wave_runs(study, waves: list[str]) -> int:
 
 def _run_waves(defs, instance, waves: list[str]) -> int:
     """The per-wave job for each of ``waves``, one after another in this process."""
+    from evaluation_pipeline.memory import release_memory
+
     from .definitions import WAVE_JOB
 
     wave_job = defs.resolve_job_def(WAVE_JOB)
@@ -260,18 +262,10 @@ def _run_waves(defs, instance, waves: list[str]) -> int:
                   *_failure_messages(res), sep="\n  ", file=sys.stderr, flush=True)
             return 1
         del res
+        # a national wave leaves millions of freed objects behind: without this, a worker's
+        # second wave starts from the first one's peak (and two such workers run at once)
         release_memory()
     return 0
-
-
-def release_memory() -> None:
-    """Give the memory freed by a finished run back to the operating system: a national wave
-    leaves millions of freed small objects behind, and a worker that runs a second wave would
-    start from the first wave's peak (two such workers run at once). See
-    :func:`evaluation_pipeline.memory.release_memory`."""
-    from evaluation_pipeline.memory import release_memory as release
-
-    release()
 
 
 def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:
