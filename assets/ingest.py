@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from evaluation_pipeline.geography import code_history
@@ -20,7 +19,7 @@ from evaluation_pipeline.privacy import (
 
 from .contract_checks import contract_check, contract_spec
 from .partitions import survey_waves
-from .resources import PROFILE_INPUTS_FIRST, StudyResource, warehouse_path
+from .resources import PROFILE_INPUTS_FIRST, StudyResource, connect_warehouse, warehouse_path
 
 NO_PERSONAL_DATA = "no_personal_data"
 #: metadata key of a survey wave's landing file content hash (the new-wave sensor compares it)
@@ -40,11 +39,12 @@ def file_sha256(path: str | Path) -> str:
 
 def previous_table(study, table: str) -> pd.DataFrame | None:
     """The version of an unpartitioned asset's table stored in the study's warehouse by the
-    previous materialization, or None when there is none yet."""
+    previous materialization, or None when there is none yet. Waits while another step of the
+    run holds the warehouse's lock (:func:`connect_warehouse`)."""
     path = warehouse_path(study)
     if not path.exists():
         return None
-    con = duckdb.connect(str(path))
+    con = connect_warehouse(path)
     try:
         found = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'evaluation' "

@@ -127,9 +127,11 @@ def test_committed_notebooks_have_no_outputs(path):
 def test_notebook_reads_the_warehouse_and_never_runs_the_pipeline(path):
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
                        if c.cell_type == "code")
-    assert "read_only=True" in source
+    # every query opens the warehouse read-only and closes it (a connection kept open would
+    # keep a running pipeline from writing)
+    assert "with connect_warehouse(db) as con:" in source
     for forbidden in ("materialize(", "execute_in_process", "evaluation-pipeline run",
-                      "build_study_report", "read_only=False"):
+                      "build_study_report", "read_only=False", "duckdb.connect"):
         assert forbidden not in source, forbidden
     first = nbformat.read(path, as_version=4).cells[0]
     assert first.cell_type == "markdown" and "make run" in first.source \

@@ -5,6 +5,7 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 
 from assets.resources import WarehouseIOManager
 
@@ -214,3 +215,67 @@ def test_partitioned_loads_come_back_in_one_order(tmp_path):
     expected = pd.concat([parts["a"], parts["b"]], ignore_index=True)
     for got in seen:
         pd.testing.assert_frame_equal(got, expected)
+
+
+_HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create schema if not exists evaluation")
+con.execute("create or replace table evaluation.registry_observations_raw as "
+            "select 1508 as kommune, 2.5 as value")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def _hold_lock(path, seconds: float):
+    """Another process that writes the warehouse file and keeps its lock for ``seconds``."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_previous_table_waits_for_another_process_holding_the_warehouse(tmp_path):
+    """Under the multiprocess executor, the registry step reads the previous version of its
+    table while other steps write the warehouse: it waits for the lock instead of failing."""
+    from types import SimpleNamespace
+
+    from assets.ingest import previous_table
+
+    path = tmp_path / "warehouse.duckdb"
+    holder = _hold_lock(path, 1.5)
+    try:
+        with pytest.raises(duckdb.IOException, match="lock"):
+            duckdb.connect(str(path), read_only=True).close()  # what a plain connect does
+        got = previous_table(SimpleNamespace(output=tmp_path), "registry_observations_raw")
+    finally:
+        holder.wait(timeout=60)
+    assert got.to_dict("records") == [{"kommune": 1508, "value": 2.5}]
+    assert previous_table(SimpleNamespace(output=tmp_path), "not_there_yet") is None
+
+
+def test_connect_warehouse_names_the_file_when_the_lock_is_never_released(tmp_path):
+    from assets.resources import connect_warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    holder = _hold_lock(path, 60)
+    try:
+        with pytest.raises(duckdb.IOException) as err:
+            connect_warehouse(path, wait_s=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
+    msg = str(err.value)
+    assert str(path) in msg and "stayed locked by another process for 0.5 s" in msg
+    assert "Conflicting lock is held" in msg  # DuckDB's own message, naming the holder
+    # once the file is free: read-only by default (a notebook's query cannot change results)
+    with connect_warehouse(path) as con:
+        assert con.execute("select value from evaluation.registry_observations_raw").fetchall() \
+            == [(2.5,)]
+        with pytest.raises(duckdb.InvalidInputException, match="read-only"):
+            con.execute("create table evaluation.t as select 1 as a")
