@@ -10,7 +10,7 @@ from evaluation_pipeline.analysis.composition import (
     response_rates,
     study_groups,
 )
-from evaluation_pipeline.analysis.effects import effects_frame
+from evaluation_pipeline.analysis.effects import effects_frame, insufficient_data_notes
 from evaluation_pipeline.analysis.interviews import (
     co_occurrence,
     code_frequencies,
@@ -28,6 +28,9 @@ from evaluation_pipeline.analysis.survey import scale_summary, score_scales, sur
 
 from .partitions import survey_waves
 from .resources import StudyResource
+
+#: metadata key of ``effects``: what could not be estimated and why (the command line prints it)
+INSUFFICIENT_META = "insufficient_data"
 
 
 def _answers_in(*columns: str) -> dg.AssetIn:
@@ -256,12 +259,35 @@ def intercoder_agreement(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
     return intercoder_reliability(coder_table(coded_segments_valid, level="code"))
 
 
-@dg.asset(
-    group_name="analyse",
-    kinds={"pandas", "duckdb"},
-    description="All Effect rows of the study (survey, registry and interviews).",
-)
-def effects(
-    survey_effects: pd.DataFrame, registry_effects_twfe: pd.DataFrame, theme_shifts: pd.DataFrame
-) -> pd.DataFrame:
-    return pd.concat([survey_effects, registry_effects_twfe, theme_shifts], ignore_index=True)
+#: the asset holding each source's Effect rows (the inputs of ``effects``)
+EFFECT_INPUTS = {"survey": "survey_effects", "registry": "registry_effects_twfe",
+                 "interviews": "theme_shifts"}
+
+
+def effects_asset(sources: list[str]) -> dg.AssetsDefinition:
+    """The ``effects`` asset over the Effect rows of the study's sources (``sources``: the
+    evidence the study has, in :data:`EFFECT_INPUTS`): only their assets are inputs, so a
+    study without a survey (or without interviews, or registry data) builds nothing for it.
+    The metadata lists what could not be estimated and why (the Effect rows whose note says
+    ``insufficient data``)."""
+    names = [EFFECT_INPUTS[s] for s in sources if s in EFFECT_INPUTS]
+
+    @dg.asset(
+        name="effects",
+        group_name="analyse",
+        kinds={"pandas", "duckdb"},
+        ins={n: dg.AssetIn() for n in names},
+        description="All Effect rows of the study (of its sources: "
+        f"{', '.join(sources) or 'none'}).",
+    )
+    def _effects(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> pd.DataFrame:
+        frames = [inputs[n] for n in names]
+        df = pd.concat(frames, ignore_index=True) if frames else effects_frame([])
+        warnings = insufficient_data_notes(df)
+        context.add_output_metadata({
+            "effects": len(df),
+            INSUFFICIENT_META: dg.MetadataValue.json(warnings),
+        })
+        return df
+
+    return _effects

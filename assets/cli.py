@@ -299,6 +299,92 @@ def _run_waves_in_workers(study_path: str, waves: list[str], runs: int) -> int:
     return 0
 
 
+def failed_sources(result, defs) -> dict[str, str] | None:
+    """The sources of evidence (``registry``, ``interviews``) whose steps failed in a run of
+    the study job -> why (a failed blocking contract check, or the step's error), or None when
+    a step failed that belongs to no single source (effects, logic chain, report): then the
+    report cannot be built from the other sources."""
+    import dagster as dg
+
+    from .definitions import source_of
+
+    op_keys: dict[str, list] = {}
+    for a in defs.resolve_asset_graph().assets_defs:
+        if a.is_executable:
+            op_keys.setdefault(a.node_def.name, []).extend(a.keys)
+    checks: dict[str, str] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.asset_check_evaluation_data
+            if not data.passed:
+                asset = data.asset_key.to_user_string()
+                desc = " ".join((data.description or "").split())
+                checks[asset] = (f"the {data.check_name} check on {asset} failed"
+                                 + (f" ({desc[:300]})" if desc else ""))
+    out: dict[str, str] = {}
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        keys = op_keys.get(event.step_key, [])
+        srcs = {source_of(k) for k in keys}
+        if len(srcs) != 1 or None in srcs:
+            return None
+        (src,) = srcs
+        reason = next((checks[k.to_user_string()] for k in keys
+                       if k.to_user_string() in checks), None)
+        if reason is None:
+            err = event.step_failure_data.error
+            msg = " ".join(((err.cause or err).message or "").split())
+            reason = f"{event.step_key}: {msg[:300]}"
+        out.setdefault(src, reason)
+    return out or None
+
+
+def insufficient_data_warnings(result) -> list[str]:
+    """What could not be estimated and why: the ``insufficient_data`` metadata of the
+    ``effects`` materialization of a run (empty if the run did not materialize it)."""
+    from .analysis import INSUFFICIENT_META
+
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        if mat.asset_key.to_user_string() == "effects" and INSUFFICIENT_META in mat.metadata:
+            value = mat.metadata[INSUFFICIENT_META]
+            return list(getattr(value, "value", value) or [])
+    return []
+
+
+def print_warnings(lines: list[str]) -> None:
+    """The warnings summary: each result that could not be estimated, and why."""
+    if not lines:
+        return
+    print(f"[evaluation-pipeline] warnings: {len(lines)} result(s) could not be estimated "
+          "(verdict \"insufficient data\"; everything else was):", flush=True)
+    for line in lines:
+        print(f"  - {line}", flush=True)
+
+
+def _partial_report(study_path: str, study, instance, failed: dict[str, str]) -> int:
+    """After sources failed in the study job: effects, logic chain and report from the other
+    sources (``study_report_job`` of the definitions without the failed sources), the report
+    saying why each failed source is missing. Returns 0 when the report was built."""
+    from .definitions import REPORT_JOB, build_definitions
+
+    names = ", ".join(sorted(failed))
+    print(f"[evaluation-pipeline] building the report without {names} (see above) ...",
+          flush=True)
+    defs = build_definitions(study_path, without=failed)
+    res = _execute(defs.resolve_job_def(REPORT_JOB), instance, "report")
+    if not res.success:
+        print(f"[evaluation-pipeline] {REPORT_JOB} FAILED (run id {res.run_id}):",
+              *_failure_messages(res), sep="\n  ", file=sys.stderr)
+        return 1
+    print_warnings(insufficient_data_warnings(res))
+    out = study.output
+    report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
+    print(f"[evaluation-pipeline] report built without {names}: {report}", flush=True)
+    return 0
+
+
 def materialized_waves(instance) -> set[str]:
     """The waves whose survey answers have been materialized on the instance."""
     import dagster as dg
@@ -311,7 +397,7 @@ def materialized_waves(instance) -> set[str]:
 def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     import dagster as dg
 
-    from .definitions import STUDY_JOB, WAVE_DOWNSTREAM_JOB, build_definitions
+    from .definitions import PROFILES_JOB, STUDY_JOB, WAVE_DOWNSTREAM_JOB, build_definitions
     from .resources import load_study
 
     study = load_study(study_path)
@@ -330,14 +416,18 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
                 print("[evaluation-pipeline] --new-waves: no new wave (every wave in "
                       "study.yaml is materialized); nothing to do", flush=True)
                 return 0
-    runs = wave_runs(study, waves)
-    rc = (_run_waves_in_workers(study_path, waves, runs) if runs > 1
-          else _run_waves(defs, instance, waves))
-    if rc:
-        return rc
+    if waves:  # a study without a survey has none
+        runs = wave_runs(study, waves)
+        rc = (_run_waves_in_workers(study_path, waves, runs) if runs > 1
+              else _run_waves(defs, instance, waves))
+        if rc:
+            return rc
     rest = WAVE_DOWNSTREAM_JOB if new_waves else STUDY_JOB
     job = defs.resolve_job_def(rest)
-    starter = ProfileStarter(instance, study, study_path, job) if profiles else None
+    # (no profiles without registry data and a survey: nothing to show per kommune)
+    has_profiles = any(j.name == PROFILES_JOB for j in defs.jobs)
+    starter = ProfileStarter(instance, study, study_path, job) \
+        if profiles and has_profiles else None
     try:
         res = _execute(job, instance, "all-wave assets" if new_waves else "study job",
                        listener=starter)
@@ -346,6 +436,15 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
                   *_failure_messages(res), sep="\n  ", file=sys.stderr)
             if starter is not None:  # profiles already started finish (their runs are valid)
                 starter.finish(start=False)
+            # a source that could not be read or failed its blocking contract check stops
+            # only what depends on it: the report is built from the other sources (the
+            # command still exits 1: the failed source must be fixed)
+            failed = failed_sources(res, defs) if not new_waves else None
+            if failed:
+                if starter is not None and starter.runs is None:
+                    print("[evaluation-pipeline] profiles not built: they need "
+                          f"{', '.join(sorted(failed))}", file=sys.stderr, flush=True)
+                _partial_report(study_path, study, instance, failed)
             return 1
         if starter is not None:
             rc = starter.finish()
@@ -354,13 +453,14 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     finally:
         if starter is not None:
             starter.stop()
+    print_warnings(insufficient_data_warnings(res))
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
     print(f"[evaluation-pipeline] done: {study.study}")
     print(f"  report:    {report}")
     print(f"  tables:    {out / 'tables'}")
     print(f"  figures:   {out / 'figures'}")
-    if profiles:
+    if profiles and has_profiles:
         print(f"  profiles:  {out / 'profiles'}")
     print(f"  warehouse: {out / 'warehouse.duckdb'}")
     return 0

@@ -96,9 +96,26 @@ def kommune_partitions(study) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition(profile_kommuner(study))
 
 
-def profile_definitions(study) -> tuple[list, list]:
+#: the inputs of a profile from each source of evidence (interviews give a profile nothing)
+PROFILE_INPUTS = {"registry": "registry_panel", "survey": "scale_scores"}
+
+
+def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, list]:
     """The ``kommune_profile`` asset (partitioned by the study's network kommuner) and the job
-    ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``."""
+    ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``.
+    ``sources``: the study's sources of evidence that are built (default: every source
+    study.yaml has); only theirs are inputs, and without registry data or a survey there is
+    no profile (``([], [])``)."""
+    if sources is None:
+        sources = [s for s in ("survey", "interviews", "registry") if getattr(study, s)]
+    names = [PROFILE_INPUTS[s] for s in ("registry", "survey") if s in sources]
+    if not names:
+        return [], []
+    ins = {"registry_panel": dg.AssetIn(),
+           # only the columns the profiles read (each worker holds every wave's scores)
+           "scale_scores": dg.AssetIn(
+               partition_mapping=dg.AllPartitionMapping(),
+               metadata={"columns": list(PROFILE_SCORE_COLUMNS)})}
     partitions = kommune_partitions(study)
     policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=kommuner_per_run(study))
 
@@ -110,10 +127,7 @@ def profile_definitions(study) -> tuple[list, list]:
             group_name="report",
             partitions_def=partitions,
             backfill_policy=policy,
-            # only the columns the profiles read (each worker holds every wave's scores)
-            ins={"scale_scores": dg.AssetIn(
-                partition_mapping=dg.AllPartitionMapping(),
-                metadata={"columns": list(PROFILE_SCORE_COLUMNS)})},
+            ins={n: ins[n] for n in names},
             kinds={"html", "csv"},
             description="One profile per network kommune (FHI/Hdir oppvekstprofil style): its "
             "registry indicators against the network, the comparison kommuner and the country "
@@ -125,10 +139,11 @@ def profile_definitions(study) -> tuple[list, list]:
         def kommune_profile(
             context: dg.AssetExecutionContext,
             study: StudyResource,
-            registry_panel: pd.DataFrame,
-            scale_scores: pd.DataFrame,
+            **inputs: pd.DataFrame,
         ) -> dg.MaterializeResult:
             s = study.load()
+            registry_panel = inputs.get("registry_panel", pd.DataFrame())
+            scale_scores = inputs.get("scale_scores")
             shared: dict = {}  # what the kommuner of this run have in common, once
             built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared,
                                            cache_dir=figure_cache(s))

@@ -21,63 +21,75 @@ COUNT_ONLY = {
 }
 
 
-@dg.asset(
-    group_name="report",
-    ins=COUNT_ONLY,
-    kinds={"html", "csv", "excel"},
-    description="The study report (one self-contained HTML file, prints on A4), its tables as "
-    "CSV (machine-readable and in the edition's spreadsheet convention), one XLSX workbook "
-    "and LaTeX (booktabs), and its figures as PNG (300 dpi) and SVG, all after small-cell "
-    "suppression, under the study's output folder.",
-)
-def study_report(
-    context: dg.AssetExecutionContext,
-    study: StudyResource,
-    effects: pd.DataFrame,
-    logic_chain_evidence: pd.DataFrame,
-    survey_scale_summary: pd.DataFrame,
-    registry_group_rates: pd.DataFrame,
-    theme_frequencies: pd.DataFrame,
-    registry_event_study: pd.DataFrame,
-    registry_pretrend_tests: pd.DataFrame,
-    scale_reliability: pd.DataFrame,
-    item_distribution: pd.DataFrame,
-    survey_response: pd.DataFrame,
-    survey_panel_retention: pd.DataFrame,
-    theme_role_frequencies: pd.DataFrame,
-    theme_co_occurrence: pd.DataFrame,
-    intercoder_agreement: pd.DataFrame,
-    survey_answers_valid: pd.DataFrame,
-    survey_answers_rejected: pd.DataFrame,
-    coded_segments_valid: pd.DataFrame,
-    coded_segments_rejected: pd.DataFrame,
-    registry_observations_valid: pd.DataFrame,
-    registry_observations_rejected: pd.DataFrame,
-) -> dg.MaterializeResult:
-    s = study.load()
+#: the inputs of ``study_report`` of each source of evidence
+REPORT_INPUTS = {
+    "survey": ["survey_scale_summary", "scale_reliability", "item_distribution",
+               "survey_response", "survey_panel_retention", "survey_answers_valid",
+               "survey_answers_rejected"],
+    "registry": ["registry_group_rates", "registry_event_study", "registry_pretrend_tests",
+                 "registry_observations_valid", "registry_observations_rejected"],
+    "interviews": ["theme_frequencies", "theme_role_frequencies", "theme_co_occurrence",
+                   "intercoder_agreement", "coded_segments_valid", "coded_segments_rejected"],
+}
+#: each source's validated table (the validation summary)
+SOURCE_TABLE = {"survey": "survey_answers", "registry": "registry_observations",
+                "interviews": "coded_segments"}
+
+
+def study_report_asset(sources: list[str], failed: dict[str, str] | None = None
+                       ) -> dg.AssetsDefinition:
+    """The ``study_report`` asset over the assets of the study's sources of evidence
+    (``sources``); a source in ``failed`` (source -> why, e.g. its blocking contract check
+    failed) is left out and the report says why (see assets.cli)."""
+    failed = dict(failed or {})
+    names = ["effects", "logic_chain_evidence"] + [
+        n for src in sources for n in REPORT_INPUTS.get(src, [])]
+    ins = {n: COUNT_ONLY.get(n, dg.AssetIn()) for n in names}
+
+    @dg.asset(
+        name="study_report",
+        group_name="report",
+        ins=ins,
+        kinds={"html", "csv", "excel"},
+        description="The study report (one self-contained HTML file, prints on A4), its "
+        "tables as CSV (machine-readable and in the edition's spreadsheet convention), one "
+        "XLSX workbook and LaTeX (booktabs), and its figures as PNG (300 dpi) and SVG, all "
+        "after small-cell suppression, under the study's output folder. Sections only for "
+        f"the study's sources of evidence ({', '.join(sources) or 'none'}).",
+    )
+    def _study_report(context: dg.AssetExecutionContext, study: StudyResource,
+                      **inputs: pd.DataFrame) -> dg.MaterializeResult:
+        return _build(study.load(), inputs, sources, failed)
+
+    return _study_report
+
+
+def _build(s, inputs: dict[str, pd.DataFrame], sources: list[str],
+           failed: dict[str, str]) -> dg.MaterializeResult:
+    tables = [SOURCE_TABLE[src] for src in sources]
     validation = validation_summary(
-        {"survey_answers": survey_answers_valid, "coded_segments": coded_segments_valid,
-         "registry_observations": registry_observations_valid},
-        {"survey_answers": survey_answers_rejected, "coded_segments": coded_segments_rejected,
-         "registry_observations": registry_observations_rejected},
+        {t: inputs[f"{t}_valid"] for t in tables},
+        {t: inputs[f"{t}_rejected"] for t in tables},
     )
     out = build_study_report(
         s,
-        effects=effects,
-        survey_summary=survey_scale_summary,
-        registry_means=registry_group_rates,
-        theme_freq=theme_frequencies,
-        event_study=registry_event_study,
-        pretrend=registry_pretrend_tests,
-        reliability=scale_reliability,
-        item_dist=item_distribution,
-        response=survey_response,
-        theme_role_freq=theme_role_frequencies,
-        co_occ=theme_co_occurrence,
-        intercoder=intercoder_agreement,
-        logic_chain=logic_chain_evidence,
+        effects=inputs["effects"],
+        survey_summary=inputs.get("survey_scale_summary"),
+        registry_means=inputs.get("registry_group_rates"),
+        theme_freq=inputs.get("theme_frequencies"),
+        event_study=inputs.get("registry_event_study"),
+        pretrend=inputs.get("registry_pretrend_tests"),
+        reliability=inputs.get("scale_reliability"),
+        item_dist=inputs.get("item_distribution"),
+        response=inputs.get("survey_response"),
+        theme_role_freq=inputs.get("theme_role_frequencies"),
+        co_occ=inputs.get("theme_co_occurrence"),
+        intercoder=inputs.get("intercoder_agreement"),
+        logic_chain=inputs["logic_chain_evidence"],
         validation=validation,
-        retention=survey_panel_retention,
+        retention=inputs.get("survey_panel_retention"),
+        sources=sources,
+        failed_sources=failed,
     )
     figure_md = "(no figure)"
     if out.main_figure:

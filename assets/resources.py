@@ -85,13 +85,33 @@ def load_study(path: str) -> Study:
     return _load(str(f.resolve()), f.stat().st_mtime if f.exists() else 0.0)
 
 
+#: the three sources of evidence a study may have (its study.yaml sections)
+SOURCES = ("survey", "interviews", "registry")
+
+
+def study_sources(study: Study) -> list[str]:
+    """The sources of evidence study.yaml declares (``survey``, ``interviews``,
+    ``registry``), in :data:`SOURCES` order."""
+    return [s for s in SOURCES if getattr(study, s) is not None]
+
+
+def without_sources(study: Study, sources) -> Study:
+    """The study as if study.yaml had no section for ``sources`` (e.g. a source whose
+    blocking contract check failed: the report and the profiles are built from the others)."""
+    drop = {s: None for s in sources if getattr(study, s, None) is not None}
+    return study.model_copy(update=drop) if drop else study
+
+
 class StudyResource(dg.ConfigurableResource):
-    """The study the pipeline runs on, read from ``study_path`` (a study.yaml or its folder)."""
+    """The study the pipeline runs on, read from ``study_path`` (a study.yaml or its folder);
+    ``without``: sources of evidence left out of this run (see assets.cli: a source whose
+    blocking contract check failed)."""
 
     study_path: str
+    without: list[str] = []
 
     def load(self) -> Study:
-        return load_study(self.study_path)
+        return without_sources(load_study(self.study_path), self.without)
 
 
 def warehouse_path(study: Study) -> Path:

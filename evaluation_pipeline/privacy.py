@@ -26,9 +26,18 @@ class PrivacyError(PipelineError, ValueError):
     """Personal data would be exposed, or the pseudonymisation key is missing."""
 
 
+def reads_personal_data(study) -> bool:
+    """Whether the study reads person-level data: survey answers (respondent IDs) or coded
+    interviews (interview names). Only then is a pseudonymisation key needed; registry
+    statistics are aggregates per kommune and year, so a registry-only study needs none."""
+    return study.survey is not None or study.interviews is not None
+
+
 def pseudonym_key(study) -> bytes:
     """The study's pseudonymisation key: ``$EVALUATION_PSEUDONYM_KEY``, else the demo key of a
-    synthetic study. A real study without the environment variable is refused."""
+    synthetic study. A real study without the environment variable is refused. It is asked
+    for only where person-level data is read (survey answers, interviews:
+    :func:`reads_personal_data`); a registry-only study never needs it."""
     env = os.environ.get(KEY_ENV)
     if env:
         return env.encode("utf-8")
@@ -36,11 +45,17 @@ def pseudonym_key(study) -> bytes:
     if demo and study.synthetic:
         return demo.encode("utf-8")
     raise PrivacyError(
-        f"{study.source_file}: no pseudonymisation key. Set the environment variable {KEY_ENV} "
-        "to a long random secret kept outside the project (e.g. `export "
+        f"{study.source_file}: no pseudonymisation key (the study reads person-level data: "
+        f"{' and '.join(_personal_sources(study)) or 'none'}). Set the environment variable "
+        f"{KEY_ENV} to a long random secret kept outside the project (e.g. `export "
         f"{KEY_ENV}=$(python -c 'import secrets; print(secrets.token_hex(32))')`) and keep it: "
         "the same key gives the same pseudonyms in every wave."
     )
+
+
+def _personal_sources(study) -> list[str]:
+    return [name for name, sec in (("survey answers", study.survey),
+                                   ("interviews", study.interviews)) if sec is not None]
 
 
 def pseudonymise(values: pd.Series, key: bytes, prefix: str = "P") -> pd.Series:
@@ -118,7 +133,7 @@ from .disclosure import (  # noqa: E402  (re-exported: the privacy API in one pl
 )
 
 __all__ = [
-    "KEY_ENV", "PrivacyError", "pseudonym_key", "pseudonymise", "suppress_small_cells",
+    "KEY_ENV", "PrivacyError", "pseudonym_key", "reads_personal_data", "pseudonymise", "suppress_small_cells",
     "drop_free_text", "personal_data_items", "suppress", "recoverable_cells",
     "find_personal_data", "is_valid_fnr",
 ]

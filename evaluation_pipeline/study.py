@@ -249,13 +249,24 @@ class Study(_Strict):
         both = set(self.network) & set(self.comparison)
         if both:
             raise ValueError(f"kommune(s) {sorted(both)} are both network and comparison")
-        if self.logic_chain and (self.survey or self.registry):
+        if self.survey is None and self.interviews is None and self.registry is None:
+            raise ValueError(
+                "the study has no evidence: give at least one of the sections survey, "
+                "interviews and registry"
+            )
+        if self.logic_chain:
             scales = set(self.survey.scales) if self.survey else set()
             inds = set(self.registry.indicators) if self.registry else set()
             chain = self.logic_chain
             for el in chain.outputs + chain.outcomes + chain.impact:
                 for ref in el.indicators:
                     src, _, ident = ref.partition(":")
+                    if getattr(self, src, None) is None:
+                        raise ValueError(
+                            f"logic_chain {el.name!r}: indicator {ref!r} needs the {src} "
+                            f"evidence, but study.yaml has no '{src}' section (add the "
+                            f"section, or remove {ref!r} from the logic chain)"
+                        )
                     if src == "survey" and ident not in scales:
                         raise ValueError(f"logic_chain {el.name!r}: no survey scale {ident!r}")
                     if src == "registry" and ident not in inds:

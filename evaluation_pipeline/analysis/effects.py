@@ -64,3 +64,34 @@ def effects_frame(effects: list[Effect]) -> pd.DataFrame:
     for col in ("n_treated", "n_control", "n_obs"):
         frame[col] = frame[col].astype("int64")
     return frame
+
+
+#: how the note of an Effect row that could not be estimated starts (the logic chain's verdict
+#: for it is ``insufficient_data``; the command line's warnings summary lists them)
+INSUFFICIENT_DATA = "insufficient data"
+
+
+def insufficient_effect(source: str, outcome: str, contrast: str, estimator: str, reason: str,
+                        *, group: str = "all", n_obs: int = 0) -> Effect:
+    """An Effect row for an indicator, scale or theme that could not be estimated: no
+    estimate, and a note ``insufficient data: <reason>`` naming what is missing."""
+    return Effect(source=source, outcome=outcome, contrast=contrast, estimator=estimator,
+                  estimate=math.nan, n_obs=int(n_obs), group=group,
+                  note=f"{INSUFFICIENT_DATA}: {reason}")
+
+
+def insufficient_data_notes(effects: pd.DataFrame) -> list[str]:
+    """One line per source:outcome that could not be estimated and why (from the notes of
+    :func:`insufficient_effect` rows), each reason once."""
+    if effects is None or not len(effects) or "note" not in effects:
+        return []
+    notes = effects["note"].fillna("").astype(str)
+    rows = effects[notes.str.startswith(INSUFFICIENT_DATA)]
+    out: list[str] = []
+    for r in rows.itertuples():
+        reason = str(r.note)[len(INSUFFICIENT_DATA):].lstrip(": ")
+        named = f"{r.source}:{r.outcome}"
+        line = reason if reason.startswith(named) else f"{named}: {reason}"
+        if line not in out:
+            out.append(line)
+    return out

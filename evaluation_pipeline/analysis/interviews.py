@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .effects import Effect
+from .effects import INSUFFICIENT_DATA, Effect
 from .survey import adjust_p
 
 QDA_NS = "urn:QDA-XML:project:1.0"
@@ -181,6 +181,14 @@ def _source_frame(segments: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return segments.groupby("source")[cols].first().reset_index()
 
 
+def _no_round_note(theme: str, by: str | None, group: str, baseline: str, n0: int,
+                   followup: str, n1: int) -> str:
+    """The note of a theme shift that cannot be estimated: which round has no interviews."""
+    empty = " and ".join(r for r, n in ((baseline, n0), (followup, n1)) if n == 0)
+    within = "" if group == "all" else f" ({by} {group})"
+    return f"{INSUFFICIENT_DATA}: interviews:{theme}{within}: no interviews in round {empty}"
+
+
 def theme_shift(
     segments: pd.DataFrame,
     baseline: str,
@@ -227,7 +235,8 @@ def theme_shift(
                 fam.append(Effect("interviews", out, f"{followup} - {baseline}",
                                   "difference in shares, Fisher's exact test", math.nan,
                                   n_treated=n1, n_control=n0, n_obs=n1 + n0, group=gname,
-                                  note="no interviews in one round"))
+                                  note=_no_round_note(out, by, gname, baseline, n0,
+                                                      followup, n1)))
                 continue
             d, lo, hi = newcombe_diff_ci(x1, n1, x0, n0, alpha)
             p = stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]])[1]

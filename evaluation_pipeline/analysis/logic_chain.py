@@ -95,6 +95,7 @@ from typing import Literal
 import pandas as pd
 
 from ..privacy import suppress_small_cells
+from .effects import INSUFFICIENT_DATA
 
 LEVELS = ("goal", "intervention", "output", "outcome", "impact")
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
@@ -373,6 +374,10 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
         p["estimate"], lo, hi, expected, n_treated=p["n_treated"], n_control=p["n_control"],
         min_units=k, suppressed=bool(p.get("suppressed", False)),
     )
+    why = str(p.get("note") or "")
+    if why.startswith(INSUFFICIENT_DATA) and _isnan(p["estimate"]):
+        # the analysis could not estimate it: its reason (indicator, file, what is missing)
+        v, reason = "insufficient_data", why
     notes.append(reason)
     if v == "insufficient_data":  # nothing of a blanked row leaks through the note
         return {"level": level, "element": element, "indicator": ident, "source": source,

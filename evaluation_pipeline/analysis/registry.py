@@ -12,8 +12,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..errors import AnalysisError
 from .did import did_twfe, event_study
-from .effects import Effect, effects_frame
+from .effects import Effect, effects_frame, insufficient_effect
 from .staggered import staggered_att
 
 __all__ = [
@@ -37,11 +38,67 @@ def registry_panel(observations: pd.DataFrame, study, indicator: str) -> pd.Data
 
 
 def registry_panels(observations: pd.DataFrame, study) -> pd.DataFrame:
-    """:func:`registry_panel` of every indicator of the study, stacked."""
-    return pd.concat(
-        [registry_panel(observations, study, ind) for ind in study.registry.indicators],
-        ignore_index=True,
-    )
+    """:func:`registry_panel` of every indicator of the study, stacked (no rows, but the
+    panel's columns, when there is nothing)."""
+    inds = list(study.registry.indicators) if study.registry else []
+    if not inds:
+        return registry_panel(observations.iloc[:0], study, "")
+    return pd.concat([registry_panel(observations, study, ind) for ind in inds],
+                     ignore_index=True)
+
+
+#: the contrast and estimators of the registry Effect rows (also of an indicator that cannot
+#: be estimated, so that the logic chain finds its row and its reason)
+DID_CONTRAST = "network - comparison (after joining)"
+TWFE_ESTIMATOR = "TWFE DiD (unit and year FE, cluster-robust CR1)"
+CS_ESTIMATOR = ("Callaway-Sant'Anna group-time DiD, simple aggregation (never-treated "
+                "controls)")
+
+
+def _where(study, indicator: str) -> str:
+    """``registry:<indicator> (<file>)``: how a reason names the indicator and its file."""
+    cfg = study.registry.indicators.get(indicator) if study.registry else None
+    return f"registry:{indicator}" + (f" ({cfg.file})" if cfg is not None else "")
+
+
+def unestimable_reason(panel: pd.DataFrame, study, indicator: str) -> str | None:
+    """Why a network vs comparison DiD of one indicator cannot be estimated from its panel
+    (:func:`registry_panel`), naming the indicator, its file and what is missing; None when
+    nothing obvious is missing (the estimators may still fail: see :func:`registry_effects`).
+    """
+    where = _where(study, indicator)
+    if not len(panel):
+        return f"{where}: no rows for the study's kommuner"
+    have = panel.dropna(subset=["value"])
+    if not len(have):
+        why = ", ".join(sorted({str(v) for v in panel["status"].dropna()})) \
+            if "status" in panel else ""
+        return f"{where}: every value is missing" + (f" (status {why})" if why else "")
+    net = have[have["network"] == 1]
+    if not len(net):
+        return f"{where}: no value for any network kommune"
+    if not len(have[have["network"] == 0]):
+        return f"{where}: no value for any comparison kommune"
+    first = int(net["join_year"].min())
+    years = sorted(int(y) for y in have["year"].unique())
+    if min(years) >= first:
+        return (f"{where}: no years before the first join {first} (the file has "
+                f"{years[0]}–{years[-1]})")
+    if not (net["treated"] == 0).any():
+        return (f"{where}: no network kommune has a value before it joined (the network "
+                f"kommuner' values are from {int(net['year'].min())} on, the first join is "
+                f"{first}): the network's change cannot be told from its level")
+    if not (net["treated"] == 1).any():
+        return (f"{where}: no years after a network kommune joined (the file has "
+                f"{years[0]}–{years[-1]}, the first join is {first})")
+    if have["value"].nunique() < 2:
+        return f"{where}: the values do not vary"
+    return None
+
+
+def _insufficient(indicator: str, estimator: str, reason: str, panel: pd.DataFrame) -> Effect:
+    return insufficient_effect("registry", indicator, DID_CONTRAST, estimator, reason,
+                               n_obs=int(panel["value"].notna().sum()) if len(panel) else 0)
 
 
 def balanced_panel(panel: pd.DataFrame, outcome: str = "value") -> tuple[pd.DataFrame, str]:
@@ -68,15 +125,31 @@ def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
     """Every registry indicator of the study (rates as outcome), two estimators side by side:
     TWFE DiD (with a wild cluster bootstrap when clusters are few) and Callaway & Sant'Anna's
     group-time ATT aggregated over groups and post-joining years (never-joined kommuner as
-    controls)."""
+    controls).
+
+    An indicator that cannot be estimated (no rows, every value missing, no years before the
+    first join, no variation, collinear, ...) gets two Effect rows without an estimate whose
+    note says ``insufficient data: registry:<indicator> (<file>): <what is missing>``; the
+    other indicators are estimated as usual."""
     effects = []
-    for ind, cfg in study.registry.indicators.items():
+    for ind, cfg in (study.registry.indicators.items() if study.registry else []):
         panel = registry_panel(observations, study, ind)
-        if panel["value"].notna().sum() == 0:
+        reason = unestimable_reason(panel, study, ind)
+        if reason is not None:
+            effects += [_insufficient(ind, TWFE_ESTIMATOR, reason, panel),
+                        _insufficient(ind, CS_ESTIMATOR, reason, panel)]
             continue
-        e = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
-        effects.append(_with_break_note(e, panel, cfg.breaks))
-        effects.append(_with_break_note(_staggered(panel, ind).simple, panel, cfg.breaks))
+        try:
+            e = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
+            effects.append(_with_break_note(e, panel, cfg.breaks))
+        except (AnalysisError, np.linalg.LinAlgError) as err:
+            effects.append(_insufficient(ind, TWFE_ESTIMATOR,
+                                         f"{_where(study, ind)}: {err}", panel))
+        try:
+            effects.append(_with_break_note(_staggered(panel, ind).simple, panel, cfg.breaks))
+        except (AnalysisError, np.linalg.LinAlgError) as err:
+            effects.append(_insufficient(ind, CS_ESTIMATOR, f"{_where(study, ind)}: {err}",
+                                         panel))
     return effects
 
 
@@ -139,24 +212,45 @@ def registry_dynamic(
 
     Returns (coefficients: indicator, estimator, event_time, estimate, se, ci_low, ci_high,
     n_obs; pre-trend tests: indicator, estimator, statistic, df1, df2, p_value).
+
+    An indicator that cannot be estimated (see :func:`unestimable_reason`, or an estimator
+    error) has no rows; both frames keep their columns when empty (a warehouse table needs
+    them). The reason is in :func:`registry_effects`' rows.
     """
     coefs, tests = [], []
-    for ind in study.registry.indicators:
+    for ind in (study.registry.indicators if study.registry else []):
         panel = registry_panel(observations, study, ind)
-        if panel["value"].notna().sum() == 0:
+        if unestimable_reason(panel, study, ind) is not None:
             continue
-        es = event_study(panel, "value", "kommune", "year", "first_treated", window=window,
-                         label=ind)
-        c = es.coefficients.assign(indicator=ind, estimator="TWFE")
-        coefs.append(c)
-        tests.append({"indicator": ind, "estimator": "TWFE", **es.pretrend_test})
-        res = _staggered(panel, ind)
+        try:
+            es = event_study(panel, "value", "kommune", "year", "first_treated",
+                             window=window, label=ind)
+        except (AnalysisError, np.linalg.LinAlgError):
+            es = None
+        if es is not None:
+            coefs.append(es.coefficients.assign(indicator=ind, estimator="TWFE"))
+            tests.append({"indicator": ind, "estimator": "TWFE", **es.pretrend_test})
+        try:
+            res = _staggered(panel, ind)
+        except (AnalysisError, np.linalg.LinAlgError):
+            continue
         dyn = effects_frame(res.dynamic)
+        if not len(dyn):
+            continue
         dyn["event_time"] = dyn["contrast"].str.extract(r"(-?\d+)$")[0].astype(int)
         dyn = dyn[dyn["event_time"].between(*window)]
         coefs.append(dyn[["event_time", "estimate", "se", "ci_low", "ci_high", "n_obs"]]
                      .assign(indicator=ind, estimator="Callaway-Sant'Anna"))
-    cols = ["indicator", "estimator", "event_time", "estimate", "se", "ci_low", "ci_high",
-            "n_obs"]
-    out = pd.concat(coefs, ignore_index=True)[cols] if coefs else pd.DataFrame(columns=cols)
-    return out, pd.DataFrame(tests)
+    out = pd.concat(coefs, ignore_index=True)[EVENT_STUDY_COLUMNS] if coefs else \
+        pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("indicator", "estimator")
+                                   else "object") for c in EVENT_STUDY_COLUMNS})
+    test_frame = pd.DataFrame(tests) if tests else pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c not in ("indicator", "estimator") else "object")
+         for c in PRETREND_COLUMNS})
+    return out, test_frame
+
+
+#: the columns of :func:`registry_dynamic`'s two frames
+EVENT_STUDY_COLUMNS = ["indicator", "estimator", "event_time", "estimate", "se", "ci_low",
+                       "ci_high", "n_obs"]
+PRETREND_COLUMNS = ["indicator", "estimator", "statistic", "df1", "df2", "p_value"]

@@ -25,7 +25,7 @@ from scipy import stats
 
 from ..errors import AnalysisError
 from ..study import Scale
-from .effects import Effect
+from .effects import Effect, insufficient_effect
 
 SCORE_COLUMNS = [
     "respondent_id", "wave", "kommune", "role", "scale", "score", "n_items", "n_answered",
@@ -950,21 +950,56 @@ def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05,
 _Contrast = tuple[list[Effect], list[Effect], list[Effect], Effect, Effect]
 
 
+def _survey_where(study, scale: str, waves: list[str]) -> str:
+    """``survey:<scale> (<wave> <file>, ...)``: how a reason names the scale and its files."""
+    files = []
+    for w in waves:
+        try:
+            files.append(f"{w} {study.wave_file(w).name}")
+        except Exception:  # noqa: BLE001 - the file is named when it can be found
+            files.append(w)
+    return f"survey:{scale} ({', '.join(files)})"
+
+
 def _contrast(pair: pd.DataFrame, scale: str, fu: str, study, alpha: float) -> _Contrast:
-    """The Effects of one scale × follow-up contrast from the scores of its two waves."""
+    """The Effects of one scale × follow-up contrast from the scores of its two waves.
+
+    A part that cannot be estimated (no answers to the scale in a wave, too few respondents,
+    no comparison kommune, no variation, ...) is an Effect row without an estimate whose note
+    says ``insufficient data: survey:<scale> (<waves and files>): <what is missing>``; the
+    other parts (and the other scales and waves) are estimated as usual."""
     network, comparison = set(study.network), set(study.comparison)
     base = study.baseline_wave
+    where = _survey_where(study, scale, [base, fu])
+    prepost = f"{fu} - {base}"
+
+    def missing(contrast: str, estimator: str, err: Exception, group: str = "all") -> Effect:
+        return insufficient_effect("survey", scale, contrast, estimator, f"{where}: {err}",
+                                   group=group, n_obs=len(pair))
+
     net = pair[pair["kommune"].isin(network)]
-    effs = pre_post(net, scale, base, fu, by="kommune", alpha=alpha)
+    try:
+        effs = pre_post(net, scale, base, fu, by="kommune", alpha=alpha)
+    except (AnalysisError, np.linalg.LinAlgError) as err:
+        effs = [missing(prepost, "pre/post", err)]
     pooled = [replace(e, group="network") for e in effs if e.group == "all"]
     per_kommune = [e for e in effs if e.group != "all"]
     cmp_scores = pair[pair["kommune"].isin(comparison)]
-    comp = ([replace(e, group="comparison")
-             for e in pre_post(cmp_scores, scale, base, fu, alpha=alpha)]
-            if len(cmp_scores) else [])
-    return (pooled, per_kommune, comp,
-            network_effect(pair, scale, study, followup=fu, alpha=alpha),
-            network_effect(pair, scale, study, followup=fu, alpha=alpha, weighted=True))
+    try:
+        comp = ([replace(e, group="comparison")
+                 for e in pre_post(cmp_scores, scale, base, fu, alpha=alpha)]
+                if len(cmp_scores) else [])
+    except (AnalysisError, np.linalg.LinAlgError) as err:
+        comp = [missing(prepost, "pre/post", err, group="comparison")]
+    did = f"{prepost}, network - comparison"
+    out = []
+    for weighted in (False, True):
+        try:
+            out.append(network_effect(pair, scale, study, followup=fu, alpha=alpha,
+                                      weighted=weighted))
+        except (AnalysisError, np.linalg.LinAlgError) as err:
+            out.append(missing(did, "network vs comparison", err))
+    return (pooled, per_kommune, comp, out[0], out[1])
 
 
 def _contrast_cache(cache_dir, study, alpha: float):

@@ -135,6 +135,10 @@ LABELS = {
         "suppressed_caveat": "Prikking: {n} rader har skjulte celler (færre enn {k} enheter, "
         "eller sekundær prikking).",
         "breaks_caveat": "Brudd i statistikken (endret definisjon):",
+        "not_estimated": "Kunne ikke estimeres (utilstrekkelige data):",
+        "source_failed": "Disse dataene er ikke analysert fordi de ikke kunne leses eller ikke "
+        "besto valideringen: "
+        "{reason}. Rett filen og kjør på nytt; resten av rapporten er laget uten dem.",
         "suppressed_rows": "Rader med prikkede celler",
         "total": "Sum",
         "lc_exp_increase": "Økning",
@@ -293,6 +297,10 @@ LABELS = {
         "suppressed_caveat": "Suppression: {n} rows have hidden cells (fewer than {k} units, "
         "or secondary suppression).",
         "breaks_caveat": "Definition breaks in the statistics:",
+        "not_estimated": "Could not be estimated (insufficient data):",
+        "source_failed": "These data were not analysed because they could not be read or failed "
+        "validation: "
+        "{reason}. Fix the file and run again; the rest of the report was built without them.",
         "suppressed_rows": "Rows with suppressed cells",
         "total": "Total",
         "lc_exp_increase": "Increase",

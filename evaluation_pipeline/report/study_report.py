@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis.effects import insufficient_data_notes
 from ..disclosure import suppress
 from ..privacy import suppress_small_cells
 from . import figures
@@ -100,26 +101,29 @@ def _with_totals(df: pd.DataFrame, within: list[str], category: str, count: str
 def publishable_tables(
     study,
     effects: pd.DataFrame,
-    survey_summary: pd.DataFrame,
-    registry_means: pd.DataFrame,
-    theme_freq: pd.DataFrame,
+    survey_summary: pd.DataFrame | None,
+    registry_means: pd.DataFrame | None,
+    theme_freq: pd.DataFrame | None,
 ) -> dict[str, pd.DataFrame]:
-    """The report's main tables after small-cell suppression."""
+    """The report's main tables after small-cell suppression (a source's table only when it
+    is given: a study without that source of evidence has none)."""
     k = study.small_cell_threshold
-    return {
+    out = {
         "effects": suppress_small_cells(
             effects, ["n_treated", "n_control"], k,
             ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size",
              "n_obs"],
         ),
-        "survey_scale_means": _suppress_scale_means(survey_summary, k),
-        "registry_group_rates": suppress_small_cells(
-            registry_means, ["numerator"], k, ["value", "denominator"]
-        ),
-        "interview_theme_counts": suppress_small_cells(
-            theme_freq, ["n_sources", "n_segments", "sources_in_group"], k, ["share_sources"]
-        ),
     }
+    if survey_summary is not None:
+        out["survey_scale_means"] = _suppress_scale_means(survey_summary, k)
+    if registry_means is not None:
+        out["registry_group_rates"] = suppress_small_cells(
+            registry_means, ["numerator"], k, ["value", "denominator"])
+    if theme_freq is not None:
+        out["interview_theme_counts"] = suppress_small_cells(
+            theme_freq, ["n_sources", "n_segments", "sources_in_group"], k, ["share_sources"])
+    return out
 
 
 def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: int
@@ -253,9 +257,9 @@ def build_study_report(
     study,
     *,
     effects: pd.DataFrame,
-    survey_summary: pd.DataFrame,
-    registry_means: pd.DataFrame,
-    theme_freq: pd.DataFrame,
+    survey_summary: pd.DataFrame | None = None,
+    registry_means: pd.DataFrame | None = None,
+    theme_freq: pd.DataFrame | None = None,
     event_study: pd.DataFrame | None = None,
     pretrend: pd.DataFrame | None = None,
     reliability: pd.DataFrame | None = None,
@@ -267,6 +271,8 @@ def build_study_report(
     logic_chain: pd.DataFrame | None = None,
     validation: pd.DataFrame | None = None,
     retention: pd.DataFrame | None = None,
+    sources: list[str] | None = None,
+    failed_sources: dict[str, str] | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``.
 
@@ -274,7 +280,23 @@ def build_study_report(
     :func:`evaluation_pipeline.analysis.logic_chain.logic_chain_evidence` (shown first among
     the results, with its figure when :mod:`evaluation_pipeline.report.logic_chain_figure`
     exists); ``validation`` the frame of :func:`validation_summary`; ``retention`` the panel
-    retention of the survey."""
+    retention of the survey.
+
+    ``sources``: the sources of evidence the report covers (default: every section study.yaml
+    has: ``survey``, ``registry``, ``interviews``); only they get a section, tables, figures,
+    methods and caveats. ``failed_sources`` (source -> why) are sources left out because they
+    could not be read or failed validation: their section says so instead."""
+    failed = dict(failed_sources or {})
+    if sources is None:
+        sources = [s for s in ("survey", "interviews", "registry")
+                   if getattr(study, s, None) is not None and s not in failed]
+    has = set(sources)
+    if "survey" not in has:  # no section, table or figure of an absent source
+        survey_summary = reliability = item_dist = response = retention = None
+    if "registry" not in has:
+        registry_means = event_study = pretrend = None
+    if "interviews" not in has:
+        theme_freq = theme_role_freq = co_occ = intercoder = None
     lang = study.language
     out_dir = study.output
     k = study.small_cell_threshold
@@ -282,7 +304,10 @@ def build_study_report(
     names = {**ind_labels, **scale_labels, **knames, "all": t("all", lang),
              "Total": t("total", lang)}
     raw_effects = effects
-    base = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
+    base = publishable_tables(study, effects,
+                              survey_summary if "survey" in has else None,
+                              registry_means if "registry" in has else None,
+                              theme_freq if "interviews" in has else None)
     base["effects"] = base["effects"].assign(_estimate=raw_effects["estimate"].to_numpy())
     tabs: dict[str, PublishedTable] = {}
 
@@ -309,9 +334,10 @@ def build_study_report(
     eff_cols = [c for c in base["effects"].columns if c not in ("_estimate",)]
     add("effects", base["effects"][eff_cols], source=src["all"],
         method=t("method_effects", lang))
-    add("survey_scale_means", base["survey_scale_means"], source=src["survey"],
-        margins=[{"count": "n", "category": "group", "within": ["scale", "wave"],
-                  "total_column": "n_wave"}])
+    if "survey_scale_means" in base:
+        add("survey_scale_means", base["survey_scale_means"], source=src["survey"],
+            margins=[{"count": "n", "category": "group", "within": ["scale", "wave"],
+                      "total_column": "n_wave"}])
     if reliability is not None and len(reliability):
         rel = reliability[["wave", "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
                            "n_used"]]
@@ -333,13 +359,16 @@ def build_study_report(
             source=src["survey"],
             margins=[{"count": "count", "category": "category",
                       "within": ["wave", "group", "item"], "total_column": "n_answered"}])
-    add("registry_group_rates", base["registry_group_rates"], source=src["registry"])
+    if "registry_group_rates" in base:
+        add("registry_group_rates", base["registry_group_rates"], source=src["registry"])
     did_table = registry_did_table(base["effects"][base["effects"]["group"].isin(
-        ["all", "network", "comparison"])], ind_labels)
+        ["all", "network", "comparison"])], ind_labels) if "registry" in has else []
     if len(did_table):
         add("registry_did", did_table.assign(suppressed=False), source=src["registry"],
             method=t("tab_registry_did", lang))
-    add("interview_theme_counts", base["interview_theme_counts"], source=src["interviews"])
+    if "interview_theme_counts" in base:
+        add("interview_theme_counts", base["interview_theme_counts"],
+            source=src["interviews"])
     if theme_role_freq is not None and len(theme_role_freq):
         add("interview_theme_role", _theme_role(theme_role_freq, theme_freq, k),
             source=src["interviews"],
@@ -372,8 +401,9 @@ def build_study_report(
         if logic_chain_figure is not None:
             figs["logic_chain"] = _fig(logic_chain_figure, tabs["logic_chain"].frame, study,
                                        lang)
-    means = tabs["survey_scale_means"].frame
-    if len(tabs["registry_group_rates"].frame):
+    means = tabs["survey_scale_means"].frame if "survey_scale_means" in tabs else \
+        pd.DataFrame()
+    if "registry_group_rates" in tabs and len(tabs["registry_group_rates"].frame):
         figs["registry_trends"] = _fig(figures.registry_trends,
             tabs["registry_group_rates"].frame, ind_labels, list(study.network.values()),
             breaks={i: v.breaks for i, v in study.registry.indicators.items()}, **syn)
@@ -383,7 +413,7 @@ def build_study_report(
             figs["survey_pre_post"] = _fig(figures.pre_post,
                 means, scale_labels, study.baseline_wave, study.followup_waves[-1], **syn)
     e = tabs["effects"].frame
-    if study.survey and study.followup_waves:
+    if "survey" in has and study.survey and study.followup_waves:
         last = e[(e["source"] == "survey") & (e["group"] != "comparison") & (
             e["contrast"] == f"{study.followup_waves[-1]} - {study.baseline_wave}")]
         per_kommune = last.assign(group=last["group"].replace({"network": "all"}))
@@ -395,9 +425,10 @@ def build_study_report(
         items = [i for s in study.survey.scales.values() for i in s.items]
         figs["survey_item_distributions"] = _fig(figures.item_distributions,
             dist[dist["group"] == "network"], items, study.wave_ids, **syn)
-    if event_study is not None and len(event_study):
+    if "registry" in has and event_study is not None and len(event_study):
         figs["registry_event_study"] = _fig(figures.event_study, event_study, ind_labels, **syn)
-    themes = tabs["interview_theme_counts"].frame
+    themes = tabs["interview_theme_counts"].frame if "interview_theme_counts" in tabs else \
+        pd.DataFrame()
     if len(themes):
         rounds = [r.id for r in study.interviews.rounds] if study.interviews and \
             study.interviews.rounds else sorted(themes["wave"].dropna().unique())
@@ -478,35 +509,59 @@ def build_study_report(
     surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
         drop=True))
     tabs["effects_survey"] = surv_eff
+    # one section per source of evidence the study has (none for an absent source; a
+    # source that could not be read or failed validation: why, and nothing else)
+    source_sections = {
+        "survey": lambda: Section(
+            t("survey", lang), anchor="survey",
+            paragraphs=[t("suppressed_note", lang, k=k)],
+            figures=figs_of("survey_scale_means", "survey_pre_post", "survey_forest",
+                            "survey_item_distributions"),
+            tables=[table("survey_scale_means", ["scale", "wave", "group", "mean", "sd",
+                                                 "ci_low", "ci_high", "n", "n_wave"]),
+                    table("effects_survey", eff_show, t("tab_effects", lang))]
+            + [table(n) for n in ("scale_reliability", "survey_response",
+                                  "survey_panel_retention") if n in tabs]),
+        "registry": lambda: Section(
+            t("registry", lang), anchor="registry",
+            paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
+            figures=figs_of("registry_trends", "registry_event_study"),
+            tables=[table("registry_did")] if "registry_did" in tabs else []),
+        "interviews": lambda: Section(
+            t("interviews", lang), anchor="interviews",
+            figures=figs_of("interview_theme_shares", "interview_theme_shifts",
+                            "interview_theme_heatmap", "interview_co_occurrence"),
+            tables=[table("interview_theme_counts", ["theme", "wave", "n_segments",
+                                                     "n_sources", "sources_in_group",
+                                                     "share_sources"])]
+            + ([table("intercoder_reliability")] if "intercoder_reliability" in tabs
+               else [])),
+    }
+    for name in ("survey", "registry", "interviews"):
+        if name in failed:
+            sections.append(Section(t(name, lang), anchor=name, paragraphs=[
+                t("source_failed", lang, reason=failed[name])]))
+        elif name in has:
+            sec = source_sections[name]()
+            # what could not be estimated, and why (indicator, file, what is missing); not
+            # for the survey, whose reasons may count a handful of respondents
+            lost = insufficient_data_notes(raw_effects[raw_effects["source"] == name]) \
+                if name != "survey" else []
+            if lost:
+                sec.paragraphs = [*sec.paragraphs,
+                                  t("not_estimated", lang) + " " + "; ".join(lost) + "."]
+            sections.append(sec)
+    methods = [t(f"methods_{name}", lang) for name in ("survey", "registry", "interviews")
+               if name in has]
+    did_sources = has & {"survey", "registry"}
     sections += [
-        Section(t("survey", lang), anchor="survey",
-                paragraphs=[t("suppressed_note", lang, k=k)],
-                figures=figs_of("survey_scale_means", "survey_pre_post", "survey_forest",
-                                "survey_item_distributions"),
-                tables=[table("survey_scale_means", ["scale", "wave", "group", "mean", "sd",
-                                                     "ci_low", "ci_high", "n", "n_wave"]),
-                        table("effects_survey", eff_show, t("tab_effects", lang))]
-                + [table(n) for n in ("scale_reliability", "survey_response",
-                                      "survey_panel_retention") if n in tabs]),
-        Section(t("registry", lang), anchor="registry",
-                paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
-                figures=figs_of("registry_trends", "registry_event_study"),
-                tables=[table("registry_did")] if "registry_did" in tabs else []),
-        Section(t("interviews", lang), anchor="interviews",
-                figures=figs_of("interview_theme_shares", "interview_theme_shifts",
-                                "interview_theme_heatmap", "interview_co_occurrence"),
-                tables=[table("interview_theme_counts", ["theme", "wave", "n_segments",
-                                                         "n_sources", "sources_in_group",
-                                                         "share_sources"])]
-                + ([table("intercoder_reliability")] if "intercoder_reliability" in tabs
-                   else [])),
         Section(t("methods", lang), anchor="methods",
-                paragraphs=[t("methods_survey", lang), t("methods_registry", lang),
-                            t("methods_interviews", lang), t("methods_tables", lang, k=k)]),
+                paragraphs=methods + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
-                paragraphs=[t("few_clusters", lang), t("estimated_caveat", lang),
-                            t("suppressed_caveat", lang, k=k, n=result.suppressed_cells)]
-                + _break_paragraphs(study, ind_labels, lang)
+                paragraphs=([t("few_clusters", lang)] if did_sources else [])
+                + ([t("estimated_caveat", lang)] if "registry" in has else [])
+                + [t("suppressed_caveat", lang, k=k, n=result.suppressed_cells)]
+                + (_break_paragraphs(study, ind_labels, lang) if "registry" in has else [])
                 + ([t("synthetic_caveat", lang)] if study.synthetic else [])),
     ]
     del tabs["effects_survey"]
@@ -547,7 +602,8 @@ def _design_paragraphs(study, tabs: dict[str, PublishedTable], knames: dict[str,
         out.append(t("retention_text", lang) + " " + "; ".join(
             f"{r.followup}: {_num(r.retained, 0, lang)} "
             f"({_num(r.share_of_baseline, 1, lang)} %)" for r in p.itertuples()) + ".")
-    th = tabs["interview_theme_counts"].frame
+    th = tabs["interview_theme_counts"].frame if "interview_theme_counts" in tabs else \
+        pd.DataFrame()
     if len(th):
         per_round = th.groupby("wave", sort=False)["sources_in_group"].max()
         out.append(f"{t('interviews', lang)}: " + ", ".join(
