@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from . import analysis, checks, harmonize, ingest, logic_chain, report
+from . import analysis, checks, harmonize, ingest, report
 from .analysis import effects_asset
+from .logic_chain import logic_chain_evidence
 from .partitions import survey_waves
 from .profiles import PROFILE_JOB, profile_definitions
 from .report import study_report_asset
@@ -21,7 +22,9 @@ from .sensors import (
     with_downstream_automation,
 )
 
-ALL_MODULES = [ingest, checks, harmonize, analysis, logic_chain, report]
+#: the modules whose assets belong to the sources (and the shared reference tables); the
+#: combining assets (effects, logic chain, report, profiles) are added per study
+ALL_MODULES = [ingest, checks, harmonize, analysis, report]
 WAVE_JOB = "survey_wave_job"
 STUDY_JOB = "study_job"
 REGISTRY_JOB = "registry_refresh_job"
@@ -73,8 +76,8 @@ def build_definitions(study_path: str | None = None, *,
     sources = [s for s in study_sources(study) if s not in without]
     module_assets = [a for a in dg.load_assets_from_modules(ALL_MODULES)
                      if not any(source_of(k) not in (None, *sources) for k in a.keys)]
-    # (logic_chain_evidence, from effects alone, is a module asset)
-    combining = [effects_asset(sources), study_report_asset(sources, without)]
+    combining = [effects_asset(sources), logic_chain_evidence,
+                 study_report_asset(sources, without)]
     all_assets = with_downstream_automation([*module_assets, *combining])
     profile_assets, profile_jobs = profile_definitions(study, sources)
     keys_profiles = [k for a in profile_assets for k in a.keys]
