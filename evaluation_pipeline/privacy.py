@@ -133,7 +133,7 @@ from .disclosure import (  # noqa: E402  (re-exported: the privacy API in one pl
 )
 
 __all__ = [
-    "KEY_ENV", "PrivacyError", "pseudonym_key", "reads_personal_data", "pseudonymise", "suppress_small_cells",
-    "drop_free_text", "personal_data_items", "suppress", "recoverable_cells",
+    "KEY_ENV", "PrivacyError", "pseudonym_key", "reads_personal_data", "pseudonymise",
+    "suppress_small_cells", "drop_free_text", "personal_data_items", "suppress", "recoverable_cells",
     "find_personal_data", "is_valid_fnr",
 ]

@@ -250,8 +250,11 @@ def test_interviews_only_study_runs_without_profiles(interviews_only):
 
 
 def test_definitions_hold_only_the_present_sources(tmp_path):
+    """The code location of a registry-only (or interviews-only) study loads (as the UI loads
+    it) with only that source's assets, and the combining assets take only its inputs."""
     study = make_variant(tmp_path / "s", {"registry"})
     defs = build_definitions(str(study / "study.yaml"))
+    dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == _expected({"registry"})
@@ -269,6 +272,7 @@ def test_definitions_hold_only_the_present_sources(tmp_path):
     # interviews only: no profile (nothing to show per kommune), no registry schedule
     study = make_variant(tmp_path / "i", {"interviews"})
     defs = build_definitions(str(study / "study.yaml"))
+    dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert keys == _expected({"interviews"})
     assert not defs.schedules and "kommune_profiles_job" not in {j.name for j in defs.jobs}
