@@ -442,8 +442,9 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
             failed = failed_sources(res, defs) if not new_waves else None
             if failed:
                 if starter is not None and starter.runs is None:
-                    print("[evaluation-pipeline] profiles not built: they need "
-                          f"{', '.join(sorted(failed))}", file=sys.stderr, flush=True)
+                    print("[evaluation-pipeline] profiles not built: their inputs were not "
+                          f"materialized ({', '.join(sorted(failed))} failed)",
+                          file=sys.stderr, flush=True)
                 _partial_report(study_path, study, instance, failed)
             return 1
         if starter is not None:
