@@ -342,15 +342,18 @@ def failed_sources(result, defs) -> dict[str, str] | None:
 
 def insufficient_data_warnings(result) -> list[str]:
     """What could not be estimated and why: the ``insufficient_data`` metadata of the
-    ``effects`` materialization of a run (empty if the run did not materialize it)."""
+    ``effects`` and ``logic_chain_evidence`` materializations of a run (empty if the run
+    materialized neither)."""
     from .analysis import INSUFFICIENT_META
 
+    lines: list[str] = []
     for event in result.get_asset_materialization_events():
         mat = event.materialization
-        if mat.asset_key.to_user_string() == "effects" and INSUFFICIENT_META in mat.metadata:
+        if mat.asset_key.to_user_string() in ("effects", "logic_chain_evidence") and \
+                INSUFFICIENT_META in mat.metadata:
             value = mat.metadata[INSUFFICIENT_META]
-            return list(getattr(value, "value", value) or [])
-    return []
+            lines += [v for v in (getattr(value, "value", value) or []) if v not in lines]
+    return lines
 
 
 def print_warnings(lines: list[str]) -> None:

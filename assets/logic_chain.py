@@ -11,10 +11,24 @@ from evaluation_pipeline.analysis import logic_chain as lc
 from evaluation_pipeline.report.figures import png_bytes
 from evaluation_pipeline.report.logic_chain_figure import logic_chain_figure
 
+from .analysis import INSUFFICIENT_META
 from .resources import StudyResource
 
 PREVIEW_COLUMNS = ["level", "element", "indicator", "source", "estimate", "ci_low", "ci_high",
                    "expected", "verdict"]
+
+
+def without_evidence(evidence: pd.DataFrame) -> list[str]:
+    """The chain's indicators for which no Effect row exists at all (e.g. a theme nobody
+    coded, interviews without rounds), with the reason: part of the command line's warnings
+    summary (indicators whose Effect row says why it could not be estimated are listed from
+    ``effects``)."""
+    if not len(evidence):
+        return []
+    rows = evidence[(evidence["verdict"] == "insufficient_data")
+                    & (evidence["basis"].fillna("") == "")]
+    return list(dict.fromkeys(f"{r.source}:{r.indicator} (logic chain {r.element!r}): {r.note}"
+                              for r in rows.itertuples()))
 
 
 @dg.asset(
@@ -44,6 +58,7 @@ def logic_chain_evidence(
             if len(elements) else "-"
         ),
         **{f"indicators_{v}": int((evidence["verdict"] == v).sum()) for v in lc.VERDICTS},
+        INSUFFICIENT_META: dg.MetadataValue.json(without_evidence(evidence)),
     }
     if s.logic_chain is not None:
         fig = logic_chain_figure(evidence, s, s.language)

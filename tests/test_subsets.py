@@ -81,6 +81,9 @@ def only_years_after_the_joins(study: Path) -> None:
         "neet_15_29": {**neet, "file": "landing/registry/neet_after_joins.csv"}}
     data["logic_chain"]["impact"] = [el for el in data["logic_chain"]["impact"]
                                      if el["indicators"] == ["registry:neet_15_29"]]
+    # and a theme nobody coded: no Effect row at all
+    data["logic_chain"]["outputs"].append({"name": "Felles språk",
+                                           "indicators": ["interviews:Felles språk"]})
     _write(study, data)
 
 
@@ -332,9 +335,12 @@ def test_indicator_with_only_years_after_the_joins_is_insufficient_data(after_jo
     assert run.materialized == _expected({"registry", "interviews"})
     # the warnings summary says what could not be estimated and why
     lines = run.out.splitlines()
-    i = next(i for i, ln in enumerate(lines) if "warnings: 1 result(s) could not be "
+    i = next(i for i, ln in enumerate(lines) if "warnings: 2 result(s) could not be "
              "estimated" in ln)
     assert lines[i + 1].startswith(f"  - {REASON} (the file has 2013–")
+    assert lines[i + 2] == ("  - interviews:Felles språk (logic chain 'Felles språk'): no "
+                            "interview theme shift for 'Felles språk' (shifts are computed per "
+                            "top-level theme, pooled over roles)")
     eff = run.table("effects")
     neet = eff[eff["source"] == "registry"]
     assert len(neet) == 2 and neet["estimate"].isna().all()
