@@ -5,7 +5,8 @@ Everything published passes small-cell suppression with the study's threshold fi
 (:func:`evaluation_pipeline.privacy.suppress_small_cells` for rows,
 :func:`evaluation_pipeline.disclosure.suppress` where a table has additive margins a hidden cell
 could be recovered from). The report's sections, in order: design and data, validation, the
-logic chain, the survey, the registry, the interviews, methods, caveats.
+logic chain, the survey, the registry, the interviews, methods, caveats; a source's section (and
+its tables, figures, methods and caveats) only when the study has that source of evidence.
 """
 
 from __future__ import annotations
