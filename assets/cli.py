@@ -381,7 +381,9 @@ def _partial_report(study_path: str, study, instance, failed: dict[str, str]) ->
         print(f"[evaluation-pipeline] {REPORT_JOB} FAILED (run id {res.run_id}):",
               *_failure_messages(res), sep="\n  ", file=sys.stderr)
         return 1
-    print_warnings(insufficient_data_warnings(res))
+    # (the failed sources' indicators have no estimate: the failure above says why)
+    print_warnings([w for w in insufficient_data_warnings(res)
+                    if not w.startswith(tuple(f"{src}:" for src in failed))])
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
     print(f"[evaluation-pipeline] report built without {names}: {report}", flush=True)

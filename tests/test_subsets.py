@@ -375,6 +375,7 @@ def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
     assert {"effects", "logic_chain_evidence", "study_report"} <= run.materialized
     assert "kommune_profile" not in run.materialized
     assert "report built without registry" in run.out and "done: " not in run.out
+    assert "warnings:" not in run.out  # the registry's indicators: the failure says why
     assert run.sections() == ["design", "validation", "logic-chain", "registry", "interviews",
                               "methods", "caveats"]
     reg = run.section_text("registry")
