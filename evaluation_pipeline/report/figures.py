@@ -279,10 +279,19 @@ def registry_trends(
                            label=t("definition_break", language) if k == 0 else None)
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
+            _integer_ticks(ax)
         _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+def _integer_ticks(ax: plt.Axes) -> None:
+    """Whole-number x ticks (years, years since joining): never 2017.5 or a ×10³ offset."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
 
 
 #: panels per row of the report's small multiples (one panel per indicator or scale): a
@@ -405,6 +414,7 @@ def event_study(
             ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("event_time", language))
+            _integer_ticks(ax)
         for ax in axes[::PANELS_PER_ROW]:  # the first panel of each row
             ax.set_ylabel(t("effect", language))
         if len(estimators) > 1:
