@@ -189,6 +189,7 @@ def test_four_kommune_network_gets_a_verdict(example_study, tmp_path, expected, 
     assert reg["n_treated"].tolist() == [4, 4] and set(reg["n_unit"]) == {"kommuner"}
     did = pd.read_csv(out.tables["registry_did"])
     assert did.loc[0, "boot_ci_high"] < 0 and not did.loc[0, "suppressed"]
+    assert "få kommuner" in out.preview_markdown  # the Dagster preview says it too
     lct = pd.read_csv(out.tables["logic_chain"])
     assert lct.loc[0, "caveat"] == "few_kommuner" and lct.loc[0, "verdict"] == verdict
     # the figure says it in the indicator's line

@@ -30,8 +30,6 @@ N_UNITS = ("kommuner", "respondents", "pairs", "interviews")
 #: the units that are persons: small-cell suppression applies to these counts (an unknown,
 #: empty unit is treated as persons too)
 PERSON_UNITS = ("respondents", "pairs", "interviews", "")
-#: fewer network kommuner than this: the report and the logic chain say "few kommuner"
-FEW_KOMMUNER = 10
 
 
 def count_unit(source: str, contrast: str = "", estimator: str = "") -> str:

@@ -69,9 +69,10 @@ verdict               rule
 A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
 estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
 cluster bootstrap CI; the survey model's OLS fallback with t(G - 1) inference). When the
-primary row compares fewer than :data:`~.effects.FEW_KOMMUNER` (10) network kommuner, the
-column ``caveat`` says ``few_kommuner`` and the note gives the number: the report shows it
-next to the verdict ("få kommuner").
+primary row compares fewer than :data:`~.did.FEW_TREATED_CLUSTERS` (10) network kommuner --
+where the TWFE DiD adds the wild cluster bootstrap -- the column ``caveat`` says
+``few_kommuner`` and the note gives the number: the report shows it next to the verdict
+("få kommuner").
 
 Aggregation (:func:`element_verdicts`)
 
@@ -106,7 +107,8 @@ from typing import Literal
 import pandas as pd
 
 from ..privacy import suppress_effects
-from .effects import FEW_KOMMUNER, PERSON_UNITS
+from .did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
+from .effects import PERSON_UNITS
 
 LEVELS = ("goal", "intervention", "output", "outcome", "impact")
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")

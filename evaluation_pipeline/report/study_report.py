@@ -672,9 +672,11 @@ def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, st
 def _cluster_caveats(study, effects: pd.DataFrame, lang: str) -> list[str]:
     """Few clusters, only when a comparison across kommuner was estimated: the study's
     numbers of kommuner, the bootstrap, Callaway–Sant'Anna's narrow CIs where its rows
-    exist, and "few kommuner" below :data:`~evaluation_pipeline.analysis.effects.FEW_KOMMUNER`
-    network kommuner."""
-    from ..analysis.effects import FEW_KOMMUNER, count_units
+    exist, and "few kommuner" below
+    :data:`~evaluation_pipeline.analysis.did.FEW_TREATED_CLUSTERS` network kommuner (as the
+    logic chain's caveat)."""
+    from ..analysis.did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
+    from ..analysis.effects import count_units
 
     if effects is None or effects.empty:
         return []
@@ -730,7 +732,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict") if c in tb.frame]
+                            "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
@@ -740,6 +742,9 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
             text.iloc[:, show.index("level")] = [
                 t(f"lc_{v}", lang) if f"lc_{v}" in _label_keys() else v
                 for v in tb.frame["level"]]
+        if "caveat" in show:
+            text.iloc[:, show.index("caveat")] = [_caveat_text(v, lang)
+                                                  for v in tb.frame["caveat"]]
         lines += ["", "| " + " | ".join(text.columns) + " |",
                   "|" + "---|" * len(text.columns)]
         lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"
