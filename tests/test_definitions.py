@@ -6,7 +6,8 @@ from assets.definitions import STUDY_JOB, WAVE_JOB, build_definitions
 from assets.partitions import survey_waves
 
 GROUPS = {
-    "ingest": {"survey_answers", "coded_segments", "registry_observations_raw", "kommune_codes"},
+    "ingest": {"survey_answers", "coded_segments", "registry_observations_raw", "kommune_codes",
+               "registry_reference"},
     "validate": {"survey_answers_valid", "coded_segments_valid", "registry_observations_valid",
                  "survey_answers_rejected", "coded_segments_rejected",
                  "registry_observations_rejected"},
