@@ -332,9 +332,12 @@ FYLKER: dict[str, frozenset[str]] = {
         "troms og finnmark": {"19", "20", "54", "55", "56"},
     }.items()
 }
-_FYLKE_ALIASES = {"troms - romsa - tromssa": "troms", "finnmark - finnmárku - finmarkku": "finnmark",
-                  "troms og finnmark - romsa ja finnmárku": "troms og finnmark",
-                  "trøndelag - trööndelage": "trøndelag"}
+_FYLKE_ALIASES = {
+    "troms - romsa - tromssa": "troms",
+    "finnmark - finnmárku - finmarkku": "finnmark",
+    "troms og finnmark - romsa ja finnmárku": "troms og finnmark",
+    "trøndelag - trööndelage": "trøndelag",
+}
 
 
 def _norm(name: str) -> str:

@@ -80,7 +80,8 @@ _P_YEAR = re.compile(r"^(\d{4})$")
 _P_DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}(?:[T ].*)?$")
 _P_SUBYEAR = re.compile(r"^(\d{4})\s*(?:K|Q|M|H|U|T)\d{1,2}$", re.I)
 _P_SCHOOL = re.compile(r"^(\d{4})\s*(/|-)\s*(\d{2}|\d{4})$")
-_P_ROLLING_SCHOOL = re.compile(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*-\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
+_P_ROLLING_SCHOOL = re.compile(
+    r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*-\s*(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
 _P_ROLLING_YEARS = re.compile(r"^(\d{4})\s*-\s*(\d{4})$")
 _KIND_RANK = {"rolling": 2, "school_year": 1, "year": 0}
 

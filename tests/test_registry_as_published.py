@@ -349,9 +349,9 @@ def _statsmodels_twfe(panel: pd.DataFrame, study: Study, weights: pd.Series | No
     return fit.params["treated"]
 
 
-def test_telemark_example_registry_only_end_to_end_against_independent_read(study, tmp_path):
+def test_telemark_example_registry_only_end_to_end_against_independent_read(study):
     from evaluation_pipeline.analysis.effects import effects_frame
-    from evaluation_pipeline.analysis.registry import registry_effects
+    from evaluation_pipeline.analysis.registry import registry_dynamic, registry_effects
 
     assert study.survey is None and study.interviews is None and not study.synthetic
     reads = {k: read_indicator(study, k) for k in study.registry.indicators}
@@ -413,6 +413,11 @@ def test_telemark_example_registry_only_end_to_end_against_independent_read(stud
     assert twfe.loc["psykiske_plager", "n_control"] == len(with_data) == 10
     assert twfe.loc["barnevern_tiltak_0_17", "n_control"] == 13
 
+    # the event study of the published rates has rows (and columns) for every indicator
+    coefs, pretrend = registry_dynamic(obs, study)
+    assert set(coefs["indicator"]) == set(inds) == set(pretrend["indicator"])
+    assert {"TWFE", "Callaway-Sant'Anna"} <= set(coefs["estimator"])
+
     # the country and fylke series are available beside the kommune panel
     ref = reference_series(study)
     assert set(ref["indicator"]) == set(inds)
@@ -443,3 +448,49 @@ def test_trend_figure_draws_country_and_fylke_lines(study):
               & (src["År"] == "2015-01-01")]["Andel"].mean() * 1000
     assert lines["Nettverkskommuner"].get_ydata()[0] == pytest.approx(net)
     plt.close("all")
+
+
+def test_codes_on_todays_borders_detected_from_a_tidy_file(tmp_path, study):
+    """The issue's own case: 4001 Porsgrunn for 2015 (a code valid from 2024)."""
+    path = tmp_path / "tidy.csv"
+    path.write_text("kommune,year,indicator,value,numerator,denominator\n"
+                    "4001,2015,barnevern_tiltak_0_17,,300,6000\n"
+                    "4001,2024,barnevern_tiltak_0_17,,200,6100\n", encoding="utf-8")
+    ind = Indicator(file="tidy.csv", numerator="numerator", denominator="denominator")
+    read = read_indicator_table(_raw(path), "barnevern_tiltak_0_17", ind, str(path),
+                                study=study)
+    assert read.borders == "current"
+    assert read.notes == ["borders: current (detected: code 4001 is used for 2015 but is valid "
+                          "from 2024; the file publishes its history on today's borders)"]
+    assert validate("registry_observations", read.observations, study).passed
+    declared = read_indicator_table(_raw(path), "barnevern_tiltak_0_17", ind.model_copy(
+        update={"borders": "as_published"}), str(path), study=study)
+    (f,) = validate("registry_observations", declared.observations, study).failures
+    assert str(f).startswith("kommune_code_valid_in_year (column kommune): 1 failing; e.g. "
+                             "'4001 in 2015 (valid from 2024)'")
+
+
+def test_weights_from_a_population_file_named_by_the_study(tmp_path, study):
+    from evaluation_pipeline.analysis.registry import registry_effects
+
+    folder = tmp_path / "telemark"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output"))
+    pop = geography.population_for(["000_005", "006_012", "013_015", "016_018"])
+    pop[pop["kommune"].str.startswith("40")].to_csv(folder / "befolkning.csv", index=False)
+    text = (folder / "study.yaml").read_text(encoding="utf-8")
+    (folder / "study.yaml").write_text(text.replace(
+        "      weights: population  # the DiD weighs each kommune-year by its population 0–17",
+        "      weights: befolkning.csv"), encoding="utf-8")
+    other = Study.load(folder)
+    assert other.registry.indicators["barnevern_tiltak_0_17"].weights == "befolkning.csv"
+    raw = read_indicator(study, "barnevern_tiltak_0_17").observations
+    obs = geography.add_rates(geography.harmonize(raw, 2024), 1000)
+
+    def twfe(s):
+        e = [x for x in registry_effects(obs, s) if x.estimator.startswith("TWFE")
+             and x.outcome == "barnevern_tiltak_0_17"]
+        return e[0]
+
+    by_file, packaged = twfe(other), twfe(study)
+    assert by_file.estimate == pytest.approx(packaged.estimate, rel=1e-12)
+    assert "TWFE weighted by population from befolkning.csv" in by_file.note
