@@ -261,26 +261,30 @@ def _resolve_dimensions(
         sub = sub.assign(period=sub[best].astype("string").str.strip())
         others = [c for c in same_period if c != best]
         notes.append(f"period from column {best!r} (the most specific of "
-                     f"{', '.join([best, *others, 'the year column'])})")
-    ignored = [c for c in same_period]
+                     f"{', '.join([best, *others, 'the year column'])}, which label the same "
+                     "periods)")
+    ignored = [c for c in same_period if c != best]  # `best` is the period now
     # labels of the region (Label = Kommune, SortKommune) or of another dimension
     region = "kommune_name" if sub["kommune_name"].notna().any() else "kommune"
     for c in multi:
-        if c in ignored:
+        if c in ignored or c == best:
             continue
         if sub[region].notna().any() and _one_to_one(sub, region, c):
             ignored.append(c)
-    left = [c for c in multi if c not in ignored]
+    left = [c for c in multi if c not in ignored and c != best]
     for i, c in enumerate(left):
         if any(_one_to_one(sub, d, c) for d in left[:i] if d not in ignored):
             ignored.append(c)
     if ignored:
         notes.append(f"columns ignored as labels of another column: {', '.join(ignored)}")
-    left = [c for c in multi if c not in ignored and c not in filtered]
+    left = [c for c in multi if c not in ignored and c != best and c not in filtered]
     if left:
         dims = {c: [str(v) for v in pd.unique(sub[c].dropna())] for c in left}
         levels = [c for c in left if _LEVEL_COL_RE.search(c)]
-        if levels and sub["kommune"].isna().all():
+        named = sub["kommune_name"].dropna()
+        has_kommune = sub["kommune"].notna().any() or named.map(
+            geography.area_level).eq("kommune").any()
+        if levels and not has_kommune:
             raise _no_kommune_level(sub, path)
         listed = "; ".join(
             f"{c!r} has {len(v)} values ({', '.join(map(repr, v[:8]))}"

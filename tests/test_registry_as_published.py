@@ -252,8 +252,8 @@ def test_label_columns_are_ignored(study):
     assert "columns ignored as labels of another column: Label" in low.notes
     mob = read_indicator_table(_raw(MOBBING), "m", Indicator(file="m", value="Andel"),
                                str(MOBBING), study=study)
-    assert ("columns ignored as labels of another column: Skoleår, Skoleår_slutt, "
-            "SortKommune") in mob.notes
+    assert "columns ignored as labels of another column: Skoleår_slutt, SortKommune" \
+        in mob.notes
 
 
 def test_files_without_a_kommune_level_are_rejected_as_such():
@@ -310,7 +310,7 @@ def test_rolling_school_year_periods_take_the_end_year(study):
                                 str(TRIVSEL), study=study)
     obs = read.observations
     assert "period from column 'Skoleår' (the most specific of Skoleår, Skoleår_slutt, the " \
-           "year column)" in read.notes
+           "year column, which label the same periods)" in read.notes
     first = obs[(obs["kommune"] == "4001")].sort_values("year").iloc[0]
     assert (first["period"], first["year"]) == ("2014/15-2016/17", 2017)
     row = src[(src["Kommune"] == "Porsgrunn") & (src["Skoleår"] == "2014/15-2016/17")]
@@ -494,3 +494,16 @@ def test_weights_from_a_population_file_named_by_the_study(tmp_path, study):
     by_file, packaged = twfe(other), twfe(study)
     assert by_file.estimate == pytest.approx(packaged.estimate, rel=1e-12)
     assert "TWFE weighted by population from befolkning.csv" in by_file.note
+
+
+def test_new_indicator_keys_are_checked():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="weights: population needs age_group"):
+        Indicator(file="f.csv", value="Andel", weights="population")
+    with pytest.raises(ValidationError, match="scale applies to a published rate"):
+        Indicator(file="f.csv", numerator="a", denominator="b", scale="percent")
+    with pytest.raises(ValidationError, match="borders"):
+        Indicator(file="f.csv", value="Andel", borders="today")
+    ind = Indicator(file="f.xlsx", value="Andel", sheet=2, filter={"Kjønn": "kjønn samlet"})
+    assert (ind.sheet, ind.filter) == (2, {"Kjønn": "kjønn samlet"})

@@ -122,7 +122,8 @@ def _with_break_note(effect: Effect, panel: pd.DataFrame, breaks: list[int]) -> 
 
 def group_means(observations: pd.DataFrame, study) -> pd.DataFrame:
     """Mean rate per indicator × year for network and comparison kommuner (from summed
-    numerators and denominators, so larger kommuner weigh more, as a pooled rate should)."""
+    numerators and denominators, so larger kommuner weigh more, as a pooled rate should; a
+    published rate without counts, ``value:``, as the unweighted mean of the kommuner)."""
     obs = observations[observations["kommune"].isin(study.kommuner)].copy()
     obs["group"] = np.where(obs["kommune"].isin(list(study.network)), "network", "comparison")
     ok = obs.dropna(subset=["numerator", "denominator"])
