@@ -507,3 +507,12 @@ def test_new_indicator_keys_are_checked():
         Indicator(file="f.csv", value="Andel", borders="today")
     ind = Indicator(file="f.xlsx", value="Andel", sheet=2, filter={"Kjønn": "kjønn samlet"})
     assert (ind.sheet, ind.filter) == (2, {"Kjønn": "kjønn samlet"})
+
+
+def test_school_year_column_without_a_year_column(tmp_path):
+    path = tmp_path / "skolear.csv"
+    path.write_text("Kommune,Skoleår,Andel\nPorsgrunn,2016/17,0.5\nPorsgrunn,2017/18,0.4\n",
+                    encoding="utf-8")
+    obs = _obs(path, value="Andel")
+    assert obs[["kommune", "period", "year", "borders"]].values.tolist() == [
+        ["0805", "2016/17", 2017, "as_published"], ["0805", "2017/18", 2018, "as_published"]]
