@@ -21,7 +21,7 @@ REGISTRY_JOB = "registry_refresh_job"
 WAVE_DOWNSTREAM_JOB = "survey_downstream_job"
 PROFILES_JOB = PROFILE_JOB
 #: the registry ingest assets the refresh schedule re-materializes
-REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw")]
+REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw"), dg.AssetKey("registry_reference")]
 
 
 def build_definitions(study_path: str | None = None) -> dg.Definitions:

@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from evaluation_pipeline.geography import code_history
-from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
-from evaluation_pipeline.observations import registry_observations, registry_revisions
+from evaluation_pipeline.ingest import read_interview_codes, read_survey
+from evaluation_pipeline.observations import read_indicator, reference_series, registry_revisions
 from evaluation_pipeline.privacy import (
     drop_free_text,
     personal_data_items,
@@ -167,10 +167,11 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
 )
 def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
-    frames = []
-    for ind_id, ind in (s.registry.indicators.items() if s.registry else []):
-        path = s.path(ind.file)
-        frames.append(registry_observations(read_registry(path), ind_id, ind, str(path)))
+    frames, notes = [], {}
+    for ind_id in (s.registry.indicators if s.registry else []):
+        read = read_indicator(s, ind_id)  # names -> codes, borders, filters, periods, scale
+        frames.append(read.observations)
+        notes[ind_id] = read.notes
     df = pd.concat(frames, ignore_index=True)
     yield dg.Output(
         df,
@@ -180,6 +181,7 @@ def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyRes
             "kommune_codes": int(df["kommune"].nunique()),
             "years": f"{df['year'].min()}–{df['year'].max()}",
             "cells_with_status": int(df["status"].notna().sum()),
+            "as_published": dg.MetadataValue.json(notes),
             **revision_metadata(previous_table(s, "registry_observations_raw"), df),
         },
     )
@@ -198,3 +200,18 @@ def kommune_codes(study: StudyResource):
     df = code_history()
     yield dg.Output(df, metadata={"codes": len(df), "kommuner_2024": int(df["target"].nunique())})
     yield contract_check("kommune_codes", df, s, label="kommune_codes")
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"pandas", "duckdb"},
+    description="Reference series of the registry files: their country ('Hele landet') and "
+    "fylke rows (level, area, period, year, indicator, value), kept apart from the kommune "
+    "observations and stored per the indicator's `per` like them.",
+)
+def registry_reference(study: StudyResource) -> dg.Output:
+    s = study.load()
+    df = reference_series(s)
+    return dg.Output(df, metadata={"rows": len(df),
+                                   "areas": dg.MetadataValue.json(sorted(map(str, set(
+                                       df["area"].dropna()))))})

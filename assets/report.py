@@ -53,6 +53,7 @@ def study_report(
     coded_segments_rejected: pd.DataFrame,
     registry_observations_valid: pd.DataFrame,
     registry_observations_rejected: pd.DataFrame,
+    registry_reference: pd.DataFrame,
 ) -> dg.MaterializeResult:
     s = study.load()
     validation = validation_summary(
@@ -78,6 +79,7 @@ def study_report(
         logic_chain=logic_chain_evidence,
         validation=validation,
         retention=survey_panel_retention,
+        registry_reference=registry_reference,
     )
     figure_md = "(no figure)"
     if out.main_figure:

@@ -105,7 +105,7 @@ class RowRule(_Strict):
     column: str | None = None
     not_null: bool | None = None
     between: tuple[float | None, float | None] | None = None
-    when: When | None = None
+    when: When | list[When] | None = None  # a list: every condition holds
     pair: Pair | None = None
     study_rule: str | None = Field(None, pattern="^(scale_ranges|kommune_valid_in_year)$")
 
@@ -218,7 +218,9 @@ class Failure:
 
     def __str__(self) -> str:
         where = f" (column {self.column})" if self.column else ""
-        ex = f"; e.g. {', '.join(map(repr, self.examples))}" if self.examples else ""
+        # examples that are only True/False (a derived check column) name nothing
+        shown = [e for e in self.examples if not isinstance(e, bool)]
+        ex = f"; e.g. {', '.join(map(repr, shown))}" if shown else ""
         return f"{self.rule}{where}: {self.count} failing{ex} — {self.description}"
 
 
@@ -313,21 +315,39 @@ def _derived(df: pd.DataFrame, contract: Contract, study) -> pd.DataFrame:
             extra[_scale_range_column(sname)] = ok
         out = out.assign(**extra)
     if any(r.study_rule == "kommune_valid_in_year" for r in contract.row_rules):
-        from .geography import code_validity
+        from .geography import code_validity, validity_text
 
         v = code_validity()
         lo = out["kommune"].map(v["valid_from"]).astype("Float64").fillna(-1)
         hi = out["kommune"].map(v["valid_to"]).astype("Float64").fillna(9999)
-        out = out.assign(_kommune_valid_in_year=(out["year"] >= lo) & (out["year"] <= hi))
-        out["_kommune_valid_in_year"] = out["_kommune_valid_in_year"].astype(bool)
+        # a file on today's borders (``borders: current``): codes of the study's
+        # geography_year for every year
+        year = out["year"]
+        if "borders" in out.columns and getattr(study, "geography_year", None):
+            current = out["borders"].astype("string").eq("current").fillna(False)
+            year = year.where(~current, study.geography_year)
+        ok = ((year >= lo) & (year <= hi)).astype(bool)
+        # the failing rows named by code and year (a boolean says nothing)
+        text = pd.Series(pd.NA, index=out.index, dtype="object")
+        bad = ~ok.to_numpy()
+        if bad.any():
+            text[bad] = [f"{k} in {y} ({validity_text(str(k))})" for k, y in
+                         zip(out.loc[bad, "kommune"], out.loc[bad, "year"], strict=True)]
+        out = out.assign(_kommune_valid_in_year=ok, _kommune_in_year=text)
     return out
 
 
-def _condition(when: When | None):
+def _condition(when: When | list[When] | None):
     from great_expectations.expectations.row_conditions import Column
 
     if when is None:
         return None
+    if isinstance(when, list):
+        conds = [_condition(w) for w in when]
+        out = conds[0]
+        for c in conds[1:]:
+            out = out & c
+        return out
     col = Column(when.column)
     if when.is_null is True:
         return col.is_null()
@@ -399,8 +419,9 @@ def _expectations(contract: Contract, study, columns: set[str]) -> list[tuple[An
         elif rule.study_rule == "kommune_valid_in_year":
             add(gxe.ExpectColumnValuesToBeInSet(
                     column="_kommune_valid_in_year", value_set=[True],
-                    row_condition=Column("numerator").is_not_null()),
-                rule.name, True, rule.description, "kommune")
+                    row_condition=Column("numerator").is_not_null()
+                    | Column("value").is_not_null()),
+                rule.name, True, rule.description, "kommune", examples_from="_kommune_in_year")
         elif rule.pair is not None:
             if {rule.pair.column_a, rule.pair.column_b} <= columns:
                 add(gxe.ExpectColumnPairValuesAToBeGreaterThanB(

@@ -97,6 +97,19 @@ class Interviews(_Strict):
 
 
 class Indicator(_Strict):
+    """One registry indicator: which file, which contents, and how the file is published.
+
+    Keys for files as published (FHI/Kommunehelsa, Udir, SSB downloads; see the README's
+    study.yaml table): ``filter`` keeps one value of each extra dimension
+    (``{Kjønn: kjønn samlet}``, matched case-insensitively and trimmed); ``scale`` declares the
+    scale of a published rate (detected from the values and label otherwise); ``borders``
+    says whether the file is on the kommune borders of each year (``as_published``) or on
+    today's borders (``current``; detected otherwise); ``sheet`` picks the Excel sheet (name or
+    0-based index); ``weights`` weights the DiD of the rate by population: ``population`` (the
+    packaged population of the indicator's ``age_group``) or a CSV file with kommune, year and
+    population columns.
+    """
+
     label: Label | None = None
     file: str
     numerator: str | None = None
@@ -106,8 +119,20 @@ class Indicator(_Strict):
     age_group: list[str] = []
     higher_is_better: bool | None = None
     breaks: list[int] = []  # years a definition changed (first year of the new definition)
+    filter: dict[str, str] = {}
+    scale: Literal["proportion", "percent", "per_1000", "per_100000"] | None = None
+    borders: Literal["current", "as_published"] | None = None
+    sheet: str | int | None = None
+    weights: str | None = None
 
     _lab = field_validator("label", mode="before")(_label)
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): str(x) for k, x in v.items()}
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Indicator:
@@ -115,6 +140,12 @@ class Indicator(_Strict):
             raise ValueError("give both numerator and denominator, or neither")
         if self.numerator is None and self.value is None:
             raise ValueError("give numerator and denominator, or value (a published rate)")
+        if self.scale is not None and self.value is None:
+            raise ValueError("scale applies to a published rate (value:); a rate from "
+                             "numerator and denominator is computed per `per`")
+        if self.weights == "population" and not self.age_group:
+            raise ValueError("weights: population needs age_group (the population weighed "
+                             "by, e.g. age_group: [\"000_005\", \"006_012\"])")
         return self
 
 

@@ -266,6 +266,7 @@ def build_study_report(
     logic_chain: pd.DataFrame | None = None,
     validation: pd.DataFrame | None = None,
     retention: pd.DataFrame | None = None,
+    registry_reference: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``.
 
@@ -273,7 +274,8 @@ def build_study_report(
     :func:`evaluation_pipeline.analysis.logic_chain.logic_chain_evidence` (shown first among
     the results, with its figure when :mod:`evaluation_pipeline.report.logic_chain_figure`
     exists); ``validation`` the frame of :func:`validation_summary`; ``retention`` the panel
-    retention of the survey."""
+    retention of the survey; ``registry_reference`` the country and fylke series drawn in the
+    registry trends."""
     lang = study.language
     out_dir = study.output
     k = study.small_cell_threshold
@@ -375,7 +377,8 @@ def build_study_report(
     if len(tabs["registry_group_rates"].frame):
         figs["registry_trends"] = _fig(figures.registry_trends,
             tabs["registry_group_rates"].frame, ind_labels, list(study.network.values()),
-            breaks={i: v.breaks for i, v in study.registry.indicators.items()}, **syn)
+            breaks={i: v.breaks for i, v in study.registry.indicators.items()},
+            reference=registry_reference, **syn)
     if len(means):
         figs["survey_scale_means"] = _fig(figures.survey_means, means, scale_labels, **syn)
         if study.survey and study.followup_waves:
