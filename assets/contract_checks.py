@@ -25,7 +25,11 @@ def report_cache(study) -> Path:
     return study.output / ".cache" / "contracts"
 
 
-def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetCheckResult:
+def contract_check(table: str, df: pd.DataFrame, study, label: str,
+                   source: str | Path | None = None) -> dg.AssetCheckResult:
+    """The blocking contract check of ``df``. Its description is the failure table of
+    :meth:`~evaluation_pipeline.contracts.ValidationReport.table_text` (``source``: the landing
+    file(s) the table was read from), which the command line prints."""
     report = validate(table, df, study, data_docs=study.output / "data_docs", label=label,
                       cache_dir=report_cache(study))
     tolerated = study.validation.tolerated(table)
@@ -45,5 +49,5 @@ def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetC
         passed=bool(report.acceptable(tolerated)),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=metadata,
-        description=report.summary()[:1000],
+        description=report.table_text(source)[:4000],
     )

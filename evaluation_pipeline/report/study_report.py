@@ -551,7 +551,9 @@ def _design_paragraphs(study, tabs: dict[str, PublishedTable], knames: dict[str,
     if len(th):
         per_round = th.groupby("wave", sort=False)["sources_in_group"].max()
         out.append(f"{t('interviews', lang)}: " + ", ".join(
-            f"{w} (n = {_num(n, 0, lang) if pd.notna(n) else ':'})"
+            # a suppressed count (fewer interviews than the threshold) is said as such
+            f"{w} (n = {_num(n, 0, lang)})" if pd.notna(n)
+            else f"{w} (n < {study.small_cell_threshold})"
             for w, n in per_round.items()) + ".")
     return out
 
