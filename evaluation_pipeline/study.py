@@ -486,6 +486,8 @@ def _model_key(msg: str, loc: tuple, data: dict) -> tuple[tuple, str]:
 
     m = re.match(r"^logic_chain '([^']*)':\s*(.*)$", msg, re.S)
     chain = data.get("logic_chain") if isinstance(data, dict) else None
+    if m and loc:  # raised by the element itself: pydantic already located it
+        return tuple(loc), f"{m.group(1)!r}: {m.group(2)}"
     if m and isinstance(chain, dict):
         for level in ("outputs", "outcomes", "impact"):
             for i, el in enumerate(chain.get(level) or []):
