@@ -88,7 +88,10 @@ def _expected_text(exp, description: str) -> str:
     if kind == "ExpectColumnValuesToMatchRegex":
         return f"matches {kw.get('regex')}"
     if kind == "ExpectColumnValuesToBeBetween" and kw.get("column") != "count":
-        return f"between {kw.get('min_value')} and {kw.get('max_value')}"
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        if lo is not None and hi is not None:
+            return f"between {lo:g} and {hi:g}"
+        return f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
     if kind == "ExpectColumnDistinctValuesToContainSet":
         return f"{kw.get('column')} contains " + _listed(kw.get("value_set") or [], 12)
     return description

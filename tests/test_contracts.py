@@ -1,6 +1,8 @@
 """Data contracts: the example study honours them; each kind of rule catches what it should,
 row rules name the rows, table rules fail the table, IDs never appear as examples."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -328,3 +330,18 @@ def test_failure_table_shows_three_distinct_examples_and_no_ids(study, answers):
             in kommune) and "9004" not in kommune
     assert "Kari" not in text  # an ID column (personal): counts only
     assert text.splitlines()[0].startswith("survey_answers (table survey_answers): ")
+
+
+def test_failure_table_of_registry_rows_names_the_indicator_file(study, observations):
+    from assets.contract_checks import _with_files
+
+    df = observations.copy()
+    i = df.index[(df["indicator"] == "neet_15_29") & df["numerator"].notna()][0]
+    df.loc[i, "numerator"] = -5
+    r = validate("registry_observations", df, study)
+    (row,) = [ln for ln in _with_files(r, df, study).table_text().splitlines()
+              if "numerator.range" in ln]
+    assert row.split() == [Path(study.registry.indicators["neet_15_29"].file).name,
+                           "numerator", "numerator.range", "1", "-5.0", "(row", f"{i})",
+                           "at", "least", "0"]
+    assert r.failures[0].files == ()  # the cached report itself is unchanged
