@@ -130,6 +130,17 @@ def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
     )
 
 
+def _example_assignment(s) -> dict[str, str]:
+    """The study's own first network kommune, role and interview round, for the study.yaml
+    example line of the documents_assigned message."""
+    out = {"kommune": next(iter(s.network))}
+    if s.survey and s.survey.roles:
+        out["role"] = s.survey.roles[0]
+    if s.interviews and s.interviews.rounds:
+        out["round"] = s.interviews.rounds[0].id
+    return out
+
+
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
@@ -152,7 +163,7 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
         seg = assign_documents(read_interview_codes(s.path(f)), s.interviews.documents)
         lacking = unassigned_documents(seg)
         if len(lacking):  # document names go into the check's text, never into metadata
-            problems.append(unassigned_message(s.path(f), lacking))
+            problems.append(unassigned_message(s.path(f), lacking, **_example_assignment(s)))
             n_unassigned += len(lacking)
         frames.append(seg)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(

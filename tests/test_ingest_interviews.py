@@ -896,6 +896,8 @@ def test_blocking_check_names_the_export_and_its_unassigned_documents(tmp_path: 
     assert f"{OLTAS.name}: 1 document(s) are not assigned to a kommune, role and round" in text
     assert "'videos_10_selected' (330 segments; no kommune, role, round)" in text
     assert "interviews.documents" in text and "classification" in text
+    # the example line uses the study's own first network kommune, role and round
+    assert '- {match: "videos_10_selected", kommune: "1508", role: skole, round: i2013}' in text
     # metadata carries counts only, never document names
     assert {k: v.value for k, v in check.metadata.items()} == {"documents_unassigned": 1}
 

@@ -996,10 +996,11 @@ def unassigned_documents(segments: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "segments", "missing"])
 
 
-def unassigned_message(file: str | Path, unassigned: pd.DataFrame, *,
-                       listed: int = 10) -> str:
+def unassigned_message(file: str | Path, unassigned: pd.DataFrame, *, listed: int = 10,
+                       kommune: str = "4001", role: str = "skole", round: str = "r2021") -> str:
     """What to tell a researcher whose export leaves documents without kommune, role or round:
-    the export file, the documents and what they lack, and the three ways to fix it."""
+    the export file, the documents and what they lack, and the three ways to fix it (the
+    study.yaml example line uses ``kommune``, ``role`` and ``round``: pass the study's own)."""
     n = len(unassigned)
     docs = [f"{r.source!r} ({r.segments} segment{'s' if r.segments != 1 else ''}; no "
             f"{r.missing})" for r in unassigned.head(listed).itertuples()]
@@ -1017,5 +1018,5 @@ def unassigned_message(file: str | Path, unassigned: pd.DataFrame, *,
         "pattern, e.g.\n"
         "  interviews:\n"
         "    documents:\n"
-        f"      - {{match: \"{example}\", kommune: \"4001\", role: skole, round: r2021}}"
+        f"      - {{match: \"{example}\", kommune: \"{kommune}\", role: {role}, round: {round}}}"
     )
