@@ -275,6 +275,12 @@ class Study(_Strict):
     root: Path = Path(".")
     source_file: Path | None = None
 
+    @field_validator("geography_year")
+    @classmethod
+    def _geography_year(cls, v: int) -> int:
+        valid_codes(v)  # a GeographyError (a ValueError) names the supported years
+        return v
+
     @field_validator("network", mode="before")
     @classmethod
     def _network_keys(cls, v: Any, info) -> Any:
@@ -518,8 +524,10 @@ def _describe(err: dict, data: dict, lines: dict[tuple, int]) -> tuple[int | Non
     text = str(err["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         loc, text = _model_key(text, loc, data)
-    key = _dotted(loc) or "study"
+    key = _dotted(loc)
     line = _find_line(loc, lines)
+    if not key:  # about the study as a whole and naming no key: the message stands alone
+        return None, text
     if kind == "extra_forbidden":
         return line, f"key {key!r} is not a known study.yaml key"
     if kind == "missing":

@@ -222,3 +222,11 @@ def test_interview_documents_mapping(tmp_path, example_study_dir):
         Study.load(_write(tmp_path, data))
     assert "key 'interviews.documents[0]': documents entry 'y' gives none of kommune, role, " \
         'round; e.g. {match: "y", kommune: "4001", role: skole, round: r2021}' in str(e.value)
+
+
+def test_unsupported_geography_year_is_named(tmp_path):
+    p = _raw_study(tmp_path, _TELEMARK.format(code="4012").replace("2024", "2019"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    assert "line 2: key 'geography_year': no kommune code list for 2019: supported years are " \
+        "2024-2026" in str(e.value)
