@@ -324,10 +324,18 @@ def co_occurrence(
 MIN_SHARED_PASSAGES = 0.1
 
 
-def _shared_share(a: pd.DataFrame, b: pd.DataFrame) -> float:
-    """Share of the passages (distinct start..end) of ``a`` that overlap a passage of ``b``."""
-    pa = a[["start", "end"]].drop_duplicates().to_numpy(np.int64)
-    pb = b[["start", "end"]].drop_duplicates().to_numpy(np.int64)
+def _passages(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distinct (start, end) passages, as an (n, 2) int array."""
+    if not len(start):
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.column_stack([start, end]).astype(np.int64), axis=0)
+
+
+def _shared_share(a, b) -> float:
+    """Share of the passages (distinct start..end) of ``a`` that overlap a passage of ``b``
+    (segments frames, or (n, 2) arrays of passages)."""
+    pa = a if isinstance(a, np.ndarray) else _passages(a["start"].to_numpy(), a["end"].to_numpy())
+    pb = b if isinstance(b, np.ndarray) else _passages(b["start"].to_numpy(), b["end"].to_numpy())
     if not len(pa):
         return 0.0
     hit = (pa[:, None, 0] < pb[None, :, 1]) & (pb[None, :, 0] < pa[:, None, 1])
@@ -350,28 +358,34 @@ def double_coded(segments: pd.DataFrame, coders: list[str] | None = None, *,
     seg = segments.dropna(subset=["coder"])
     if coders is not None:
         seg = seg[seg["coder"].isin(coders)]
+    src, src_names = pd.factorize(seg["source"].astype(str), sort=True)
+    cod, cod_names = pd.factorize(seg["coder"].astype(str), sort=True)
+    start = pd.to_numeric(seg["start"], errors="coerce").to_numpy(dtype=float)
+    end = pd.to_numeric(seg["end"], errors="coerce").to_numpy(dtype=float)
+    order = np.argsort(src, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(src[order])) + 1) if len(order) else []
     out: dict[str, list[str]] = {}
     split: list[str] = []
-    for source, s in seg.groupby("source", sort=True):
-        cs = sorted(s["coder"].unique())
+    for idx in groups:
+        cs = np.unique(cod[idx])
         if len(cs) < 2:
             continue
-        pos = s.dropna(subset=["start", "end"])
-        by = {c: pos[pos["coder"] == c] for c in cs}
-        keep: set[str] = set()
+        has = ~np.isnan(start[idx]) & ~np.isnan(end[idx])
+        passages = {c: _passages(start[idx][has & (cod[idx] == c)],
+                                 end[idx][has & (cod[idx] == c)]) for c in cs}
+        keep: set[int] = set()
         for i, a in enumerate(cs):
             for b in cs[i + 1:]:
-                if by[a].empty or by[b].empty:
-                    together = True  # no positions to compare: both coded the document
-                else:
-                    together = min(_shared_share(by[a], by[b]),
-                                   _shared_share(by[b], by[a])) >= min_shared
+                pa, pb = passages[a], passages[b]
+                together = (not len(pa) or not len(pb)  # no positions: both coded it
+                            or min(_shared_share(pa, pb), _shared_share(pb, pa)) >= min_shared)
                 if together:
-                    keep |= {a, b}
+                    keep |= {int(a), int(b)}
+        source = str(src_names[src[idx[0]]])
         if len(keep) >= 2:
-            out[str(source)] = sorted(keep)
+            out[source] = sorted(str(cod_names[c]) for c in keep)
         if len(keep) < len(cs):
-            split.append(str(source))
+            split.append(source)
     note = ""
     if split:
         note = (f"{len(split)} document(s) coded by several coders who coded different "
@@ -401,13 +415,21 @@ def coder_table(
         seg = seg[seg["coder"].isin(coders)]
     codes = sorted(segments[col].dropna().astype(str).unique())
     pairs, note = double_coded(seg, min_shared=min_shared)
-    rows = []
-    for source, cs in pairs.items():
-        s = seg[seg["source"].astype(str) == source]
-        for c in cs:
-            have = set(s.loc[s["coder"] == c, col].astype(str))
-            rows += [(f"{source} | {k}", source, k, c, int(k in have)) for k in codes]
-    out = pd.DataFrame(rows, columns=["unit", "source", "code", "coder", "value"])
+    keep = pd.DataFrame([(s, c) for s, cs in pairs.items() for c in cs],
+                        columns=["source", "coder"])
+    present = set(zip(seg["source"].astype(str), seg["coder"].astype(str),
+                      seg[col].astype(str), strict=True))
+    n_codes = len(codes)
+    source = np.repeat(keep["source"].to_numpy(dtype=object), n_codes)
+    coder = np.repeat(keep["coder"].to_numpy(dtype=object), n_codes)
+    code = np.tile(np.asarray(codes, dtype=object), len(keep))
+    out = pd.DataFrame({
+        "unit": [f"{s} | {k}" for s, k in zip(source, code, strict=True)],
+        "source": source, "code": code, "coder": coder,
+        "value": np.fromiter(((s, c, k) in present for s, c, k in zip(source, coder, code,
+                                                                           strict=True)),
+                             dtype=bool, count=len(code)).astype(int),
+    }, columns=["unit", "source", "code", "coder", "value"])
     out.attrs["note"] = note
     return out
 
