@@ -519,3 +519,94 @@ def describe_unresolved(unresolved: list[tuple[str, int]], geography_year: int |
             out.append(f"{name!r} {when}: not a kommune name in SSB's code history"
                        f"{_did_you_mean(name, geography_year)}")
     return out
+
+
+# ---- did you mean? ---------------------------------------------------------------------------
+def _near_codes(code: str, valid: dict[str, str], n: int = 3) -> list[str]:
+    """Valid codes one typo away from ``code``: two neighbouring digits swapped first, then
+    one digit different (same fylke, i.e. the first two digits, before others)."""
+    swaps, subs = [], []
+    for c in valid:
+        if len(c) != len(code) or c == code:
+            continue
+        diff = [i for i in range(len(c)) if c[i] != code[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and c[diff[0]] == code[diff[1]] \
+                and c[diff[1]] == code[diff[0]]:
+            swaps.append(c)
+        elif len(diff) == 1:
+            subs.append(c)
+    subs.sort(key=lambda c: (c[:2] != code[:2], c))
+    return (sorted(swaps) + subs)[:n]
+
+
+def _codes_by_name(name: str, valid: dict[str, str]) -> list[str]:
+    key = name.strip().casefold()
+
+    def forms(nm: str) -> set[str]:
+        base = re.sub(r"\s*\(.*\)\s*$", "", nm).strip()  # "Herøy (Nordland)" -> "Herøy"
+        return {nm.strip().casefold(), base.casefold(),
+                *(part.strip().casefold() for part in base.split(" - "))}
+
+    return sorted(c for c, nm in valid.items() if key in forms(nm))
+
+
+def code_for_name(name: str, year: int) -> str | None:
+    """The kommune code of ``name`` in the borders of ``year`` when exactly one kommune has
+    that name (case-insensitive; a Sami double name matches by either part), else None."""
+    hits = _codes_by_name(name, valid_codes(year))
+    return hits[0] if len(hits) == 1 else None
+
+
+def did_you_mean(value: str, year: int) -> str:
+    """A hint for a kommune code (or name) that is not valid in the borders of ``year``:
+
+    - an old code: ``"3813 was Bamble's code 2020–2023; with geography_year 2024 use 4012"``;
+    - a name: its code (``"Bamble is kommune 4012"``), or the candidates of an ambiguous name;
+    - a typo: ``"did you mean 4012 Bamble, 4020 Midt-Telemark or 4022 Seljord?"``.
+
+    Returns "" when there is nothing to suggest. Uses :func:`code_history` and
+    :func:`code_validity` (SSB's code history 1994–2024)."""
+    valid = valid_codes(year)
+    value = str(value).strip()
+
+    def listed(codes: list[str]) -> str:
+        parts = [f"{c} {valid[c]}" for c in codes]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+    if value.isdigit():
+        code = value.zfill(4)
+        hist = code_history().set_index("code")
+        if code in hist.index and code not in valid:
+            row = hist.loc[code]
+            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+            validity = code_validity()
+            vf, vt = validity.at[code, "valid_from"], validity.at[code, "valid_to"]
+            if pd.notna(vf) and pd.notna(vt):
+                years = f"{int(vf)}–{int(vt)}"
+            elif pd.notna(vt):
+                years = f"until {int(vt)}"
+            else:
+                years = f"from {int(vf)}" if pd.notna(vf) else "earlier"
+            target = str(row["target"])
+            use = (f"use {target}" + ("" if row["target_name"] == row["name"]
+                                      else f" ({row['target_name']})"))
+            parts = splits().loc[splits()["from_code"] == code, "to_code"].tolist()
+            if parts and all(p in valid for p in parts):
+                use = "use " + " or ".join(f"{p} {valid[p]}" for p in parts) + \
+                    f" (it was split between them in {int(vt) + 1 if pd.notna(vt) else year})"
+            if target not in valid:
+                return f"{code} was {row['name']}'s code {years}"
+            return (f"{code} was {row['name']}'s code {years}; with geography_year {year} "
+                    f"{use}")
+        near = _near_codes(code, valid)
+        return f"did you mean {listed(near)}?" if near else ""
+    hits = _codes_by_name(value, valid)
+    if len(hits) == 1:
+        return f"{value} is kommune {hits[0]}: write the code \"{hits[0]}\""
+    if hits:
+        return f"several kommuner are called {value}: {listed(hits)}; write the code"
+    import difflib
+
+    names = {nm.casefold(): c for c, nm in valid.items()}
+    close = difflib.get_close_matches(value.casefold(), list(names), n=3, cutoff=0.75)
+    return f"did you mean {listed([names[n] for n in close])}?" if close else ""

@@ -47,7 +47,8 @@ def test_checks_are_blocking(example_study_dir):
     # every ingested table (and the study's kommune table) has a blocking contract check
     assert set(checks) == {
         ("survey_answers", "contract"), ("survey_answers", "no_personal_data"),
-        ("coded_segments", "contract"), ("registry_observations_raw", "contract"),
+        ("coded_segments", "contract"), ("coded_segments", "documents_assigned"),
+        ("registry_observations_raw", "contract"),
         ("kommune_codes", "contract"), ("study_kommuner", "contract"),
     }
     assert all(spec.blocking for spec in checks.values())
