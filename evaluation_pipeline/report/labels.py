@@ -94,7 +94,6 @@ LABELS = {
         "not_computed": "ikke beregnet",
         "pretrend_no_pre": "ingen år før innmelding i vinduet",
         "pretrend_no_stat": "testen kunne ikke beregnes fra koeffisientene",
-        "n_suppressed": "antall prikket",
         "methods_survey_base": "Spørreundersøkelse: skåre per skala er gjennomsnittet av "
         "besvarte spørsmål (omkodet der det er angitt). Endring fra baseline er estimert med "
         "paret t-test for panelet og Welch-test ellers.",
@@ -282,7 +281,6 @@ LABELS = {
         "not_computed": "not computed",
         "pretrend_no_pre": "no years before joining in the window",
         "pretrend_no_stat": "the test could not be computed from the coefficients",
-        "n_suppressed": "number suppressed",
         "methods_survey_base": "Survey: a scale score is the mean of the items answered "
         "(reverse coded where declared). Change from baseline is estimated with a paired "
         "t-test for the panel and Welch's test otherwise.",

@@ -559,7 +559,7 @@ def _design_paragraphs(study, tabs: dict[str, PublishedTable], knames: dict[str,
         # a hidden count is said in words, never "n = :"
         out.append(f"{t('interviews', lang)}: " + ", ".join(
             f"{w} (n = {_num(n, 0, lang)})" if pd.notna(n)
-            else f"{w} ({t('n_suppressed', lang)})"
+            else f"{w} (n < {study.small_cell_threshold})"
             for w, n in per_round.items()) + ".")
     return out
 
