@@ -25,6 +25,7 @@ from evaluation_pipeline.analysis.registry import (
 )
 from evaluation_pipeline.analysis.reliability import scales_reliability
 from evaluation_pipeline.analysis.survey import scale_summary, score_scales, survey_effects
+from evaluation_pipeline.privacy import suppress_effects
 
 from .partitions import survey_waves
 from .resources import StudyResource
@@ -39,10 +40,12 @@ def _answers_in(*columns: str) -> dg.AssetIn:
     return dg.AssetIn(metadata={"columns": list(columns)})
 
 
-def _effects_md(df: pd.DataFrame) -> dg.MetadataValue:
-    """Pooled effects only: per-kommune rows (small groups) stay out of the metadata."""
+def _effects_md(df: pd.DataFrame, threshold: int) -> dg.MetadataValue:
+    """Pooled effects only: per-kommune rows (small groups) stay out of the metadata, and a
+    pooled row with fewer persons than the study's threshold is shown suppressed."""
     cols = ["outcome", "contrast", "group", "estimate", "ci_low", "ci_high", "p_value", "n_obs"]
-    pooled = df[df["group"].isin(["all", "network", "comparison"])]
+    pooled = suppress_effects(df[df["group"].isin(["all", "network", "comparison"])],
+                              threshold)
     return dg.MetadataValue.md(pooled[cols].round(3).to_markdown(index=False))
 
 
@@ -144,7 +147,8 @@ def survey_all_wave_analysis(
         # runs)
         df = effects_frame(survey_effects(scale_scores, s,
                                           cache_dir=s.output / ".cache" / "effects"))
-        yield dg.Output(df, output_name="survey_effects", metadata={"effects": _effects_md(df)})
+        yield dg.Output(df, output_name="survey_effects",
+                        metadata={"effects": _effects_md(df, s.small_cell_threshold)})
     if "survey_scale_summary" in selected:
         yield dg.Output(scale_summary(scale_scores, s), output_name="survey_scale_summary")
     if "survey_response" in selected:
@@ -163,8 +167,9 @@ def survey_all_wave_analysis(
 def registry_effects_twfe(
     context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame
 ) -> pd.DataFrame:
-    df = effects_frame(registry_effects(registry_observations, study.load()))
-    context.add_output_metadata({"effects": _effects_md(df)})
+    s = study.load()
+    df = effects_frame(registry_effects(registry_observations, s))
+    context.add_output_metadata({"effects": _effects_md(df, s.small_cell_threshold)})
     return df
 
 

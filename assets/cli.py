@@ -7,6 +7,7 @@ the local Dagster instance (so the runs show in ``dagster dev``).
 """
 
 import argparse
+import logging
 import os
 import sys
 import uuid
@@ -21,6 +22,24 @@ from .resources import (
 )
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+#: set (to 1) by ``run --debug``, also for the wave workers: Dagster's own error log lines
+#: with their tracebacks are printed, and the stack traces of failed steps
+DEBUG_ENV = "EVALUATION_DEBUG"
+
+
+def debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+class _ShortFailures(logging.Logger):
+    """Dagster's console logger (named "dagster") without its ERROR records: a failed step
+    is logged there with the whole Dagster traceback; the command prints the failure itself,
+    short (:func:`_failure_messages`). Warnings still show. Off under ``--debug``."""
+
+    def __init__(self, name: str, level: int | str = logging.NOTSET) -> None:
+        super().__init__(name, level)
+        if name == "dagster":
+            self.addFilter(lambda record: record.levelno < logging.ERROR)
 #: console logging of the runs: warnings and errors only (the full event log is in the UI)
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -116,30 +135,48 @@ def _execute(job, instance, label: str, listener=None, **kwargs):
     instance.add_event_listener(run_id, progress)
     if listener is not None:
         instance.add_event_listener(run_id, listener)
+    previous = logging.getLoggerClass()
+    if not debug():  # the console logger is created during the run: without the tracebacks
+        logging.setLoggerClass(_ShortFailures)
     try:
         return execute_in_process(job, instance=instance, run_id=run_id, run_config=QUIET,
                                   raise_on_error=False, **kwargs)
     finally:
+        logging.setLoggerClass(previous)
         progress.close()
 
 
 def _failure_messages(result) -> list[str]:
-    """The error messages of the failed steps and checks of a run (no row-level data)."""
+    """The error messages of the failed steps and checks of a run (no row-level data): a
+    failed check as its description (a contract check: the table of failed rules with file,
+    column, rule, rows, examples and what was expected), a failed step as its error's message;
+    the stack traces only under ``--debug``."""
     import dagster as dg
 
-    out = []
+    checks, steps = [], []
+    failed_check_assets = set()
     for event in result.all_events:
-        if event.is_step_failure:
-            err = event.step_failure_data.error
-            cause = err.cause or err
-            out.append(f"{event.step_key}: {cause.message.strip()}")
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.asset_check_evaluation_data
             if not data.passed:
-                meta = {k: getattr(v, "value", v) for k, v in data.metadata.items()}
-                out.append(f"check {data.check_name} on {data.asset_key.to_user_string()} "
-                           f"failed: {meta}")
-    return out
+                asset = data.asset_key.to_user_string()
+                failed_check_assets.add(asset)
+                text = (data.description or "").strip()
+                if not text:
+                    meta = {k: getattr(v, "value", v) for k, v in data.metadata.items()}
+                    text = str(meta)
+                checks.append(f"check {data.check_name} on {asset} failed:\n"
+                              + "\n".join(f"    {ln}" for ln in text.splitlines()))
+        elif event.is_step_failure:
+            err = event.step_failure_data.error
+            cause = err.cause or err
+            if cause.cls_name == "DagsterAssetCheckFailedError" and not debug():
+                continue  # said by the failed check itself
+            msg = f"{event.step_key}: {cause.message.strip()}"
+            if debug():
+                msg += "\n" + "".join(cause.stack or err.stack or [])
+            steps.append(msg)
+    return checks + steps
 
 
 class ProfileStarter:
@@ -480,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
                        "(default: $EVALUATION_STUDY or the shipped example study)")
     p_run.add_argument("--no-profiles", action="store_true",
                        help="skip the municipality profiles")
+    p_run.add_argument("--debug", action="store_true",
+                       help="also print Dagster's log of failed steps with the Python "
+                       "tracebacks (by default a failure is a short message)")
     p_run.add_argument("--new-waves", action="store_true",
                        help="only the waves not materialized yet and the all-wave assets "
                        "downstream of them (survey effects, effects, logic chain, report, "
@@ -492,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     p_waves.add_argument("--waves", required=True)
     args = parser.parse_args(argv)
 
+    if getattr(args, "debug", False):
+        os.environ[DEBUG_ENV] = "1"  # the wave workers inherit it
     study_path = str(Path(args.study).resolve()) if args.study else default_study_path()
     os.environ[STUDY_ENV] = study_path
     ensure_dagster_home()

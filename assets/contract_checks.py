@@ -1,6 +1,7 @@
 """Turning a contract validation into a Dagster asset check result (metadata: counts per rule,
 a link to the GX Data Docs page; no row-level data)."""
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -25,7 +26,11 @@ def report_cache(study) -> Path:
     return study.output / ".cache" / "contracts"
 
 
-def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetCheckResult:
+def contract_check(table: str, df: pd.DataFrame, study, label: str,
+                   source: str | Path | None = None) -> dg.AssetCheckResult:
+    """The blocking contract check of ``df``. Its description is the failure table of
+    :meth:`~evaluation_pipeline.contracts.ValidationReport.table_text` (``source``: the landing
+    file(s) the table was read from), which the command line prints."""
     report = validate(table, df, study, data_docs=study.output / "data_docs", label=label,
                       cache_dir=report_cache(study))
     tolerated = study.validation.tolerated(table)
@@ -45,5 +50,21 @@ def contract_check(table: str, df: pd.DataFrame, study, label: str) -> dg.AssetC
         passed=bool(report.acceptable(tolerated)),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=metadata,
-        description=report.summary()[:1000],
+        description=_with_files(report, df, study).table_text(source)[:4000],
     )
+
+
+def _with_files(report, df: pd.DataFrame, study):
+    """The report with each failure's landing files named where the table has no file column
+    but an ``indicator`` one (registry observations): the files of the example rows'
+    indicators in study.yaml. The cached report itself is left unchanged."""
+    inds = study.registry.indicators if getattr(study, "registry", None) else {}
+    if report.passed or "indicator" not in df.columns or not inds:
+        return report
+    failures = []
+    for f in report.failures:
+        files = tuple(dict.fromkeys(
+            inds[i].file for i in (df.at[r, "indicator"] for r, _ in f.example_rows
+                                   if r in df.index) if i in inds))
+        failures.append(dataclasses.replace(f, files=files) if files and not f.files else f)
+    return dataclasses.replace(report, failures=failures)

@@ -32,7 +32,7 @@ REGISTRY_JOB = "registry_refresh_job"
 WAVE_DOWNSTREAM_JOB = "survey_downstream_job"
 PROFILES_JOB = PROFILE_JOB
 #: the registry ingest assets the refresh schedule re-materializes
-REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw")]
+REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw"), dg.AssetKey("registry_reference")]
 
 
 #: the assets of each source of evidence: built only when study.yaml has the source's section
@@ -47,7 +47,7 @@ SOURCE_ASSETS = {
     "registry": {"registry_observations_raw", "registry_observations_valid",
                  "registry_observations_rejected", "registry_observations", "registry_panel",
                  "registry_effects_twfe", "registry_event_study", "registry_pretrend_tests",
-                 "registry_group_rates"},
+                 "registry_group_rates", "registry_reference"},
 }
 #: the assets that combine the sources (their inputs are the present sources' assets)
 COMBINING_ASSETS = ["effects", "logic_chain_evidence", "study_report"]

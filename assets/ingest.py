@@ -8,8 +8,13 @@ import dagster as dg
 import pandas as pd
 
 from evaluation_pipeline.geography import code_history
-from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
-from evaluation_pipeline.observations import registry_observations, registry_revisions
+from evaluation_pipeline.ingest import read_interview_codes, read_survey
+from evaluation_pipeline.ingest.interviews import (
+    assign_documents,
+    unassigned_documents,
+    unassigned_message,
+)
+from evaluation_pipeline.observations import read_indicator, reference_series, registry_revisions
 from evaluation_pipeline.privacy import (
     drop_free_text,
     personal_data_items,
@@ -22,6 +27,7 @@ from .partitions import survey_waves
 from .resources import PROFILE_INPUTS_FIRST, StudyResource, connect_warehouse, warehouse_path
 
 NO_PERSONAL_DATA = "no_personal_data"
+DOCUMENTS_ASSIGNED = "documents_assigned"
 #: metadata key of a survey wave's landing file content hash (the new-wave sensor compares it)
 FILE_SHA256 = "file_sha256"
 #: how many changed registry cells are listed in the materialization metadata
@@ -114,7 +120,7 @@ def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
             "free_text_items_dropped": dg.MetadataValue.json(dropped),
         },
     )
-    yield contract_check("survey_answers", df, s, label=f"survey_answers-{wave}")
+    yield contract_check("survey_answers", df, s, label=f"survey_answers-{wave}", source=path)
     found = personal_data_items(df)
     yield dg.AssetCheckResult(
         check_name=NO_PERSONAL_DATA,
@@ -124,18 +130,42 @@ def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
     )
 
 
+def _example_assignment(s) -> dict[str, str]:
+    """The study's own first network kommune, role and interview round, for the study.yaml
+    example line of the documents_assigned message."""
+    out = {"kommune": next(iter(s.network))}
+    if s.survey and s.survey.roles:
+        out["role"] = s.survey.roles[0]
+    if s.interviews and s.interviews.rounds:
+        out["round"] = s.interviews.rounds[0].id
+    return out
+
+
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
-    check_specs=[contract_spec("coded_segments", "coded_segments")],
+    check_specs=[
+        contract_spec("coded_segments", "coded_segments"),
+        dg.AssetCheckSpec(DOCUMENTS_ASSIGNED, asset="coded_segments", blocking=True,
+                          description="Every coded document has a kommune, role and round, "
+                          "from the export's case attributes or study.yaml's "
+                          "interviews.documents."),
+    ],
     description="Coded interview segments from the study's QDA exports (REFI-QDA .qdpx or "
     "coded-segment CSV/XLSX); positions and lengths only, never the interview text; "
-    "interview (source) names pseudonymised.",
+    "interview (source) names pseudonymised; kommune, role and round from the export's case "
+    "attributes or study.yaml's interviews.documents.",
 )
 def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
-    frames = [read_interview_codes(s.path(f)) for f in s.interviews.files] if s.interviews \
-        else []
+    frames, problems, n_unassigned = [], [], 0
+    for f in s.interviews.files if s.interviews else []:
+        seg = assign_documents(read_interview_codes(s.path(f)), s.interviews.documents)
+        lacking = unassigned_documents(seg)
+        if len(lacking):  # document names go into the check's text, never into metadata
+            problems.append(unassigned_message(s.path(f), lacking, **_example_assignment(s)))
+            n_unassigned += len(lacking)
+        frames.append(seg)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["project", "source", "source_guid", "segment_id", "coder", "code"]
     )
@@ -152,7 +182,15 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
             "coders": int(df["coder"].nunique()),
         },
     )
-    yield contract_check("coded_segments", df, s, label="coded_segments")
+    yield contract_check("coded_segments", df, s, label="coded_segments",
+                         source=", ".join(str(s.path(f)) for f in s.interviews.files)
+                         if s.interviews else None)
+    yield dg.AssetCheckResult(
+        check_name=DOCUMENTS_ASSIGNED,
+        passed=not problems,
+        metadata={"documents_unassigned": n_unassigned},
+        description="\n".join(problems) or "every document has a kommune, role and round",
+    )
 
 
 @dg.asset(
@@ -167,10 +205,11 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
 )
 def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
-    frames = []
-    for ind_id, ind in (s.registry.indicators.items() if s.registry else []):
-        path = s.path(ind.file)
-        frames.append(registry_observations(read_registry(path), ind_id, ind, str(path)))
+    frames, notes = [], {}
+    for ind_id in (s.registry.indicators if s.registry else []):
+        read = read_indicator(s, ind_id)  # names -> codes, borders, filters, periods, scale
+        frames.append(read.observations)
+        notes[ind_id] = read.notes
     df = pd.concat(frames, ignore_index=True)
     yield dg.Output(
         df,
@@ -180,6 +219,7 @@ def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyRes
             "kommune_codes": int(df["kommune"].nunique()),
             "years": f"{df['year'].min()}–{df['year'].max()}",
             "cells_with_status": int(df["status"].notna().sum()),
+            "as_published": dg.MetadataValue.json(notes),
             **revision_metadata(previous_table(s, "registry_observations_raw"), df),
         },
     )
@@ -198,3 +238,18 @@ def kommune_codes(study: StudyResource):
     df = code_history()
     yield dg.Output(df, metadata={"codes": len(df), "kommuner_2024": int(df["target"].nunique())})
     yield contract_check("kommune_codes", df, s, label="kommune_codes")
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"pandas", "duckdb"},
+    description="Reference series of the registry files: their country ('Hele landet') and "
+    "fylke rows (level, area, period, year, indicator, value), kept apart from the kommune "
+    "observations and stored per the indicator's `per` like them.",
+)
+def registry_reference(study: StudyResource) -> dg.Output:
+    s = study.load()
+    df = reference_series(s)
+    return dg.Output(df, metadata={"rows": len(df),
+                                   "areas": dg.MetadataValue.json(sorted(map(str, set(
+                                       df["area"].dropna()))))})

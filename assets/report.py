@@ -27,7 +27,8 @@ REPORT_INPUTS = {
                "survey_response", "survey_panel_retention", "survey_answers_valid",
                "survey_answers_rejected"],
     "registry": ["registry_group_rates", "registry_event_study", "registry_pretrend_tests",
-                 "registry_observations_valid", "registry_observations_rejected"],
+                 "registry_observations_valid", "registry_observations_rejected",
+                 "registry_reference"],
     "interviews": ["theme_frequencies", "theme_role_frequencies", "theme_co_occurrence",
                    "intercoder_agreement", "coded_segments_valid", "coded_segments_rejected"],
 }
@@ -88,6 +89,7 @@ def _build(s, inputs: dict[str, pd.DataFrame], sources: list[str],
         logic_chain=inputs["logic_chain_evidence"],
         validation=validation,
         retention=inputs.get("survey_panel_retention"),
+        registry_reference=inputs.get("registry_reference"),
         sources=sources,
         failed_sources=failed,
     )

@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,44 @@ from .memory import release_memory
 CONTRACTS_ENV = "EVALUATION_CONTRACTS"
 DEFAULT_CONTRACTS = Path(__file__).resolve().parents[1] / "data_contracts"
 MAX_EXAMPLES = 5
+#: examples (with their rows) shown per failed rule in :meth:`ValidationReport.table_text`
+TABLE_EXAMPLES = 3
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _listed(values, n: int = 8) -> str:
+    values = [str(v) for v in values]
+    more = f", … ({len(values)} values)" if len(values) > n else ""
+    return ", ".join(values[:n]) + more
+
+
+def _expected_text(exp, description: str) -> str:
+    """What an expectation asks for, in words, for the failure table."""
+    kw = {k: getattr(exp, k, None) for k in ("column", "value_set", "regex", "min_value",
+                                               "max_value")}
+    kind = type(exp).__name__
+    scale = re.search(r"\((\w+): (-?[\d.]+)-(-?[\d.]+)\)$", description)
+    if scale:  # a scale's response range (scale_ranges)
+        return f"an answer from {scale.group(2)} to {scale.group(3)} (scale {scale.group(1)})"
+    if kind == "ExpectColumnToExist":
+        return f"a column {kw.get('column')!r}"
+    if kind == "ExpectColumnValuesToNotBeNull":
+        return "a value (not missing)" + ("" if not description else f": {description}")
+    if kind == "ExpectColumnValuesToBeInSet" and kw.get("value_set") not in (None, [True]):
+        return "one of: " + _listed(sorted(map(str, kw["value_set"])))
+    if kind == "ExpectColumnValuesToMatchRegex":
+        return f"matches {kw.get('regex')}"
+    if kind == "ExpectColumnValuesToBeBetween" and kw.get("column") != "count":
+        lo, hi = kw.get("min_value"), kw.get("max_value")
+        if lo is not None and hi is not None:
+            return f"between {lo:g} and {hi:g}"
+        return f"at least {lo:g}" if lo is not None else f"at most {hi:g}"
+    if kind == "ExpectColumnDistinctValuesToContainSet":
+        return f"{kw.get('column')} contains " + _listed(kw.get("value_set") or [], 12)
+    return description
 
 _TYPES = {
     "string": ["str", "object", "StringDtype"],
@@ -105,7 +144,7 @@ class RowRule(_Strict):
     column: str | None = None
     not_null: bool | None = None
     between: tuple[float | None, float | None] | None = None
-    when: When | None = None
+    when: When | list[When] | None = None  # a list: every condition holds
     pair: Pair | None = None
     study_rule: str | None = Field(None, pattern="^(scale_ranges|kommune_valid_in_year)$")
 
@@ -215,11 +254,27 @@ class Failure:
     examples: list[Any]
     row_level: bool
     description: str = ""
+    #: what the rule expected, in words (e.g. "one of the study's survey_items: sam1, ...")
+    expected: str = ""
+    #: up to :data:`TABLE_EXAMPLES` (row, value) pairs: distinct offending values with the
+    #: table row (index of the validated frame) of their first occurrence
+    example_rows: tuple = ()
+    #: the landing file(s) of the example rows, when the table names them (a ``file`` column)
+    files: tuple = ()
 
     def __str__(self) -> str:
         where = f" (column {self.column})" if self.column else ""
-        ex = f"; e.g. {', '.join(map(repr, self.examples))}" if self.examples else ""
+        # examples that are only True/False (a derived check column) name nothing
+        shown = [e for e in self.examples if not isinstance(e, bool)]
+        ex = f"; e.g. {', '.join(map(repr, shown))}" if shown else ""
         return f"{self.rule}{where}: {self.count} failing{ex} — {self.description}"
+
+    def example_text(self) -> str:
+        """Up to three examples: distinct values with their row, or the values alone."""
+        if self.example_rows:
+            return ", ".join(f"{v!r} (row {r})" for r, v in self.example_rows)
+        shown = list(dict.fromkeys(map(str, self.examples)))[:TABLE_EXAMPLES]
+        return ", ".join(shown)
 
 
 @dataclass
@@ -271,6 +326,47 @@ class ValidationReport:
         lines += [f"  - {f}" for f in self.failures]
         return "\n".join(lines)
 
+    def table_text(self, source: str | Path | None = None, *, width: int = 72) -> str:
+        """The failures as a short table a person can act on: file, column, rule, number of
+        failing rows, up to three example values with their row, and what was expected.
+
+        ``source`` is the file the table was read from (several: comma-separated); rows of a
+        table with a ``file`` column name their own file. Row numbers are rows of the tidy
+        table (its index), as in ``<table>_rejected``. ID columns (``personal``) show counts
+        only."""
+        if self.passed:
+            return self.summary()
+        src = str(source) if source is not None else f"table {self.table}"
+        head = (f"{self.table} ({src}): {len(self.failures)} contract rule(s) failed; "
+                f"{self.rejected_count} of {self.n_rows} rows rejected")
+        name = ", ".join(Path(x.strip()).name for x in src.split(",")) \
+            if source is not None else self.table
+        cols = ("file", "column", "rule", "rows", "examples (row)", "expected")
+        rows = []
+        for f in self.failures:
+            files = ", ".join(Path(x).name for x in f.files) if f.files else name
+            rows.append((files, f.column or "-", f.rule, str(f.count),
+                         _clip(f.example_text() or "-", width),
+                         _clip(f.expected or f.description or "-", width)))
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+
+        def line(cells) -> str:
+            return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+        out = [head, "  " + line(cols), *("  " + line(r) for r in rows)]
+        for f in self.failures:  # a renamed column: present under a name nobody expects
+            if not (f.examples and str(f.examples[0]).startswith("missing: ")):
+                continue
+            unknown = [v for g in self.failures if g.column == f.column and g is not f
+                       and g.rule.endswith(".allowed") for _, v in g.example_rows]
+            if unknown:
+                out.append(
+                    f"  hint: {f.column} {', '.join(map(repr, unknown))} is not declared in "
+                    f"study.yaml and {str(f.examples[0])[len('missing: '):]} is missing: "
+                    "renamed in the file? Rename it back in the file, or use the new name "
+                    "in study.yaml.")
+        return "\n".join(out)
+
     def raise_for_failures(self, source: str | Path, max_rejected: int = 0) -> None:
         """Raise :class:`ContractViolation` naming ``source`` (the file or asset the table came
         from) unless the report is :meth:`acceptable`."""
@@ -313,21 +409,39 @@ def _derived(df: pd.DataFrame, contract: Contract, study) -> pd.DataFrame:
             extra[_scale_range_column(sname)] = ok
         out = out.assign(**extra)
     if any(r.study_rule == "kommune_valid_in_year" for r in contract.row_rules):
-        from .geography import code_validity
+        from .geography import code_validity, validity_text
 
         v = code_validity()
         lo = out["kommune"].map(v["valid_from"]).astype("Float64").fillna(-1)
         hi = out["kommune"].map(v["valid_to"]).astype("Float64").fillna(9999)
-        out = out.assign(_kommune_valid_in_year=(out["year"] >= lo) & (out["year"] <= hi))
-        out["_kommune_valid_in_year"] = out["_kommune_valid_in_year"].astype(bool)
+        # a file on today's borders (``borders: current``): codes of the study's
+        # geography_year for every year
+        year = out["year"]
+        if "borders" in out.columns and getattr(study, "geography_year", None):
+            current = out["borders"].astype("string").eq("current").fillna(False)
+            year = year.where(~current, study.geography_year)
+        ok = ((year >= lo) & (year <= hi)).astype(bool)
+        # the failing rows named by code and year (a boolean says nothing)
+        text = pd.Series(pd.NA, index=out.index, dtype="object")
+        bad = ~ok.to_numpy()
+        if bad.any():
+            text[bad] = [f"{k} in {y} ({validity_text(str(k))})" for k, y in
+                         zip(out.loc[bad, "kommune"], out.loc[bad, "year"], strict=True)]
+        out = out.assign(_kommune_valid_in_year=ok, _kommune_in_year=text)
     return out
 
 
-def _condition(when: When | None):
+def _condition(when: When | list[When] | None):
     from great_expectations.expectations.row_conditions import Column
 
     if when is None:
         return None
+    if isinstance(when, list):
+        conds = [_condition(w) for w in when]
+        out = conds[0]
+        for c in conds[1:]:
+            out = out & c
+        return out
     col = Column(when.column)
     if when.is_null is True:
         return col.is_null()
@@ -350,6 +464,7 @@ def _expectations(contract: Contract, study, columns: set[str]) -> list[tuple[An
     def add(exp, rule, row_level, description="", column=None, examples_from=None):
         out.append((exp, {"rule": rule, "row_level": row_level, "description": description,
                           "column": column, "examples_from": examples_from,
+                          "expected": _expected_text(exp, description),
                           "personal": bool(set(str(column).split(",")) & personal)}))
 
     for name, spec in contract.columns.items():
@@ -399,8 +514,9 @@ def _expectations(contract: Contract, study, columns: set[str]) -> list[tuple[An
         elif rule.study_rule == "kommune_valid_in_year":
             add(gxe.ExpectColumnValuesToBeInSet(
                     column="_kommune_valid_in_year", value_set=[True],
-                    row_condition=Column("numerator").is_not_null()),
-                rule.name, True, rule.description, "kommune")
+                    row_condition=Column("numerator").is_not_null()
+                    | Column("value").is_not_null()),
+                rule.name, True, rule.description, "kommune", examples_from="_kommune_in_year")
         elif rule.pair is not None:
             if {rule.pair.column_a, rule.pair.column_b} <= columns:
                 add(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -666,7 +782,8 @@ def _validate(table_name: str, df: pd.DataFrame, study, *, data_docs: Path | Non
                         column=rule.count_distinct, count=len(bad),
                         examples=[f"{g}: {c}" for g, c in zip(bad["group"], bad["count"],
                                                               strict=True)][:MAX_EXAMPLES],
-                        row_level=False, description=meta["description"]))
+                        row_level=False, description=meta["description"],
+                        expected=f"at least {minimum} per {' × '.join(rule.per)}"))
     return report
 
 
@@ -693,16 +810,44 @@ def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None
             examples = [res["observed_value"]]
         if err and not examples:
             examples = [err.splitlines()[0][:200]]
+        example_rows: tuple = ()
+        files: tuple = ()
+        column = meta.get("column")
+        shown = source or column
+        if r.expectation_config.type == "expect_column_distinct_values_to_contain_set" \
+                and frame is not None and column in frame.columns:
+            # name what is missing (a renamed survey item: the item study.yaml expects)
+            wanted = r.expectation_config.kwargs.get("value_set") or []
+            have = set(frame[column].dropna().astype(str).unique())
+            missing = [v for v in wanted if str(v) not in have]
+            if missing:
+                examples = ["missing: " + ", ".join(map(str, missing))]
+                count = len(missing)
+        elif idx and frame is not None and shown in frame.columns:
+            seen: set[str] = set()
+            for i in idx:
+                v = _plain(frame.at[i, shown])
+                if repr(v) not in seen:
+                    seen.add(repr(v))
+                    example_rows += ((_plain(i), v),)
+                if len(seen) >= TABLE_EXAMPLES:
+                    break
+            if "file" in frame.columns:
+                files = tuple(dict.fromkeys(str(frame.at[i, "file"]) for i, _ in example_rows))
         if meta.get("personal"):
             examples = []  # an ID column: count only, never the values
+            example_rows = ()
         report.failures.append(Failure(
             rule=meta.get("rule", r.expectation_config.type),
             expectation=r.expectation_config.type,
-            column=meta.get("column"),
+            column=column,
             count=int(count),
             examples=[_plain(e) for e in examples[:MAX_EXAMPLES]],
             row_level=bool(meta.get("row_level")) and bool(idx),
             description=meta.get("description", ""),
+            expected=meta.get("expected", ""),
+            example_rows=example_rows,
+            files=files,
         ))
 
 

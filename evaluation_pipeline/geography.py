@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -288,3 +289,324 @@ def add_rates(obs: pd.DataFrame, per: dict[str, float] | float = 100.0) -> pd.Da
     rate = rate.where(out["denominator"] > 0)
     out["value"] = rate.where(counted, out["value"] if "value" in out else np.nan)
     return out
+
+
+# ---- kommune names -> codes (FHI/Kommunehelsa files name kommuner, not codes) ---------------
+#: names a registry file uses for the whole country (a reference series, never a kommune)
+COUNTRY_NAMES = frozenset(
+    {"hele landet", "landet", "norge", "noreg", "hele norge", "landet i alt", "i alt"}
+)
+
+#: fylke names 1994–2026 -> the first two digits of the kommune codes of the area (old, 2020
+#: and 2024 numbering). Used to tell apart kommuner of the same name (Bø in Telemark 0821 /
+#: Nordland 1867) by the fylke rows a file carries, and to recognise those rows as reference
+#: series. (SSB's fylke history; not in the packaged code history.)
+FYLKER: dict[str, frozenset[str]] = {
+    name: frozenset(prefixes)
+    for name, prefixes in {
+        "østfold": {"01", "30", "31"},
+        "akershus": {"02", "30", "32"},
+        "oslo": {"03"},
+        "hedmark": {"04", "34"},
+        "oppland": {"05", "34"},
+        "buskerud": {"06", "30", "33"},
+        "vestfold": {"07", "38", "39"},
+        "telemark": {"08", "38", "40"},
+        "aust-agder": {"09", "42"},
+        "vest-agder": {"10", "42"},
+        "rogaland": {"11"},
+        "hordaland": {"12", "46"},
+        "sogn og fjordane": {"14", "46"},
+        "møre og romsdal": {"15"},
+        "sør-trøndelag": {"16", "50"},
+        "nord-trøndelag": {"17", "50"},
+        "nordland": {"18"},
+        "troms": {"19", "54", "55"},
+        "finnmark": {"20", "54", "56"},
+        "innlandet": {"04", "05", "34"},
+        "agder": {"09", "10", "42"},
+        "vestland": {"12", "14", "46"},
+        "trøndelag": {"16", "17", "50"},
+        "viken": {"01", "02", "06", "30", "31", "32", "33"},
+        "vestfold og telemark": {"07", "08", "38", "39", "40"},
+        "troms og finnmark": {"19", "20", "54", "55", "56"},
+    }.items()
+}
+_FYLKE_ALIASES = {
+    "troms - romsa - tromssa": "troms",
+    "finnmark - finnmárku - finmarkku": "finnmark",
+    "troms og finnmark - romsa ja finnmárku": "troms og finnmark",
+    "trøndelag - trööndelage": "trøndelag",
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"\s+", " ", str(name)).strip().casefold()
+
+
+def area_level(name: str) -> str:
+    """'country', 'fylke' or 'kommune' for a region name as written in a registry file
+    ('Hele landet', 'Telemark', 'Porsgrunn'). Oslo is a kommune (0301) here."""
+    n = _norm(name)
+    if n in COUNTRY_NAMES:
+        return "country"
+    n = _FYLKE_ALIASES.get(n, n)
+    if n in FYLKER and n != "oslo":
+        return "fylke"
+    return "kommune"
+
+
+def fylke_prefixes(name: str) -> frozenset[str]:
+    """The kommune code prefixes of a fylke name (empty when it is not a fylke name)."""
+    n = _norm(name)
+    return FYLKER.get(_FYLKE_ALIASES.get(n, n), frozenset())
+
+
+@lru_cache(maxsize=1)
+def _name_index() -> tuple[dict[str, list[int]], pd.DataFrame]:
+    """(alias -> row numbers of :func:`code_history`, the history with validity years).
+
+    Aliases of "Bø (Telemark)": "bø (telemark)" and "bø"; of "Trondheim - Tråante": the whole
+    name and each part."""
+    h = code_history().copy()
+    v = code_validity()
+    h["from"] = h["code"].map(v["valid_from"]).astype("Float64").fillna(-1).astype(int)
+    h["to"] = h["code"].map(v["valid_to"]).astype("Float64").fillna(9999).astype(int)
+    h["base"] = h["name"].map(
+        lambda n: re.sub(r"\s*\([^)]*\)\s*$", "", _norm(n)).split(" - ")[0].strip())
+    # a code without a recorded start (3430 Os, 5001 Trondheim) started after the code of
+    # the same name it replaced (0441 Os (Hedmark) until 2019 -> 3430 from 2020)
+    ended = h[h["to"] < 9999].groupby(["target", "base"])["to"].max()
+    start = pd.Series(list(zip(h["target"], h["base"], strict=True)), index=h.index).map(
+        lambda k: ended.get(k, -2) + 1)
+    open_start = (h["from"] == -1) & (h["to"] == 9999) & (start > 0)
+    h.loc[open_start, "from"] = start[open_start]
+    index: dict[str, list[int]] = {}
+    for i, name in enumerate(h["name"]):
+        full = _norm(name)
+        base = re.sub(r"\s*\([^)]*\)\s*$", "", full)
+        aliases = {full, base, *(part.strip() for part in base.split(" - "))}
+        for a in aliases:
+            if a:
+                index.setdefault(a, []).append(i)
+    return index, h
+
+
+def _candidates(name: str) -> pd.DataFrame:
+    index, h = _name_index()
+    rows = index.get(_norm(name), [])
+    return h.iloc[rows]
+
+
+def _did_you_mean(name: str, year: int | None = None) -> str:
+    import difflib
+
+    index, h = _name_index()
+    close = difflib.get_close_matches(_norm(name), list(index), n=3, cutoff=0.75)
+    hits = []
+    for c in close:
+        rows = h.iloc[index[c]]
+        if year is not None:
+            rows = rows[(rows["from"] <= year) & (rows["to"] >= year)]
+        hits += [f"{r.name_} {r.code}" for r in rows.rename(columns={"name": "name_"})
+                 .itertuples()]
+    return f"; did you mean {', '.join(dict.fromkeys(hits))}?" if hits else ""
+
+
+class KommuneNameError(GeographyError):
+    """A kommune name in a registry file cannot be mapped to one code."""
+
+
+def codes_for_names(
+    names: pd.Series,
+    years: pd.Series,
+    *,
+    borders: str,
+    geography_year: int = 2024,
+    fylker: frozenset[str] = frozenset(),
+    kommuner: list[str] | tuple[str, ...] = (),
+) -> tuple[pd.Series, list[tuple[str, int]], list[str]]:
+    """Map kommune names (as FHI writes them: 'Porsgrunn', 'Midt-Telemark', 'Bø') to codes.
+
+    ``borders='as_published'``: the code valid in each row's year (Porsgrunn 2015 -> 0805);
+    ``'current'``: the code of ``geography_year`` (Porsgrunn 2015 -> 4001), for files that
+    publish whole histories on today's borders. A name of several kommuner (Bø, Herøy, Våler,
+    Nes, Sande, Os, ...) is resolved by ``fylker`` (code prefixes of the fylke rows in the
+    file, :func:`fylke_prefixes`), then by the study's ``kommuner`` (``geography_year`` codes).
+
+    Returns (codes, unresolved (name, year) pairs, ambiguous 'name (year): candidates'
+    texts); a code is NA where it could not be resolved.
+    """
+    current = set(valid_codes(geography_year))
+    pairs = pd.DataFrame({"name": names.astype("string"), "year": years.astype(int)})
+    uniq = pairs.drop_duplicates()
+    result: dict[tuple[str, int], Any] = {}
+    unresolved: list[tuple[str, int]] = []
+    ambiguous: list[str] = []
+    for name, year in uniq.itertuples(index=False):
+        c = _candidates(name)
+        if borders == "current":
+            c = c[c["code"].isin(current)]
+        else:
+            c = c[(c["from"] <= year) & (c["to"] >= year)]
+        codes = sorted(set(c["code"]))
+        if len(codes) > 1 and fylker:
+            keep = c[c["code"].str[:2].isin(fylker) | c["target"].str[:2].isin(fylker)]
+            codes = sorted(set(keep["code"])) or codes
+            c = keep if len(keep) else c
+        if len(codes) > 1 and kommuner:
+            keep = c[c["target"].isin(list(kommuner))]
+            codes = sorted(set(keep["code"])) or codes
+            c = keep if len(keep) else c
+        if len(codes) == 1:
+            result[(name, year)] = codes[0]
+            continue
+        result[(name, year)] = pd.NA
+        if not codes:
+            unresolved.append((str(name), int(year)))
+        else:
+            listed = ", ".join(f"{r.code} {r.name_}" for r in c.rename(columns={"name": "name_"})
+                               .drop_duplicates("code").itertuples())
+            ambiguous.append(f"{name!r} ({year}): {listed}")
+    keys = list(zip(pairs["name"], pairs["year"], strict=True))
+    out = pd.Series([result[k] for k in keys], index=names.index, dtype="string")
+    return out, unresolved, list(dict.fromkeys(ambiguous))
+
+
+def valid_in_year(codes: pd.Series, years: pd.Series) -> pd.Series:
+    """True where a kommune code is valid in the year (SSB's code history; codes without
+    recorded years are open-ended)."""
+    v = code_validity()
+    lo = codes.map(v["valid_from"]).astype("Float64").fillna(-1)
+    hi = codes.map(v["valid_to"]).astype("Float64").fillna(9999)
+    return ((years >= lo) & (years <= hi)).astype(bool)
+
+
+def validity_text(code: str) -> str:
+    """'valid 2020–2023', 'valid from 2024', 'valid until 2019' or 'unknown code'."""
+    v = code_validity()
+    if code not in v.index:
+        return "not a kommune code in SSB's code history"
+    lo, hi = v.at[code, "valid_from"], v.at[code, "valid_to"]
+    if pd.isna(lo) and pd.isna(hi):
+        return "valid throughout"
+    if pd.isna(lo):
+        return f"valid until {hi}"
+    if pd.isna(hi):
+        return f"valid from {lo}"
+    return f"valid {lo}–{hi}"
+
+
+def describe_unresolved(unresolved: list[tuple[str, int]], geography_year: int | None = None
+                        ) -> list[str]:
+    """Texts for kommune names that matched no code in their year, one per name:
+    "'Midt-Telemark' in 2015–2019: no kommune of that name then (3817 valid 2020–2023, 4020
+    valid from 2024)"; "'Porsgrun' in 2015: not a kommune name in SSB's code history; did you
+    mean Porsgrunn 4001?"."""
+    by_name: dict[str, list[int]] = {}
+    for name, year in unresolved:
+        by_name.setdefault(name, []).append(year)
+    out = []
+    for name, years in by_name.items():
+        lo, hi = min(years), max(years)
+        when = f"in {lo}" if lo == hi else f"in {lo}–{hi}"
+        c = _candidates(name)
+        if len(c):
+            codes = ", ".join(f"{code} {validity_text(code)}" for code in
+                              dict.fromkeys(c["code"]))
+            out.append(f"{name!r} {when}: no kommune of that name then ({codes})")
+        else:
+            out.append(f"{name!r} {when}: not a kommune name in SSB's code history"
+                       f"{_did_you_mean(name, geography_year)}")
+    return out
+
+
+# ---- did you mean? ---------------------------------------------------------------------------
+def _near_codes(code: str, valid: dict[str, str], n: int = 3) -> list[str]:
+    """Valid codes one typo away from ``code``: two neighbouring digits swapped first, then
+    one digit different (same fylke, i.e. the first two digits, before others)."""
+    swaps, subs = [], []
+    for c in valid:
+        if len(c) != len(code) or c == code:
+            continue
+        diff = [i for i in range(len(c)) if c[i] != code[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and c[diff[0]] == code[diff[1]] \
+                and c[diff[1]] == code[diff[0]]:
+            swaps.append(c)
+        elif len(diff) == 1:
+            subs.append(c)
+    subs.sort(key=lambda c: (c[:2] != code[:2], c))
+    return (sorted(swaps) + subs)[:n]
+
+
+def _codes_by_name(name: str, valid: dict[str, str]) -> list[str]:
+    key = name.strip().casefold()
+
+    def forms(nm: str) -> set[str]:
+        base = re.sub(r"\s*\(.*\)\s*$", "", nm).strip()  # "Herøy (Nordland)" -> "Herøy"
+        return {nm.strip().casefold(), base.casefold(),
+                *(part.strip().casefold() for part in base.split(" - "))}
+
+    return sorted(c for c, nm in valid.items() if key in forms(nm))
+
+
+def code_for_name(name: str, year: int) -> str | None:
+    """The kommune code of ``name`` in the borders of ``year`` when exactly one kommune has
+    that name (case-insensitive; a Sami double name matches by either part), else None."""
+    hits = _codes_by_name(name, valid_codes(year))
+    return hits[0] if len(hits) == 1 else None
+
+
+def did_you_mean(value: str, year: int) -> str:
+    """A hint for a kommune code (or name) that is not valid in the borders of ``year``:
+
+    - an old code: ``"3813 was Bamble's code 2020–2023; with geography_year 2024 use 4012"``;
+    - a name: its code (``"Bamble is kommune 4012"``), or the candidates of an ambiguous name;
+    - a typo: ``"did you mean 4012 Bamble, 4020 Midt-Telemark or 4022 Seljord?"``.
+
+    Returns "" when there is nothing to suggest. Uses :func:`code_history` and
+    :func:`code_validity` (SSB's code history 1994–2024)."""
+    valid = valid_codes(year)
+    value = str(value).strip()
+
+    def listed(codes: list[str]) -> str:
+        parts = [f"{c} {valid[c]}" for c in codes]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+    if value.isdigit():
+        code = value.zfill(4)
+        hist = code_history().set_index("code")
+        if code in hist.index and code not in valid:
+            row = hist.loc[code]
+            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+            validity = code_validity()
+            vf, vt = validity.at[code, "valid_from"], validity.at[code, "valid_to"]
+            if pd.notna(vf) and pd.notna(vt):
+                years = f"{int(vf)}–{int(vt)}"
+            elif pd.notna(vt):
+                years = f"until {int(vt)}"
+            else:
+                years = f"from {int(vf)}" if pd.notna(vf) else "earlier"
+            target = str(row["target"])
+            use = (f"use {target}" + ("" if row["target_name"] == row["name"]
+                                      else f" ({row['target_name']})"))
+            parts = splits().loc[splits()["from_code"] == code, "to_code"].tolist()
+            if parts and all(p in valid for p in parts):
+                use = "use " + " or ".join(f"{p} {valid[p]}" for p in parts) + \
+                    f" (it was split between them in {int(vt) + 1 if pd.notna(vt) else year})"
+            if target not in valid:
+                return f"{code} was {row['name']}'s code {years}"
+            return (f"{code} was {row['name']}'s code {years}; with geography_year {year} "
+                    f"{use}")
+        near = _near_codes(code, valid)
+        return f"did you mean {listed(near)}?" if near else ""
+    hits = _codes_by_name(value, valid)
+    if len(hits) == 1:
+        return f"{value} is kommune {hits[0]}: write the code \"{hits[0]}\""
+    if hits:
+        return f"several kommuner are called {value}: {listed(hits)}; write the code"
+    import difflib
+
+    names = {nm.casefold(): c for c, nm in valid.items()}
+    close = difflib.get_close_matches(value.casefold(), list(names), n=3, cutoff=0.75)
+    return f"did you mean {listed([names[n] for n in close])}?" if close else ""

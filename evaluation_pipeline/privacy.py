@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,65 @@ def suppress_small_cells(
     return out
 
 
+#: the numbers of an Effect row that a suppression hides (with its note)
+EFFECT_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted",
+                        "effect_size", "n_obs")
+_PAIRS = re.compile(r"\s*\(\d+ pairs?\)")
+
+
+def suppress_effects(effects: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Small-cell suppression of Effect rows by the number of **persons** behind them.
+
+    A row is hidden when a count of persons is in (0, ``threshold``): ``n_treated`` or
+    ``n_control`` when they count respondents, pairs or interviews (``n_unit``, see
+    :func:`evaluation_pipeline.analysis.effects.count_units`), or for a survey row that counts
+    kommuner (the network vs comparison model) the scores behind it (``n_obs``). A count of
+    **kommuner** never hides a row: a DiD across four network kommuner publishes no person's
+    data (its registry numerators are suppressed where they are published per kommune, in the
+    profiles and the group-rate table).
+
+    A hidden row keeps its labels (source, outcome, contrast, group, ``n_unit``) and loses
+    every number: the estimate, SE, CI, p-values, effect size and its person counts become
+    NaN, the note -- which can hold a bootstrap CI and p-value, the Wilcoxon p or a count --
+    is replaced by the reason, and a count in the estimator's name (``paired t-test (3
+    pairs)``) is dropped. ``suppressed`` says True (rows already suppressed stay so).
+    """
+    from .analysis.effects import PERSON_UNITS, count_units
+
+    out = effects.copy()
+    units = count_units(out)
+    out["n_unit"] = units.to_numpy()
+    persons = units.isin(PERSON_UNITS)
+
+    def small(col: str) -> pd.Series:
+        if col not in out:
+            return pd.Series(False, index=out.index)
+        n = pd.to_numeric(out[col], errors="coerce")
+        return (n > 0) & (n < threshold)
+
+    hide = (persons & (small("n_treated") | small("n_control"))) | (
+        ~persons & (out["source"].astype(str) == "survey") & small("n_obs"))
+    if "suppressed" in out:
+        hide = hide | out["suppressed"].fillna(False).astype(bool)
+    numbers = [c for c in EFFECT_VALUE_COLUMNS if c in out]
+    for c in numbers + [c for c in ("n_treated", "n_control") if c in out]:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out.loc[hide, numbers] = np.nan
+    # the person counts of a hidden row go; a kommune count is not sensitive and stays
+    for c in ("n_treated", "n_control"):
+        if c in out:
+            out.loc[hide & persons, c] = np.nan
+    if "note" in out:
+        out["note"] = out["note"].astype(object)
+        out.loc[hide, "note"] = f"suppressed: fewer than {int(threshold)} persons"
+    if "estimator" in out:
+        out["estimator"] = out["estimator"].astype(object)
+        out.loc[hide, "estimator"] = [_PAIRS.sub("", str(e))
+                                      for e in out.loc[hide, "estimator"]]
+    out["suppressed"] = hide.to_numpy()
+    return out
+
+
 def drop_free_text(answers: pd.DataFrame, keep: list[str] | tuple[str, ...] = ()) -> tuple[
     pd.DataFrame, list[str]
 ]:
@@ -134,6 +194,7 @@ from .disclosure import (  # noqa: E402  (re-exported: the privacy API in one pl
 
 __all__ = [
     "KEY_ENV", "PrivacyError", "pseudonym_key", "reads_personal_data", "pseudonymise",
-    "suppress_small_cells", "drop_free_text", "personal_data_items", "suppress", "recoverable_cells",
+    "suppress_small_cells", "suppress_effects", "drop_free_text", "personal_data_items",
+    "suppress", "recoverable_cells",
     "find_personal_data", "is_valid_fnr",
 ]

@@ -15,9 +15,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import StudyConfigError
-from .geography import valid_codes
+from .geography import code_for_name, did_you_mean, valid_codes
 
 Language = Literal["nb", "en"]
+
+
+def _kommune_key(k: Any, year: Any) -> str:
+    """A network/comparison entry as a code: numbers are zero-padded to 4 digits; a kommune
+    name (``Bamble``) that only one kommune has in the study's geography becomes its code."""
+    text = str(k).strip()
+    if text.isdigit():
+        return text.zfill(4)
+    if isinstance(year, int):
+        try:
+            return code_for_name(text, year) or text
+        except Exception:  # noqa: BLE001 - an unsupported year is reported by the code check
+            return text
+    return text
 
 
 class _Strict(BaseModel):
@@ -80,9 +94,9 @@ class Survey(_Strict):
     def _check(self) -> Survey:
         ids = [w.id for w in self.waves]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"wave ids must be unique, got {ids}")
+            raise ValueError(f"waves: wave ids must be unique, got {ids}")
         if not any(w.role == "baseline" for w in self.waves):
-            raise ValueError("at least one wave must have role: baseline")
+            raise ValueError("waves: at least one wave must have role: baseline")
         return self
 
 
@@ -91,12 +105,65 @@ class Round(_Strict):
     role: Literal["baseline", "followup"]
 
 
+class DocumentMap(_Strict):
+    """One ``interviews.documents`` entry: the documents whose name equals ``match`` (or
+    matches it as a glob: ``*``, ``?``, ``[...]``) get this kommune, role and round where the
+    export's case attributes leave them empty."""
+
+    match: str = Field(min_length=1)
+    kommune: str | None = None
+    role: str | None = None
+    round: str | None = None
+
+    @field_validator("kommune", "role", "round", mode="before")
+    @classmethod
+    def _text(cls, v: Any, info) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v).zfill(4) if info.field_name == "kommune" else str(v)
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> DocumentMap:
+        if self.kommune is None and self.role is None and self.round is None:
+            raise ValueError(
+                f"documents entry {self.match!r} gives none of kommune, role, round; e.g. "
+                f'{{match: "{self.match}", kommune: "4001", role: skole, round: r2021}}'
+            )
+        return self
+
+
 class Interviews(_Strict):
     files: list[str] = Field(min_length=1)
     rounds: list[Round] = []
+    #: documents -> kommune, role, round, for exports without case attributes
+    documents: list[DocumentMap] = []
+
+    @model_validator(mode="after")
+    def _rounds_known(self) -> Interviews:
+        ids = [r.id for r in self.rounds]
+        for i, d in enumerate(self.documents):
+            if ids and d.round is not None and d.round not in ids:
+                raise ValueError(
+                    f"documents[{i}]: round {d.round!r} (for {d.match!r}) is not one of "
+                    f"interviews.rounds ({', '.join(ids)})"
+                )
+        return self
 
 
 class Indicator(_Strict):
+    """One registry indicator: which file, which contents, and how the file is published.
+
+    Keys for files as published (FHI/Kommunehelsa, Udir, SSB downloads; see the README's
+    study.yaml table): ``filter`` keeps one value of each extra dimension
+    (``{Kjønn: kjønn samlet}``, matched case-insensitively and trimmed); ``scale`` declares the
+    scale of a published rate (detected from the values and label otherwise); ``borders``
+    says whether the file is on the kommune borders of each year (``as_published``) or on
+    today's borders (``current``; detected otherwise); ``sheet`` picks the Excel sheet (name or
+    0-based index); ``weights`` weights the DiD of the rate by population: ``population`` (the
+    packaged population of the indicator's ``age_group``) or a CSV file with kommune, year and
+    population columns.
+    """
+
     label: Label | None = None
     file: str
     numerator: str | None = None
@@ -106,8 +173,20 @@ class Indicator(_Strict):
     age_group: list[str] = []
     higher_is_better: bool | None = None
     breaks: list[int] = []  # years a definition changed (first year of the new definition)
+    filter: dict[str, str] = {}
+    scale: Literal["proportion", "percent", "per_1000", "per_100000"] | None = None
+    borders: Literal["current", "as_published"] | None = None
+    sheet: str | int | None = None
+    weights: str | None = None
 
     _lab = field_validator("label", mode="before")(_label)
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): str(x) for k, x in v.items()}
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Indicator:
@@ -115,6 +194,12 @@ class Indicator(_Strict):
             raise ValueError("give both numerator and denominator, or neither")
         if self.numerator is None and self.value is None:
             raise ValueError("give numerator and denominator, or value (a published rate)")
+        if self.scale is not None and self.value is None:
+            raise ValueError("scale applies to a published rate (value:); a rate from "
+                             "numerator and denominator is computed per `per`")
+        if self.weights == "population" and not self.age_group:
+            raise ValueError("weights: population needs age_group (the population weighed "
+                             "by, e.g. age_group: [\"000_005\", \"006_012\"])")
         return self
 
 
@@ -221,26 +306,49 @@ class Study(_Strict):
     root: Path = Path(".")
     source_file: Path | None = None
 
+    @field_validator("geography_year")
+    @classmethod
+    def _geography_year(cls, v: int) -> int:
+        valid_codes(v)  # a GeographyError (a ValueError) names the supported years
+        return v
+
     @field_validator("network", mode="before")
     @classmethod
-    def _network_keys(cls, v: Any) -> Any:
-        return {str(k).zfill(4): y for k, y in v.items()} if isinstance(v, dict) else v
+    def _network_keys(cls, v: Any, info) -> Any:
+        year = info.data.get("geography_year")
+        return {_kommune_key(k, year): y for k, y in v.items()} if isinstance(v, dict) else v
 
     @field_validator("comparison", mode="before")
     @classmethod
-    def _comparison(cls, v: Any) -> Any:
-        return [str(k).zfill(4) for k in v] if isinstance(v, list) else v
+    def _comparison(cls, v: Any, info) -> Any:
+        year = info.data.get("geography_year")
+        return [_kommune_key(k, year) for k in v] if isinstance(v, list) else v
+
+    @field_validator("network", "comparison", mode="after")
+    @classmethod
+    def _known_codes(cls, v: Any, info) -> Any:
+        """Every code valid in the study's geography; each unknown one is its own problem
+        (one line per code, ``<code>: why; hint``), with a did-you-mean hint."""
+        year = info.data.get("geography_year")
+        if not isinstance(year, int):
+            return v
+        try:
+            codes = valid_codes(year)
+        except ValueError:
+            return v  # geography_year itself is reported
+        bad = []
+        for code in v:
+            if code not in codes:
+                hint = did_you_mean(code, year)
+                what = "kommune code" if code.isdigit() else "kommune"
+                bad.append(f"{code}: unknown {what} {code!r} for geography_year {year}"
+                           + (f"; {hint}" if hint else ""))
+        if bad:
+            raise ValueError("\n".join(bad))
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> Study:
-        codes = valid_codes(self.geography_year)
-        for key, group in (("network", list(self.network)), ("comparison", self.comparison)):
-            for code in group:
-                if code not in codes:
-                    raise ValueError(
-                        f"{key}: unknown kommune code {code!r} for geography_year "
-                        f"{self.geography_year}"
-                    )
         if self.privacy.demo_pseudonym_key and not self.synthetic:
             raise ValueError(
                 "privacy.demo_pseudonym_key is only allowed in a synthetic study; set the "
@@ -248,11 +356,8 @@ class Study(_Strict):
             )
         both = set(self.network) & set(self.comparison)
         if both:
-            raise ValueError(f"kommune(s) {sorted(both)} are both network and comparison")
-        if self.survey is None and self.interviews is None and self.registry is None:
             raise ValueError(
-                "the study has no evidence: give at least one of the sections survey, "
-                "interviews and registry"
+                f"comparison: kommune(s) {sorted(both)} are both network and comparison"
             )
         if self.logic_chain:
             scales = set(self.survey.scales) if self.survey else set()
@@ -298,19 +403,18 @@ class Study(_Strict):
         try:
             return cls(**data, root=path.parent.resolve(), source_file=path.resolve())
         except ValidationError as exc:
-            err = exc.errors()[0]
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            kind = err["type"]
-            if kind == "extra_forbidden":
-                msg = f"key {key!r} is not a known study.yaml key"
-            elif kind == "missing":
-                msg = f"required key {key!r} is missing"
+            lines = _key_lines(path)
+            problems = [p for err in exc.errors() for p in _describe_all(err, data, lines)]
+            problems = list(dict.fromkeys(problems))  # one line per distinct problem
+            if len(problems) == 1:
+                line, msg = problems[0]
+                error = StudyConfigError(path, f"line {line}: {msg}" if line else msg)
             else:
-                msg = f"key {key!r}: {err['msg'].removeprefix('Value error, ')}"
-            more = len(exc.errors()) - 1
-            if more:
-                msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-            raise StudyConfigError(path, msg) from None
+                listed = "\n".join(f"  - {'line ' + str(ln) + ': ' if ln else ''}{m}"
+                                    for ln, m in sorted(problems, key=lambda p: p[0] or 0))
+                error = StudyConfigError(path, f"{len(problems)} problems:\n{listed}")
+            error.row = min((ln for ln, _ in problems if ln), default=None)
+            raise error from None
 
     # ---- convenience ---------------------------------------------------------------------
     def path(self, relative: str | Path) -> Path:
@@ -368,3 +472,126 @@ class Study(_Strict):
 
     def label(self, lab: Label | None, fallback: str) -> str:
         return lab.get(self.language) if lab else fallback
+
+
+# ---- error reporting ---------------------------------------------------------------------------
+def _key_lines(path: Path) -> dict[tuple, int]:
+    """Line (1-based) of every key and list item in study.yaml, by its path of keys and
+    list indices (``("logic_chain", "outcomes", 0)``), from pyyaml's node tree."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    out: dict[tuple, int] = {}
+
+    def walk(node: Any, trail: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = (*trail, str(k.value))
+                out.setdefault(key, k.start_mark.line + 1)
+                walk(v, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                out.setdefault((*trail, i), v.start_mark.line + 1)
+                walk(v, (*trail, i))
+
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _find_line(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    """The line of ``loc`` or of its nearest enclosing key (codes may be written 4021 or
+    "4021"; pydantic's zero-padded key is looked up unpadded too)."""
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        last = loc[-1]
+        if isinstance(last, str) and last.isdigit() and (*loc[:-1], last.lstrip("0")) in lines:
+            return lines[(*loc[:-1], last.lstrip("0"))]
+        loc = loc[:-1]
+    return None
+
+
+def _model_key(msg: str, loc: tuple, data: dict) -> tuple[tuple, str]:
+    """The key a model-level error concerns, from its message: ``"network: ..."``,
+    ``"privacy.demo_pseudonym_key is ..."`` or ``"logic_chain 'name': ..."`` (the element of
+    that name, e.g. ``logic_chain.outcomes[0]``). Returns (key path, message without it)."""
+    import re
+
+    m = re.match(r"^logic_chain '([^']*)':\s*(.*)$", msg, re.S)
+    chain = data.get("logic_chain") if isinstance(data, dict) else None
+    if m and loc:  # raised by the element itself: pydantic already located it
+        return tuple(loc), f"{m.group(1)!r}: {m.group(2)}"
+    if m and isinstance(chain, dict):
+        for level in ("outputs", "outcomes", "impact"):
+            for i, el in enumerate(chain.get(level) or []):
+                if isinstance(el, dict) and el.get("name") == m.group(1):
+                    return (*loc, "logic_chain", level, i), f"{m.group(1)!r}: {m.group(2)}"
+    m = re.match(r"^([A-Za-z_]\w*(?:\.\w+|\[\d+\])*)(?::\s+|\s+(?=is |are |must ))(.*)$",
+                 msg, re.S)
+    if m:
+        key = tuple(int(p) if p.isdigit() else p
+                    for p in re.findall(r"[A-Za-z_]\w*|\d+", m.group(1)))
+        head = key[0] if key else ""
+        scope = data
+        for part in loc:
+            scope = scope.get(part) if isinstance(scope, dict) else (
+                scope[part] if isinstance(scope, list) and isinstance(part, int)
+                and part < len(scope) else None)
+        fields = set(scope) if isinstance(scope, dict) else set()
+        if head in fields or head in Study.model_fields:
+            rest = m.group(2) if m.group(0).startswith(f"{m.group(1)}:") else msg
+            return (*loc, *key), rest
+    return tuple(loc), msg
+
+
+def _describe(err: dict, data: dict, lines: dict[tuple, int]) -> tuple[int | None, str]:
+    """(line, message) of one pydantic error, naming the key (never '(top level)')."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    text = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "value_error":
+        loc, text = _model_key(text, loc, data)
+    key = _dotted(loc)
+    line = _find_line(loc, lines)
+    if not key:  # about the study as a whole and naming no key: the message stands alone
+        return None, text
+    if kind == "extra_forbidden":
+        return line, f"key {key!r} is not a known study.yaml key"
+    if kind == "missing":
+        return _find_line(loc[:-1], lines) if len(loc) > 1 else None, \
+            f"required key {key!r} is missing"
+    return line, f"key {key!r}: {text}"
+
+
+def _describe_all(err: dict, data: dict, lines: dict[tuple, int]) -> list[tuple[int | None, str]]:
+    """A value error listing several problems (one per line, ``<key>: message``, as the
+    kommune code check raises) becomes one problem each, located at its own key."""
+    text = str(err["msg"]).removeprefix("Value error, ")
+    loc0 = err["loc"][0] if err["loc"] else None
+    if err["type"] != "value_error" or ("\n" not in text and loc0 not in ("network",
+                                                                           "comparison")):
+        return [_describe(err, data, lines)]
+    out = []
+    for part in text.split("\n"):
+        sub, _, msg = part.partition(": ")
+        loc = tuple(err["loc"])
+        key = (*loc, sub)
+        if isinstance(data, dict) and isinstance(data.get(loc[0] if loc else None), list):
+            items = [str(x).strip() for x in data[loc[0]]]
+            stripped = sub.lstrip("0")
+            idx = next((i for i, x in enumerate(items) if x in (sub, stripped)
+                        or x.zfill(4) == sub), None)
+            key = (*loc, idx) if idx is not None else loc
+        line = _find_line(key, lines)
+        out.append((line, f"key {_dotted(key)!r}: {msg}"))
+    return out

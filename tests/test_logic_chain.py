@@ -121,7 +121,8 @@ def _constructed_effects() -> pd.DataFrame:
                n_treated=9, n_control=11, n_obs=360, note=_boot(-2.5, 0.3)),
         Effect("registry", "neet_15_29", DID, CS, -1.2, ci_low=-1.7, ci_high=-0.7,
                n_treated=9, n_control=11, n_obs=360),
-        # registry child welfare: 3 network kommuner -> too few units, blanked
+        # registry child welfare: 3 network kommuner -> a verdict (kommuner are not persons),
+        # judged by the wild cluster bootstrap CI, with the few-kommuner caveat
         Effect("registry", "cw_measures_0_17", DID, TWFE, 3.19, ci_low=1.62, ci_high=4.77,
                n_treated=3, n_control=11, n_obs=250, note=_boot(1.68, 4.73)),
         # interviews: the pooled shift i2019 - i2013 is primary, not a role's
@@ -174,9 +175,15 @@ def test_evidence_on_constructed_effects(chain_study):
 
     for el in ("Barnevern", "Barnevern uten retning"):
         row = r.loc[(el, "cw_measures_0_17")]
-        assert row.verdict == "insufficient_data"
-        assert np.isnan([row.estimate, row.ci_low, row.ci_high]).all()
-        assert "3.19" not in row.note and "1.68" not in row.note  # nothing of it leaks
+        assert row.verdict == "supports"
+        assert (row.estimate, row.ci_low, row.ci_high) == (3.19, 1.68, 4.73)
+        assert row.caveat == "few_kommuner"
+        assert "few kommuner: 3 network kommuner" in row.note
+        assert "wild cluster bootstrap" in row.note
+    for ind in ("completion_5y", "neet_15_29", "samarbeid"):  # 9 network kommuner: caveat
+        assert (ev.loc[ev["indicator"] == ind, "caveat"] == "few_kommuner").all()
+    for ind in ("Felles rutiner", "felles_forstaelse", "Ukjent tema"):  # persons: none
+        assert (ev.loc[ev["indicator"] == ind, "caveat"] == "").all()
     assert r.loc[("Barnevern", "cw_measures_0_17")].expected == "increase"  # declared
     row = r.loc[("Barnevern uten retning", "cw_measures_0_17")]
     assert row.expected == "increase" and "assumed" in row.note

@@ -5,7 +5,9 @@ published with it (checked by ``evaluation_pipeline.disclosure.recoverable_cells
 programme independent of how the tables were suppressed).
 
 Count columns are the ones ``tables/manifest.json`` marks ``count``; in the HTML, the header
-cells with ``data-kind='count'``.
+cells with ``data-kind='count'``. A table of Effect rows says per row what ``n_treated`` /
+``n_control`` count (``n_unit``, named in the manifest's ``count_unit``): counts of kommuner
+are not person counts and are not suppressed (issue #22); every other row is scanned.
 """
 
 from __future__ import annotations
@@ -58,6 +60,18 @@ def test_manifest_lists_every_published_table(run):
     for name in ("effects", "survey_scale_means", "survey_response",
                  "survey_item_distributions", "interview_theme_counts"):
         assert manifest["tables"][name]["count_columns"], name
+    unit = manifest["tables"]["effects"]["count_unit"]
+    assert unit == {"column": "n_unit", "columns": ["n_treated", "n_control"],
+                    "not_persons": ["kommuner"]}
+
+
+def _scanned(meta: dict, column: str, units: pd.Series) -> pd.Series:
+    """Rows whose ``column`` holds a count of persons (all rows but those whose ``n_unit``
+    says the count is of kommuner)."""
+    cu = meta.get("count_unit")
+    if not cu or column not in cu["columns"]:
+        return pd.Series(True, index=units.index)
+    return ~units.isin(cu["not_persons"])
 
 
 def test_no_small_count_in_any_table_format(run):
@@ -72,8 +86,14 @@ def test_no_small_count_in_any_table_format(run):
             continue
         files = meta["files"]
         machine = pd.read_csv(out / "tables" / files["csv"])
+        unit_col = (meta.get("count_unit") or {}).get("column")
+        units = (machine[unit_col].astype(str) if unit_col
+                 else pd.Series("", index=machine.index))
         for c in counts:
-            bad = machine[c].map(lambda v: _bad_count(v, k))
+            bad = machine[c].map(lambda v: _bad_count(v, k)) & _scanned(meta, c, units)
+            if c in (meta.get("count_unit") or {}).get("columns", []):
+                persons = _scanned(meta, c, units)
+                assert persons.any() and not persons.all(), name  # both kinds of rows
             assert not bad.any(), f"{name}.csv column {c}: {machine.loc[bad, c].tolist()}"
             checked += len(machine)
         # publication CSV: same column order after the 'data' column
@@ -84,20 +104,26 @@ def test_no_small_count_in_any_table_format(run):
         assert len(pub.columns) == len(cols)
         for c in counts:
             col = pub.iloc[:, cols.index(c)]
-            assert not col.map(lambda v: _bad_count(v, k)).any(), f"publication/{name} {c}"
+            scan = _scanned(meta, c, units).to_numpy()
+            assert not (col.map(lambda v: _bad_count(v, k)).to_numpy() & scan).any(), \
+                f"publication/{name} {c}"
         # XLSX sheet: header on row 4, data from row 5
         ws = wb[name[:31]]
         for c in counts:
             j = cols.index(c) + 1
             vals = [ws.cell(i, j).value for i in range(5, ws.max_row + 1)]
-            assert not any(_bad_count(v, k) for v in vals), f"xlsx {name} {c}"
+            scan = _scanned(meta, c, units).to_numpy()
+            assert not any(_bad_count(v, k) and s for v, s in zip(vals, scan, strict=True)), \
+                f"xlsx {name} {c}"
         # LaTeX: the rows between \midrule and \bottomrule
         tex = (out / "tables" / files["latex"]).read_text(encoding="utf-8")
         body = tex[tex.index(r"\midrule"):tex.index(r"\bottomrule")].splitlines()[1:]
-        for line in body:
+        for i, line in enumerate(body):
             cells = [x.strip() for x in re.split(r"(?<!\\)&", line.rstrip("\\ "))]
             assert len(cells) == len(cols), line
             for c in counts:
+                if not _scanned(meta, c, units).to_numpy()[i]:
+                    continue
                 assert not _bad_count(cells[cols.index(c)], k), f"latex {name} {c}: {line}"
     assert checked > 1000  # the scan saw the tables, not an empty folder
 

@@ -91,3 +91,142 @@ def test_network_and_comparison_overlap(tmp_path, example_study_dir):
     data["comparison"].append("1508")
     with pytest.raises(StudyConfigError, match="both network and comparison"):
         Study.load(_write(tmp_path, data))
+
+
+# --- messages that say what to do (issue 22) ---------------------------------------------------
+def _raw_study(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "study.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+_TELEMARK = """\
+study: Telemark network
+geography_year: 2024
+network:
+  "4001": 2017
+  "{code}": 2019
+comparison: ["4003", "4005"]
+"""
+
+
+def test_unknown_code_suggests_close_codes_with_names(tmp_path):
+    p = _raw_study(tmp_path, _TELEMARK.format(code="4021"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    msg = str(e.value)
+    assert "line 5" in msg and "key 'network.4021'" in msg
+    assert "unknown kommune code '4021' for geography_year 2024" in msg
+    assert "did you mean 4012 Bamble" in msg
+
+
+def test_old_code_is_explained_with_its_years_and_todays_code(tmp_path):
+    p = _raw_study(tmp_path, _TELEMARK.format(code="3813"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    assert "3813 was Bamble's code 2020–2023; with geography_year 2024 use 4012" in str(e.value)
+    # Ålesund 1507 (2020-2023) was split: both of today's kommuner are named
+    p = _raw_study(tmp_path, _TELEMARK.format(code="1507"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    assert "1507 was Ålesund's code 2020–2023" in str(e.value)
+    assert "1508 Ålesund or 1580 Haram" in str(e.value)
+
+
+def test_kommune_names_are_accepted_or_resolved_with_candidates(tmp_path):
+    p = _raw_study(tmp_path, _TELEMARK.format(code="Bamble").replace('"4003"', "Skien"))
+    s = Study.load(p)
+    assert s.network == {"4001": 2017, "4012": 2019} and s.comparison == ["4003", "4005"]
+    p = _raw_study(tmp_path, _TELEMARK.format(code="Herøy"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    assert "several kommuner are called Herøy: 1515 Herøy (Møre og Romsdal) or 1818 Herøy " \
+        "(Nordland)" in str(e.value)
+    p = _raw_study(tmp_path, _TELEMARK.format(code="Bambel"))
+    with pytest.raises(StudyConfigError, match="did you mean 4012 Bamble"):
+        Study.load(p)
+
+
+def test_every_problem_is_listed_with_its_key_and_line(tmp_path):
+    p = _raw_study(tmp_path, """\
+study: x
+geography_year: 2024
+small_cell_treshold: 3
+network:
+  "4021": 2017
+comparison: ["3813"]
+language: fr
+survey:
+  waves:
+    - {id: w1, fieldwork: 2020-01-01, role: baseline}
+  scales:
+    s: {items: [a, b], range: [5, 1]}
+""")
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    msg = str(e.value)
+    assert "5 problems:" in msg and "more problem" not in msg and "(top level)" not in msg
+    lines = msg.splitlines()[1:]
+    assert lines == [
+        "  - line 3: key 'small_cell_treshold' is not a known study.yaml key",
+        "  - line 5: key 'network.4021': unknown kommune code '4021' for geography_year 2024; "
+        "did you mean 4012 Bamble, 4201 Risør or 4001 Porsgrunn?",
+        "  - line 6: key 'comparison[0]': unknown kommune code '3813' for geography_year 2024; "
+        "3813 was Bamble's code 2020–2023; with geography_year 2024 use 4012",
+        "  - line 7: key 'language': Input should be 'nb' or 'en'",
+        "  - line 12: key 'survey.scales.s.range': range must be [low, high] with low < high, "
+        "got [5, 1]",
+    ]
+    assert e.value.row == 3
+
+
+def test_model_level_errors_name_their_key(tmp_path, example_study_dir):
+    data = _base(example_study_dir)
+    data["comparison"].append("1508")
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert "key 'comparison': kommune(s) ['1508'] are both network and comparison" in str(e.value)
+    data = _base(example_study_dir)
+    data["synthetic"] = False
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert "key 'privacy.demo_pseudonym_key'" in str(e.value) and "(top level)" not in str(e.value)
+    data = _base(example_study_dir)
+    data["logic_chain"]["outcomes"][0]["expected"] = {"survey:nope": "increase"}
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert "key 'logic_chain.outcomes[0]'" in str(e.value) and "nope" in str(e.value)
+    line = next(i for i, ln in enumerate(_write(tmp_path, data).read_text().splitlines(), 1)
+                if "survey:nope" in ln)
+    assert f"line {line - 1}" in str(e.value) or f"line {line}" in str(e.value)
+
+
+def test_interview_documents_mapping(tmp_path, example_study_dir):
+    data = _base(example_study_dir)
+    data["interviews"]["documents"] = [
+        {"match": "Interju_Porsgrunn_*", "kommune": 1508, "role": "skole", "round": "i2013"},
+        {"match": "Intervju 7", "round": "i2019"},
+    ]
+    s = Study.load(_write(tmp_path, data))
+    first, second = s.interviews.documents
+    assert (first.match, first.kommune, first.role, first.round) == (
+        "Interju_Porsgrunn_*", "1508", "skole", "i2013")
+    assert second.kommune is None and second.round == "i2019"
+    data["interviews"]["documents"] = [{"match": "x*", "round": "r2021"}]
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert "key 'interviews.documents[0]': round 'r2021' (for 'x*') is not one of " \
+        "interviews.rounds (i2013, i2019)" in str(e.value)
+    data["interviews"]["documents"] = [{"match": "y"}]
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert "key 'interviews.documents[0]': documents entry 'y' gives none of kommune, role, " \
+        'round; e.g. {match: "y", kommune: "4001", role: skole, round: r2021}' in str(e.value)
+
+
+def test_unsupported_geography_year_is_named(tmp_path):
+    p = _raw_study(tmp_path, _TELEMARK.format(code="4012").replace("2024", "2019"))
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(p)
+    assert "line 2: key 'geography_year': no kommune code list for 2019: supported years are " \
+        "2024-2026" in str(e.value)

@@ -2,6 +2,14 @@
 
 Tables, figures, the logic-chain view and the report all read this shape, so a new estimator
 only has to return Effects.
+
+What ``n_treated`` / ``n_control`` count is in ``n_unit`` (:data:`N_UNITS`): ``kommuner`` for
+the DiDs across kommuner (registry TWFE, event study, Callaway & Sant'Anna; the survey
+network vs comparison model), ``respondents`` or ``pairs`` for a survey pre/post, and
+``interviews`` for an interview theme shift. Small-cell suppression applies to counts of
+persons only (:data:`PERSON_UNITS`); a count of kommuner never hides an estimate
+(:func:`evaluation_pipeline.privacy.suppress_effects`). An estimator may set ``n_unit``
+itself; when it is left empty, :func:`count_unit` fills it by source, contrast and estimator.
 """
 
 from __future__ import annotations
@@ -14,8 +22,47 @@ import pandas as pd
 EFFECT_COLUMNS = [
     "source", "outcome", "contrast", "group", "estimator", "estimate", "se", "ci_low", "ci_high",
     "p_value", "p_adjusted", "effect_size", "effect_size_kind", "n_treated", "n_control", "n_obs",
-    "note",
+    "n_unit", "note",
 ]
+
+#: what ``n_treated`` / ``n_control`` of an Effect count
+N_UNITS = ("kommuner", "respondents", "pairs", "interviews")
+#: the units that are persons: small-cell suppression applies to these counts (an unknown,
+#: empty unit is treated as persons too)
+PERSON_UNITS = ("respondents", "pairs", "interviews", "")
+
+
+def count_unit(source: str, contrast: str = "", estimator: str = "") -> str:
+    """What ``n_treated`` / ``n_control`` of an Effect count, by the rule of the estimators in
+    :mod:`evaluation_pipeline.analysis`: every registry Effect is a comparison across kommuner
+    (TWFE DiD, event study, Callaway & Sant'Anna); a survey ``network - comparison`` contrast
+    counts kommuner (:func:`~evaluation_pipeline.analysis.survey.network_effect`), a paired
+    pre/post pairs, any other survey contrast respondents; an interview Effect interviews.
+    Anything else: ``""`` (unknown, treated as persons)."""
+    source, contrast, estimator = str(source), str(contrast), str(estimator)
+    if source == "registry":
+        return "kommuner"
+    if source == "survey":
+        if "network - comparison" in contrast:
+            return "kommuner"
+        return "pairs" if estimator.startswith("paired") else "respondents"
+    if source == "interviews":
+        return "interviews"
+    return ""
+
+
+def count_units(effects: pd.DataFrame) -> pd.Series:
+    """``n_unit`` of every row of an Effect frame: the column where it is set, else
+    :func:`count_unit` (frames written before the column existed have none)."""
+    inferred = pd.Series(
+        [count_unit(s, c, e) for s, c, e in zip(
+            effects["source"], effects.get("contrast", pd.Series("", index=effects.index)),
+            effects.get("estimator", pd.Series("", index=effects.index)), strict=True)],
+        index=effects.index, dtype=object)
+    if "n_unit" not in effects:
+        return inferred
+    given = effects["n_unit"].astype(object)
+    return given.where(given.notna() & (given.astype(str) != ""), inferred).astype(str)
 
 
 @dataclass(frozen=True)
@@ -43,6 +90,8 @@ class Effect:
     n_obs: int = 0
     note: str = ""
     group: str = "all"
+    #: what n_treated / n_control count (:data:`N_UNITS`); empty: :func:`count_unit` decides
+    n_unit: str = ""
 
     def __repr__(self) -> str:
         return (
@@ -61,6 +110,8 @@ def effects_frame(effects: list[Effect]) -> pd.DataFrame:
     rows = [asdict(e) for e in effects]
     frame = pd.DataFrame(rows, columns=[f.name for f in fields(Effect)])
     frame = frame[EFFECT_COLUMNS]
+    frame["n_unit"] = count_units(frame).astype(object) if len(frame) else \
+        frame["n_unit"].astype(object)
     for col in ("n_treated", "n_control", "n_obs"):
         frame[col] = frame[col].astype("int64")
     return frame

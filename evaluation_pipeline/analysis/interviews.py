@@ -328,30 +328,119 @@ def co_occurrence(
 # --------------------------------------------------------------------------------------------
 # inter-coder reliability
 # --------------------------------------------------------------------------------------------
+#: share of each coder's coded passages that must overlap the other coder's passages in a
+#: document for the two to count as having coded the same document
+MIN_SHARED_PASSAGES = 0.1
+
+
+def _passages(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Distinct (start, end) passages, as an (n, 2) int array."""
+    if not len(start):
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.column_stack([start, end]).astype(np.int64), axis=0)
+
+
+def _shared_share(a, b) -> float:
+    """Share of the passages (distinct start..end) of ``a`` that overlap a passage of ``b``
+    (segments frames, or (n, 2) arrays of passages)."""
+    pa = a if isinstance(a, np.ndarray) else _passages(a["start"].to_numpy(), a["end"].to_numpy())
+    pb = b if isinstance(b, np.ndarray) else _passages(b["start"].to_numpy(), b["end"].to_numpy())
+    if not len(pa):
+        return 0.0
+    hit = (pa[:, None, 0] < pb[None, :, 1]) & (pb[None, :, 0] < pa[:, None, 1])
+    hit |= (pa[:, None, 0] == pb[None, :, 0]) & (pa[:, None, 1] == pb[None, :, 1])
+    return float(hit.any(axis=1).mean())
+
+
+def double_coded(segments: pd.DataFrame, coders: list[str] | None = None, *,
+                 min_shared: float = MIN_SHARED_PASSAGES) -> tuple[dict[str, list[str]], str]:
+    """Which coders coded the same documents: ``({source: [coders]}, note)``.
+
+    Two coders coded a document together when both coded it and -- for text with positions --
+    at least ``min_shared`` of each one's coded passages overlap a passage of the other.
+    Coders who split a long document between them (each coding a different stretch, as in
+    multi-user NVivo projects) did not code the same document and are not compared: agreement
+    between them would count every code the other never had the chance to apply as a
+    disagreement. Documents without positions (PDF, pictures, whole-document codings) count
+    when both coded them. ``note`` says, for the report, why documents with several coders
+    were left out (empty when none was)."""
+    seg = segments.dropna(subset=["coder"])
+    if coders is not None:
+        seg = seg[seg["coder"].isin(coders)]
+    src, src_names = pd.factorize(seg["source"].astype(str), sort=True)
+    cod, cod_names = pd.factorize(seg["coder"].astype(str), sort=True)
+    start = pd.to_numeric(seg["start"], errors="coerce").to_numpy(dtype=float)
+    end = pd.to_numeric(seg["end"], errors="coerce").to_numpy(dtype=float)
+    order = np.argsort(src, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(src[order])) + 1) if len(order) else []
+    out: dict[str, list[str]] = {}
+    split: list[str] = []
+    for idx in groups:
+        cs = np.unique(cod[idx])
+        if len(cs) < 2:
+            continue
+        has = ~np.isnan(start[idx]) & ~np.isnan(end[idx])
+        passages = {c: _passages(start[idx][has & (cod[idx] == c)],
+                                 end[idx][has & (cod[idx] == c)]) for c in cs}
+        keep: set[int] = set()
+        for i, a in enumerate(cs):
+            for b in cs[i + 1:]:
+                pa, pb = passages[a], passages[b]
+                together = (not len(pa) or not len(pb)  # no positions: both coded it
+                            or min(_shared_share(pa, pb), _shared_share(pb, pa)) >= min_shared)
+                if together:
+                    keep |= {int(a), int(b)}
+        source = str(src_names[src[idx[0]]])
+        if len(keep) >= 2:
+            out[source] = sorted(str(cod_names[c]) for c in keep)
+        if len(keep) < len(cs):
+            split.append(source)
+    note = ""
+    if split:
+        note = (f"{len(split)} document(s) coded by several coders who coded different "
+                f"passages (less than {min_shared:.0%} of one coder's passages overlap the "
+                "other's): split between coders, not double-coded, so not compared")
+    if not out:
+        note = ("no document was coded by two or more coders: agreement between coders is "
+                "not computed" + (f" ({note})" if note else ""))
+    return out, note
+
+
 def coder_table(
-    segments: pd.DataFrame, coders: list[str] | None = None, *, level: str = "theme"
+    segments: pd.DataFrame, coders: list[str] | None = None, *, level: str = "theme",
+    min_shared: float = MIN_SHARED_PASSAGES,
 ) -> pd.DataFrame:
     """Long (unit, source, code, coder, value) table of code presence in double-coded sources.
 
-    Sources coded by at least two of ``coders`` (default: all coders) are the double-coded
-    ones; a unit is (source, code) for every code at ``level`` used anywhere in ``segments``;
-    value 1/0 = whether the coder applied the code anywhere in that source ("presence", the
-    usual unit for thematic coding agreement)."""
+    The double-coded sources and their coders are those of :func:`double_coded` (two or more
+    of ``coders``, default all, coded the same document); a unit is (source, code) for every
+    code at ``level`` used anywhere in ``segments``; value 1/0 = whether the coder applied the
+    code anywhere in that source ("presence", the usual unit for thematic coding agreement).
+    ``attrs["note"]`` says why documents with several coders were left out, if any were
+    (:func:`intercoder_reliability` reports it when nothing is left)."""
     col = _level_col(level)
     seg = segments.dropna(subset=[col, "coder"])
     if coders is not None:
         seg = seg[seg["coder"].isin(coders)]
     codes = sorted(segments[col].dropna().astype(str).unique())
-    per_src = seg.groupby("source")["coder"].unique()
-    rows = []
-    for source, cs in per_src.items():
-        if len(cs) < 2:
-            continue
-        s = seg[seg["source"] == source]
-        for c in sorted(cs):
-            have = set(s.loc[s["coder"] == c, col].astype(str))
-            rows += [(f"{source} | {k}", source, k, c, int(k in have)) for k in codes]
-    return pd.DataFrame(rows, columns=["unit", "source", "code", "coder", "value"])
+    pairs, note = double_coded(seg, min_shared=min_shared)
+    keep = pd.DataFrame([(s, c) for s, cs in pairs.items() for c in cs],
+                        columns=["source", "coder"])
+    present = set(zip(seg["source"].astype(str), seg["coder"].astype(str),
+                      seg[col].astype(str), strict=True))
+    n_codes = len(codes)
+    source = np.repeat(keep["source"].to_numpy(dtype=object), n_codes)
+    coder = np.repeat(keep["coder"].to_numpy(dtype=object), n_codes)
+    code = np.tile(np.asarray(codes, dtype=object), len(keep))
+    out = pd.DataFrame({
+        "unit": [f"{s} | {k}" for s, k in zip(source, code, strict=True)],
+        "source": source, "code": code, "coder": coder,
+        "value": np.fromiter(((s, c, k) in present for s, c, k in zip(source, coder, code,
+                                                                           strict=True)),
+                             dtype=bool, count=len(code)).astype(int),
+    }, columns=["unit", "source", "code", "coder", "value"])
+    out.attrs["note"] = note
+    return out
 
 
 def overlap_units(segments: pd.DataFrame, coders: list[str] | None = None, *,
@@ -438,9 +527,21 @@ def intercoder_reliability(codings: pd.DataFrame, level: str = "nominal") -> pd.
     undefined or dominated by one or two units there."""
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise ValueError(f"level={level!r}")
+    note = codings.attrs.get("note", "")
+    if codings.empty:
+        # nothing double-coded: no agreement figure at all (a 0 % from codes each applied by
+        # one coder only would be misleading), one row saying why
+        return pd.DataFrame([{
+            "code": "(all)", "n_units": 0, "n_coders": 0, "percent_agreement": math.nan,
+            "alpha": math.nan, "kappa": math.nan,
+            "warning": note or "no document was coded by two or more coders: agreement "
+            "between coders is not computed"}])
     rows = []
     if "code" in codings.columns:
         for code, d in codings.groupby("code", sort=True):
             rows.append({"code": code, **_reliability_row(d, level)})
-    rows.append({"code": "(all)", **_reliability_row(codings, level)})
+    overall = {"code": "(all)", **_reliability_row(codings, level)}
+    if note:
+        overall["warning"] = "; ".join(filter(None, [overall["warning"], note]))
+    rows.append(overall)
     return pd.DataFrame(rows)

@@ -48,11 +48,15 @@ Verdict of one indicator (``ci`` = the primary row's 95 % CI, ``k`` = the study'
 ===================== ==================================================================
 verdict               rule
 ===================== ==================================================================
-``insufficient_data`` no Effect row for the indicator; or the row is suppressed; or fewer
-                      than ``k`` units in either group (``n_treated`` or ``n_control``:
-                      kommuner for the DiDs, respondents/pairs for pre/post, interviews
-                      per round for themes; the row's numbers are then blanked as in the
-                      published tables); or the estimate or a CI bound is missing
+``insufficient_data`` no Effect row for the indicator; or the row is suppressed: fewer
+                      than ``k`` **persons** in either group (``n_treated`` or
+                      ``n_control`` when ``n_unit`` counts respondents, pairs or
+                      interviews; for the survey network vs comparison model, fewer than
+                      ``k`` scores), the row's numbers then blanked as in the published
+                      tables (:func:`~evaluation_pipeline.privacy.suppress_effects`); or
+                      fewer than 2 kommuner in either group of a comparison across
+                      kommuner (no cluster inference with one cluster); or the estimate or
+                      a CI bound is missing
 ``supports``          the CI excludes 0 on the expected side (``ci_low > 0`` for increase,
                       ``ci_high < 0`` for decrease)
 ``contrary``          the CI excludes 0 on the other side
@@ -61,6 +65,14 @@ verdict               rule
                       the primary is contrary but the check supports: the estimators
                       disagree, so neither verdict is safe
 ===================== ==================================================================
+
+A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
+estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
+cluster bootstrap CI; the survey model's OLS fallback with t(G - 1) inference). When the
+primary row compares fewer than :data:`~.did.FEW_TREATED_CLUSTERS` (10) network kommuner --
+where the TWFE DiD adds the wild cluster bootstrap -- the column ``caveat`` says
+``few_kommuner`` and the note gives the number: the report shows it next to the verdict
+("få kommuner").
 
 Aggregation (:func:`element_verdicts`)
 
@@ -94,8 +106,9 @@ from typing import Literal
 
 import pandas as pd
 
-from ..privacy import suppress_small_cells
-from .effects import INSUFFICIENT_DATA
+from ..privacy import suppress_effects
+from .did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
+from .effects import INSUFFICIENT_DATA, PERSON_UNITS
 
 LEVELS = ("goal", "intervention", "output", "outcome", "impact")
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
@@ -103,8 +116,12 @@ VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
 NOT_MEASURED = "not_measured"
 EVIDENCE_COLUMNS = [
     "level", "element", "indicator", "source", "estimate", "ci_low", "ci_high", "expected",
-    "verdict", "basis", "note",
+    "verdict", "caveat", "basis", "note",
 ]
+#: the caveat of an evidence row whose primary Effect compares few network kommuner
+FEW_KOMMUNER_CAVEAT = "few_kommuner"
+#: a comparison across kommuner needs at least this many kommuner in each group
+MIN_KOMMUNER = 2
 ELEMENT_COLUMNS = [
     "kind", "level", "element", "from_level", "from_element", "to_level", "to_element",
     "verdict", "n_indicators", "n_supports", "n_no_clear_change", "n_contrary",
@@ -116,7 +133,6 @@ _WCR = re.compile(
     rf"wild cluster bootstrap \([^)]*\): p=(?P<p>{_NUM}), (?P<level>{_NUM})% CI "
     rf"\[(?P<lo>{_NUM}), (?P<hi>{_NUM})\]"
 )
-_VALUE_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size"]
 
 
 def indicator_verdict(
@@ -129,15 +145,28 @@ def indicator_verdict(
     n_control: float | None = None,
     min_units: int = 5,
     suppressed: bool = False,
+    unit: str = "",
 ) -> tuple[str, str]:
-    """The verdict of one estimate (rules in the module docstring) and the reason, in words."""
+    """The verdict of one estimate (rules in the module docstring) and the reason, in words.
+
+    ``unit``: what ``n_treated`` / ``n_control`` count (``n_unit`` of the Effect). Counts of
+    persons (respondents, pairs, interviews; also an empty, unknown unit) below
+    ``min_units`` give insufficient data; counts of ``kommuner`` only below
+    :data:`MIN_KOMMUNER` (one kommune is one cluster: no inference across kommuner)."""
     if expected not in ("increase", "decrease"):
         raise ValueError(f"expected must be 'increase' or 'decrease', got {expected!r}")
     if suppressed:
-        return "insufficient_data", f"suppressed (fewer than {min_units} units)"
+        return "insufficient_data", f"suppressed (fewer than {min_units} persons)"
+    persons = unit in PERSON_UNITS
+    least = min_units if persons else MIN_KOMMUNER
     for name, n in (("n_treated", n_treated), ("n_control", n_control)):
-        if n is not None and not _isnan(n) and n < min_units:
-            return "insufficient_data", f"too few units: {name} = {int(n)} < {min_units}"
+        if n is not None and not _isnan(n) and n < least:
+            if persons:
+                return "insufficient_data", f"too few units: {name} = {int(n)} < {min_units}"
+            side = "network" if name == "n_treated" else "comparison"
+            return "insufficient_data", (f"too few kommuner: {int(n)} {side} kommune(r); a "
+                                         f"comparison across kommuner needs at least "
+                                         f"{MIN_KOMMUNER} in each group")
     if any(_isnan(v) for v in (estimate, ci_low, ci_high)):
         return "insufficient_data", "no estimate or no confidence interval"
     if ci_low > 0:
@@ -161,8 +190,9 @@ def logic_chain_evidence(
     expected direction and the verdict (see the module docstring for every rule).
 
     ``effects`` is a frame of Effect rows (:func:`~.effects.effects_frame`), e.g. the
-    ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` units are blanked
-    (:func:`~evaluation_pipeline.privacy.suppress_small_cells`) before anything is read.
+    ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` persons are blanked
+    (:func:`~evaluation_pipeline.privacy.suppress_effects`) before anything is read; counts
+    of kommuner are not suppressed.
     """
     if registry_estimator not in ("twfe", "callaway_santanna"):
         raise ValueError(
@@ -177,12 +207,7 @@ def logic_chain_evidence(
     if missing:
         raise ValueError(f"logic_chain_evidence: effects lacks the Effect column(s) {missing}")
     k = int(study.small_cell_threshold)
-    eff = effects.reset_index(drop=True)
-    already = eff["suppressed"].fillna(False).astype(bool) if "suppressed" in eff else None
-    value_cols = [c for c in _VALUE_COLUMNS if c in eff.columns]
-    eff = suppress_small_cells(eff, ["n_treated", "n_control"], k, value_cols)
-    if already is not None:
-        eff["suppressed"] = eff["suppressed"] | already.to_numpy()
+    eff = suppress_effects(effects.reset_index(drop=True), k)
     rows = []
     for level, attr in (("output", "outputs"), ("outcome", "outcomes"), ("impact", "impact")):
         for el in getattr(chain, attr):
@@ -303,8 +328,10 @@ def _select_survey(study, rows: pd.DataFrame, scale: str) -> _Selection:
         return _Selection(primary, check, basis, "")
     pp = _first(rows[(rows["contrast"] == f"{last} - {base}") & (rows["group"] == "network")])
     if pp is not None:
+        counts = ("" if _hidden(pp) else
+                  f" (n = {_n(pp['n_treated'])} and {_n(pp['n_control'])})")
         basis = (f"survey, pre/post in the network kommuner only, {last} - {base}: "
-                 f"{pp['estimator']} (n = {_n(pp['n_treated'])} and {_n(pp['n_control'])})")
+                 f"{pp['estimator']}{counts}")
         return _Selection(pp, None, basis, "no network vs comparison estimate: a change in the "
                           "network kommuner, not an effect of the network")
     return _Selection(None, None, "", f"no survey Effect for scale {scale!r}, {last} - {base}")
@@ -353,11 +380,42 @@ def _select_interviews(study, rows: pd.DataFrame, theme: str) -> _Selection:
     if row is None:
         return _Selection(None, None, "", f"no interview theme shift for {theme!r} (shifts are "
                           "computed per top-level theme, pooled over roles)")
-    basis = (f"interviews, share of interviews mentioning the theme, {row['contrast']} "
-             f"({_n(row['n_control'])} and {_n(row['n_treated'])} interviews), Newcombe CI")
+    counts = ("" if _hidden(row) else
+              f" ({_n(row['n_control'])} and {_n(row['n_treated'])} interviews)")
+    basis = (f"interviews, share of interviews mentioning the theme, {row['contrast']}"
+             f"{counts}, Newcombe CI")
     note = f"Fisher p = {_fmt(row.get('p_value'), 3)}, Holm-adjusted across themes p = " \
            f"{_fmt(row.get('p_adjusted'), 3)}"
     return _Selection(row, None, basis, note)
+
+
+def _hidden(row: pd.Series) -> bool:
+    return bool(row.get("suppressed", False))
+
+
+def _unit(row: pd.Series) -> str:
+    unit = row.get("n_unit")
+    return str(unit) if isinstance(unit, str) else ""
+
+
+def _caveat(p: pd.Series) -> tuple[str, str]:
+    """(caveat, its note) of a primary row: few network kommuner in a comparison across
+    kommuner (counts of kommuner are never suppressed, so they can be named)."""
+    if _unit(p) != "kommuner" or _isnan(p["n_treated"]) or p["n_treated"] >= FEW_KOMMUNER:
+        return "", ""
+    n = int(p["n_treated"])
+    return FEW_KOMMUNER_CAVEAT, (
+        f"few kommuner: {n} network kommune{'' if n == 1 else 'r'} (fewer than "
+        f"{FEW_KOMMUNER}); few-cluster inference: {_few_cluster_method(p)}")
+
+
+def _few_cluster_method(p: pd.Series) -> str:
+    note, est = str(p.get("note") or ""), str(p.get("estimator") or "")
+    if _WCR.search(note):
+        return "wild cluster bootstrap CI (test inversion)"
+    if est.startswith("OLS"):
+        return "kommune-clustered CR1 SE with t(G - 1) inference"
+    return "cluster-robust SE; read the CI with care"
 
 
 def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selection,
@@ -366,13 +424,13 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
     if sel.primary is None:
         return {"level": level, "element": element, "indicator": ident, "source": source,
                 "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                "expected": expected, "verdict": "insufficient_data", "basis": "",
-                "note": "; ".join([*notes, sel.note])}
+                "expected": expected, "verdict": "insufficient_data", "caveat": "",
+                "basis": "", "note": "; ".join([*notes, sel.note])}
     p = sel.primary
     lo, hi = sel.ci if sel.ci is not None else (p["ci_low"], p["ci_high"])
     v, reason = indicator_verdict(
         p["estimate"], lo, hi, expected, n_treated=p["n_treated"], n_control=p["n_control"],
-        min_units=k, suppressed=bool(p.get("suppressed", False)),
+        min_units=k, suppressed=_hidden(p), unit=_unit(p),
     )
     why = str(p.get("note") or "")
     if why.startswith(INSUFFICIENT_DATA) and _isnan(p["estimate"]):
@@ -382,8 +440,11 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
     if v == "insufficient_data":  # nothing of a blanked row leaks through the note
         return {"level": level, "element": element, "indicator": ident, "source": source,
                 "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                "expected": expected, "verdict": v, "basis": sel.basis,
+                "expected": expected, "verdict": v, "caveat": "", "basis": sel.basis,
                 "note": "; ".join(notes)}
+    caveat, caveat_note = _caveat(p)
+    if caveat_note:
+        notes.append(caveat_note)
     if sel.note:
         notes.append(sel.note)
     est = float(p["estimate"])
@@ -391,16 +452,20 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
         c = sel.check
         cv, _ = indicator_verdict(c["estimate"], c["ci_low"], c["ci_high"], expected,
                                   n_treated=c["n_treated"], n_control=c["n_control"],
-                                  min_units=k, suppressed=bool(c.get("suppressed", False)))
-        notes.append(f"check: {c['estimator']} {_fmt(c['estimate'])} (95 % CI "
-                     f"{_fmt(c['ci_low'])} to {_fmt(c['ci_high'])}): {cv.replace('_', ' ')}")
+                                  min_units=k, suppressed=_hidden(c), unit=_unit(c))
+        if _hidden(c):  # a suppressed check row shows none of its numbers
+            notes.append(f"check: {c['estimator']}: suppressed")
+        else:
+            notes.append(f"check: {c['estimator']} {_fmt(c['estimate'])} (95 % CI "
+                         f"{_fmt(c['ci_low'])} to {_fmt(c['ci_high'])}): "
+                         f"{cv.replace('_', ' ')}")
         if {v, cv} == {"supports", "contrary"}:
             notes.append(f"primary {v} but the check is {cv}: the estimators disagree, "
                          "verdict downgraded to no clear change")
             v = "no_clear_change"
     return {"level": level, "element": element, "indicator": ident, "source": source,
             "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "expected": expected,
-            "verdict": v, "basis": sel.basis, "note": "; ".join(notes)}
+            "verdict": v, "caveat": caveat, "basis": sel.basis, "note": "; ".join(notes)}
 
 
 def _aggregate(counts: dict[str, int]) -> tuple[str, str]:

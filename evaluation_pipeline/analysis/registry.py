@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..observations import did_weights, indicator_notes
 from .did import did_twfe, event_study
 from .effects import Effect, effects_frame, insufficient_effect
 from .staggered import staggered_att
@@ -139,14 +140,21 @@ def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
             effects += [_insufficient(ind, TWFE_ESTIMATOR, reason, panel),
                         _insufficient(ind, CS_ESTIMATOR, reason, panel)]
             continue
+        # weighted or not, rolling averages: said in the notes (observations.did_weights)
+        extra = "; ".join([*indicator_notes(observations, ind)])
         try:
-            e = did_twfe(panel, "value", "kommune", "year", "treated", label=ind)
+            wpanel, wcol, wnote = did_weights(panel, study, ind)
+            e = did_twfe(wpanel, "value", "kommune", "year", "treated", weights=wcol,
+                         label=ind)
+            e = replace(e, note="; ".join(n for n in (e.note, wnote, extra) if n))
             effects.append(_with_break_note(e, panel, cfg.breaks))
         except (AnalysisError, np.linalg.LinAlgError) as err:
             effects.append(_insufficient(ind, TWFE_ESTIMATOR,
                                          f"{_where(study, ind)}: {err}", panel))
         try:
-            effects.append(_with_break_note(_staggered(panel, ind).simple, panel, cfg.breaks))
+            cs = _staggered(panel, ind).simple
+            cs = replace(cs, note="; ".join(n for n in (cs.note, "unweighted", extra) if n))
+            effects.append(_with_break_note(cs, panel, cfg.breaks))
         except (AnalysisError, np.linalg.LinAlgError) as err:
             effects.append(_insufficient(ind, CS_ESTIMATOR, f"{_where(study, ind)}: {err}",
                                          panel))
@@ -188,7 +196,8 @@ def _with_break_note(effect: Effect, panel: pd.DataFrame, breaks: list[int]) -> 
 
 def group_means(observations: pd.DataFrame, study) -> pd.DataFrame:
     """Mean rate per indicator × year for network and comparison kommuner (from summed
-    numerators and denominators, so larger kommuner weigh more, as a pooled rate should)."""
+    numerators and denominators, so larger kommuner weigh more, as a pooled rate should; a
+    published rate without counts, ``value:``, as the unweighted mean of the kommuner)."""
     obs = observations[observations["kommune"].isin(study.kommuner)].copy()
     obs["group"] = np.where(obs["kommune"].isin(list(study.network)), "network", "comparison")
     ok = obs.dropna(subset=["numerator", "denominator"])
@@ -200,6 +209,14 @@ def group_means(observations: pd.DataFrame, study) -> pd.DataFrame:
     g["n_kommuner"] = (
         ok.groupby(["indicator", "year", "group"])["kommune"].nunique().to_numpy()
     )
+    # published rates without counts (value:): the unweighted mean of the kommuner's values
+    rates = [k for k, v in study.registry.indicators.items() if v.numerator is None]
+    r = obs[obs["indicator"].isin(rates)].dropna(subset=["value"])
+    if len(r):
+        m = r.groupby(["indicator", "year", "group"], as_index=False).agg(
+            value=("value", "mean"), n_kommuner=("kommune", "nunique"))
+        m["numerator"] = m["denominator"] = np.nan
+        g = pd.concat([g, m[g.columns]], ignore_index=True)
     return g
 
 

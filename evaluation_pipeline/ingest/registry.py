@@ -77,6 +77,10 @@ _METRIC_DIM_RE = re.compile(r"ContentsCode|contents|statistikkvariabel", re.I)
 _GEO_COL_RE = re.compile(r"region|kommune|geografi|municipality", re.I)
 _GEO_CODE_COL_RE = re.compile(r"(nr|nummer|kode|code|_id|id)$", re.I)
 _TIME_COL_RE = re.compile(r"^(tid|time|year|years|år|aar|årstall|periode|period)$", re.I)
+#: a school-year column (FHI ``Skoleår``: 2016/17 or 2016/17-2018/19), the time column when
+#: there is no year column (with both, the school year stays a column and the observations
+#: step takes the more specific one as the period; see ``observations.choose_period``)
+_SCHOOL_YEAR_COL_RE = re.compile(r"^(skoleår|skoleaar|skolear|school[ _]?year)$", re.I)
 _CONTENTS_COL_RE = re.compile(
     r"^(contents|contentscode|statistikkvariabel|indikatorkode|indikator|indicator)$", re.I
 )
@@ -171,14 +175,20 @@ def _string(values: Any, index: pd.Index | None = None) -> pd.Series:
 # public entry point
 # --------------------------------------------------------------------------------------------
 def read_registry(
-    path: str | Path, *, indicator: str | None = None, dataset: str | None = None
+    path: str | Path,
+    *,
+    indicator: str | None = None,
+    dataset: str | None = None,
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    """Read one registry file (JSON-stat 1.0/2.0, PxWeb/Udir/FHI CSV, tidy CSV, or the first
-    sheet of an .xlsx holding such a table) into the tidy registry columns.
+    """Read one registry file (JSON-stat 1.0/2.0, PxWeb/Udir/FHI CSV, tidy CSV, or a sheet of
+    an .xlsx holding such a table) into the tidy registry columns.
 
     ``indicator`` names the indicator when the file does not carry one (no metric dimension,
     no contents text in the headers). ``dataset`` picks a named dataset of a JSON-stat 1.0
     bundle or a collection item by name/label (default: the first, with a warning).
+    ``sheet`` picks the sheet of an .xlsx by name or 0-based index (default: the first), e.g.
+    an SSB 13563 workbook whose first sheet is a read-me.
     """
     p = Path(path)
     if not p.is_file():
@@ -189,7 +199,7 @@ def read_registry(
     if ext in {".csv", ".tsv", ".txt"}:
         return _read_csv_file(p, indicator=indicator)
     if ext in {".xlsx", ".xlsm"}:
-        return _read_xlsx_file(p, indicator=indicator)
+        return _read_xlsx_file(p, indicator=indicator, sheet=sheet)
     raise RegistryFileError(
         p,
         f"expected JSON-stat (.json), a PxWeb/tidy CSV (.csv) or an Excel sheet (.xlsx), "
@@ -630,19 +640,57 @@ def _xlsx_cell_text(v: Any) -> str:
     return str(v)
 
 
-def _read_xlsx_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
+def _pick_sheet(p: Path, names: list[str], wanted: str | int | None) -> str:
+    """The sheet to read: ``wanted`` by name (exact, then trimmed and case-insensitive) or by
+    0-based index; the first sheet by default."""
+    listed = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names))
+    if wanted is None:
+        return names[0]
+    if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.strip().isdigit()
+                                   and wanted not in names):
+        i = int(wanted)
+        if not 0 <= i < len(names):
+            raise RegistryFileError(
+                p, f"sheet: {wanted} is not a sheet index of this workbook (0-based; sheets: "
+                f"{listed})"
+            )
+        return names[i]
+    if wanted in names:
+        return wanted
+    hits = [n for n in names if n.strip().casefold() == wanted.strip().casefold()]
+    if len(hits) == 1:
+        return hits[0]
+    raise RegistryFileError(p, f"sheet: no sheet {wanted!r} in this workbook (sheets: {listed})")
+
+
+def _read_xlsx_file(
+    p: Path, *, indicator: str | None, sheet: str | int | None = None
+) -> pd.DataFrame:
     try:
         with pd.ExcelFile(p) as xl:
-            sheet = xl.sheet_names[0]
-            raw = xl.parse(sheet, header=None, dtype=object)
+            names = [str(n) for n in xl.sheet_names]
+            chosen = _pick_sheet(p, names, sheet)
+            raw = xl.parse(chosen, header=None, dtype=object)
+    except RegistryFileError:
+        raise
     except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a bad workbook
         raise RegistryFileError(p, f"expected an Excel workbook (.xlsx): {e}") from None
+    where = f"the first sheet ({chosen!r})" if sheet is None else f"sheet {chosen!r}"
+    others = [n for n in names if n != chosen]
+    listed = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names))
+    if not others:
+        hint = ""
+    elif sheet is None:
+        hint = (f"; the workbook's sheets are {listed}: pick the sheet holding the table "
+                "with `sheet: <name or 0-based index>` on the indicator in study.yaml")
+    else:
+        hint = f" (the workbook's sheets: {listed})"
     grid = raw.map(_xlsx_cell_text) if raw.size else raw.astype(str)
     counts = [int((row != "").sum()) for row in grid.to_numpy()[:60]]
     h = _header_line(counts)
     if h is None:
         raise RegistryFileError(
-            p, f"expected a table with a header row on the first sheet ({sheet!r})"
+            p, f"expected a table with a header row on {where}{hint}"
         )
     header = [str(c).strip() for c in grid.iloc[h]]
     df = grid.iloc[h + 1 :].copy()
@@ -656,14 +704,19 @@ def _read_xlsx_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
         names.append(name)
     df.columns = names
     df = df[(df != "").any(axis=1)]
-    return _table_to_registry(
-        df,
-        p,
-        indicator=indicator,
-        decimal_comma=True,
-        locate=lambda row: f"row {row + 1}",  # the index is the sheet's 0-based row
-        titled=h > 0,
-    )
+    try:
+        return _table_to_registry(
+            df,
+            p,
+            indicator=indicator,
+            decimal_comma=True,
+            locate=lambda row: f"row {row + 1}",  # the index is the sheet's 0-based row
+            titled=h > 0,
+        )
+    except RegistryFileError as e:
+        if not others:
+            raise
+        raise RegistryFileError(p, f"{where}: {e.detail}{hint}") from None
 
 
 def _parse_values(s: pd.Series, decimal_comma: bool) -> tuple[pd.Series, pd.Series]:
@@ -761,6 +814,8 @@ def _table_to_registry(
             df, p, end_hits, start_hits, indicator, decimal_comma, locate=locate, titled=titled
         )
     time_col = next((c for c in df.columns if _TIME_COL_RE.match(c)), None)
+    if time_col is None:
+        time_col = next((c for c in df.columns if _SCHOOL_YEAR_COL_RE.match(c)), None)
     if time_col is not None:
         return _long_table(df, p, time_col, indicator, decimal_comma)
     raise RegistryFileError(

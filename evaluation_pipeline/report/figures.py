@@ -258,9 +258,13 @@ def registry_trends(
     language: str = "nb",
     synthetic: bool = False,
     breaks: dict[str, list[int]] | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> plt.Figure:
     """One panel per indicator: pooled rate by year for network and comparison kommuner, with
-    the years kommuner joined the network marked and definition breaks shown."""
+    the years kommuner joined the network marked and definition breaks shown. ``reference``
+    (indicator, level country|fylke, area, year, value: the registry files' "Hele landet" and
+    fylke rows, :func:`evaluation_pipeline.observations.reference_series`) adds the country
+    (black) and fylke (grey, dashed) as lines labelled with the area's name."""
     inds = [i for i in labels if i in set(means["indicator"])] or list(
         dict.fromkeys(means["indicator"])
     )
@@ -271,6 +275,14 @@ def registry_trends(
                 d = means[(means["indicator"] == ind) & (means["group"] == grp)]
                 ax.plot(d["year"], d["value"], marker="o", ms=2.5, lw=1.4,
                         color=COLOURS[grp], label=t(grp, language))
+            ref = (reference[reference["indicator"] == ind] if reference is not None
+                   and len(reference) else None)
+            for (level, area), d in ([] if ref is None else
+                                     ref.dropna(subset=["value"]).sort_values("year")
+                                     .groupby(["level", "area"], sort=False)):
+                country = level == "country"
+                ax.plot(d["year"], d["value"], lw=1.0, ls="-" if country else "--",
+                        color=COLOURS["country"] if country else "#777777", label=str(area))
             for i, y in enumerate(sorted(set(join_years))):
                 ax.axvline(y - 0.5, **JOIN_LINE,
                            label=t("joined", language) if i == 0 else None)
@@ -279,10 +291,19 @@ def registry_trends(
                            label=t("definition_break", language) if k == 0 else None)
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
+            _integer_ticks(ax)
         _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
+
+
+def _integer_ticks(ax: plt.Axes) -> None:
+    """Whole-number x ticks (years, years since joining): never 2017.5 or a ×10³ offset."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
 
 
 #: panels per row of the report's small multiples (one panel per indicator or scale): a
@@ -405,6 +426,7 @@ def event_study(
             ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("event_time", language))
+            _integer_ticks(ax)
         for ax in axes[::PANELS_PER_ROW]:  # the first panel of each row
             ax.set_ylabel(t("effect", language))
         if len(estimators) > 1:

@@ -76,11 +76,41 @@ LABELS = {
             "Alle tall i denne rapporten er SYNTETISKE (eksempelstudie med innplantede effekter)."
         ),
         "few_clusters": (
-            "Få kommuner gir få klynger; klyngerobuste standardfeil kan gi for små p-verdier. "
-            "Derfor rapporteres også wild cluster bootstrap. Konfidensintervallene fra "
-            "Callaway–Sant'Anna blir for smale når få kommuner er med i nettverket "
-            "(se simuleringen i BENCHMARKS.md)."
+            "Studien har {n_net} nettverkskommuner og {n_cmp} sammenligningskommuner, altså få "
+            "klynger; klyngerobuste standardfeil kan gi for små p-verdier. Derfor rapporteres "
+            "også wild cluster bootstrap der den kunne beregnes."
         ),
+        "few_clusters_cs": (
+            "Konfidensintervallene fra Callaway–Sant'Anna blir for smale når få kommuner er "
+            "med i nettverket (se simuleringen i BENCHMARKS.md)."
+        ),
+        "few_kommuner_caveat": (
+            "Få kommuner: nettverket har {n} kommuner (færre enn {min}). Estimatene og "
+            "vurderingene vises, men bygger på få klynger og er usikre; vurderinger merket "
+            "«få kommuner» bygger på wild cluster bootstrap eller klyngerobuste standardfeil "
+            "med t-fordeling. Antall kommuner er ikke personopplysninger og prikkes ikke."
+        ),
+        "lc_caveat_few_kommuner": "få kommuner",
+        "not_computed": "ikke beregnet",
+        "pretrend_no_pre": "ingen år før innmelding i vinduet",
+        "pretrend_no_stat": "testen kunne ikke beregnes fra koeffisientene",
+        "methods_survey_base": "Spørreundersøkelse: skåre per skala er gjennomsnittet av "
+        "besvarte spørsmål (omkodet der det er angitt). Endring fra baseline er estimert med "
+        "paret t-test for panelet og Welch-test ellers.",
+        "methods_survey_mixed": "Forskjellen mellom nettverk og sammenligning er estimert med "
+        "en blandet modell med kommune som tilfeldig effekt for {scales}.",
+        "methods_survey_ols": "For {scales} er forskjellen mellom nettverk og sammenligning "
+        "estimert med OLS med faste kommuneeffekter og klyngerobuste standardfeil (gruppert "
+        "på kommune, t-fordeling) i stedet for en blandet modell ({why}).",
+        "methods_fallback_few": "færre enn {min} kommuner: {n}",
+        "methods_fallback_other": "den blandede modellen kunne ikke tilpasses; se merknaden "
+        "i effekttabellen",
+        "methods_registry_twfe": "Registerdata: forskjell-i-forskjeller med toveis faste "
+        "effekter (kommune og år, klyngerobuste standardfeil).",
+        "methods_registry_wcb": "Med få kommuner er også wild cluster bootstrap brukt (p-verdi "
+        "og konfidensintervall ved testinversjon).",
+        "methods_registry_cs": "Callaway og Sant'Annas estimator for forskjøvet innmelding er "
+        "rapportert ved siden av.",
         # study report (tables, sections, methods)
         "tab_kommuner": "Kommunene i studien: nettverk (med år for innmelding) og "
         "sammenligning.",
@@ -144,8 +174,8 @@ LABELS = {
         "lc_exp_increase": "Økning",
         "lc_exp_decrease": "Nedgang",
         "estimated_caveat": (
-            "Tall for kommuner som ble delt (Ålesund 1507 i 2020–2023) er fordelt etter "
-            "befolkningsandel og merket som estimert."
+            "Tall for {name} {code} i {first}–{last}, som senere ble delt, er fordelt på "
+            "{to} etter befolkningsandel og merket som estimert."
         ),
         "lc_goal": "Mål",
         "lc_intervention": "Tiltak",
@@ -236,11 +266,42 @@ LABELS = {
             "Every number in this report is SYNTHETIC (example study with planted effects)."
         ),
         "few_clusters": (
-            "Few kommuner mean few clusters; cluster-robust standard errors may over-reject, "
-            "so a wild cluster bootstrap is reported too. Callaway–Sant'Anna's confidence "
-            "intervals are too narrow when few kommuner are in the network (see the simulation "
-            "in BENCHMARKS.md)."
+            "The study has {n_net} network and {n_cmp} comparison kommuner, so few clusters; "
+            "cluster-robust standard errors may over-reject, so a wild cluster bootstrap is "
+            "reported too where it could be computed."
         ),
+        "few_clusters_cs": (
+            "Callaway–Sant'Anna's confidence intervals are too narrow when few kommuner are in "
+            "the network (see the simulation in BENCHMARKS.md)."
+        ),
+        "few_kommuner_caveat": (
+            "Few kommuner: the network has {n} kommuner (fewer than {min}). The estimates and "
+            "verdicts are shown but rest on few clusters and are uncertain; verdicts marked "
+            "\"few kommuner\" rest on the wild cluster bootstrap or on cluster-robust standard "
+            "errors with t inference. Counts of kommuner are not personal data and are not "
+            "suppressed."
+        ),
+        "lc_caveat_few_kommuner": "few kommuner",
+        "not_computed": "not computed",
+        "pretrend_no_pre": "no years before joining in the window",
+        "pretrend_no_stat": "the test could not be computed from the coefficients",
+        "methods_survey_base": "Survey: a scale score is the mean of the items answered "
+        "(reverse coded where declared). Change from baseline is estimated with a paired "
+        "t-test for the panel and Welch's test otherwise.",
+        "methods_survey_mixed": "Network vs comparison is estimated with a mixed model with a "
+        "random intercept per kommune for {scales}.",
+        "methods_survey_ols": "For {scales}, network vs comparison is estimated with OLS with "
+        "kommune fixed effects and cluster-robust standard errors (clustered by kommune, t "
+        "inference) instead of a mixed model ({why}).",
+        "methods_fallback_few": "fewer than {min} kommuner: {n}",
+        "methods_fallback_other": "the mixed model could not be fitted; see the note in the "
+        "effects table",
+        "methods_registry_twfe": "Registry statistics: difference-in-differences with two-way "
+        "fixed effects (kommune and year, cluster-robust standard errors).",
+        "methods_registry_wcb": "With few kommuner a wild cluster bootstrap is used too "
+        "(p-value and confidence interval by test inversion).",
+        "methods_registry_cs": "Callaway and Sant'Anna's estimator for staggered adoption is "
+        "reported beside it.",
         # study report (tables, sections, methods)
         "tab_kommuner": "The kommuner of the study: network (with the year they joined) and "
         "comparison.",
@@ -306,8 +367,8 @@ LABELS = {
         "lc_exp_increase": "Increase",
         "lc_exp_decrease": "Decrease",
         "estimated_caveat": (
-            "Figures for split kommuner (Ålesund 1507 in 2020–2023) are allocated by population "
-            "share and flagged as estimated."
+            "Figures for {name} {code} in {first}–{last}, later split, are allocated to {to} "
+            "by population share and flagged as estimated."
         ),
         "lc_goal": "Goal",
         "lc_intervention": "Interventions",
@@ -348,7 +409,8 @@ COLUMNS = {
         "code": "Kode", "n_units": "Enheter", "n_coders": "Kodere",
         "percent_agreement": "Enighet", "kappa": "Kappa", "warning": "Merknad",
         "level": "Nivå", "element": "Ledd", "expected": "Forventet", "verdict": "Vurdering",
-        "basis": "Grunnlag", "note": "Merknad", "table": "Tabell", "rows_valid": "Godkjent",
+        "basis": "Grunnlag", "note": "Merknad", "caveat": "Forbehold",
+        "n_unit": "n teller", "table": "Tabell", "rows_valid": "Godkjent",
         "rows_rejected": "Avvist", "rules": "Regler brutt", "name": "Navn",
         "join_year": "Innmeldt", "n_wave": "n i runden", "followup": "Oppfølging",
         "n_baseline": "n baseline", "n_followup": "n oppfølging", "retained": "I panelet",
@@ -378,7 +440,8 @@ COLUMNS = {
         "code": "Code", "n_units": "Units", "n_coders": "Coders",
         "percent_agreement": "Agreement", "kappa": "Kappa", "warning": "Note",
         "level": "Level", "element": "Element", "expected": "Expected", "verdict": "Verdict",
-        "basis": "Basis", "note": "Note", "table": "Table", "rows_valid": "Passed",
+        "basis": "Basis", "note": "Note", "caveat": "Caveat",
+        "n_unit": "n counts", "table": "Table", "rows_valid": "Passed",
         "rows_rejected": "Rejected", "rules": "Rules broken", "name": "Name",
         "join_year": "Joined", "n_wave": "n in wave", "followup": "Follow-up",
         "n_baseline": "n baseline", "n_followup": "n follow-up", "retained": "In panel",

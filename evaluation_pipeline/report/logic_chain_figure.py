@@ -6,8 +6,9 @@ The verdict is shown three ways so the figure reads in colour, in greyscale and 
 readers: an Okabe–Ito colour, a hatch pattern (strip on the left of the box) and a line style
 (arrows), and the verdict in words inside every measured box. Each indicator line carries a
 symbol (✓ supports, ✗ contrary, – no clear change, ? insufficient data) and the expected
-direction (↑/↓). Artists carry gids for tests and SVG post-processing: box
-``element:<level>:<name>``, strip ``verdict:<level>:<name>``, arrow ``link:<from> → <to>``.
+direction (↑/↓), and its caveat in words where it has one ("få kommuner"). Artists carry
+gids for tests and SVG post-processing: box ``element:<level>:<name>``, strip
+``verdict:<level>:<name>``, arrow ``link:<from> → <to>``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 
 from ..analysis.logic_chain import LEVELS, NOT_MEASURED, VERDICTS, element_verdicts  # noqa: E402
 from .figures import RC  # noqa: E402
-from .labels import t  # noqa: E402
+from .labels import LABELS, t  # noqa: E402
 
 #: colour (Okabe–Ito), pale box tint, hatch, arrow line style and indicator symbol per verdict
 VERDICT_STYLE: dict[str, dict[str, str]] = {
@@ -98,6 +99,10 @@ def logic_chain_figure(evidence: pd.DataFrame, study, lang: str = "nb") -> plt.F
                 arrow = "↑" if r.expected == "increase" else "↓"
                 label = _indicator_label(study, r.source, r.indicator)
                 text = f"{VERDICT_STYLE[r.verdict]['symbol']} {label}\u00a0{arrow}"
+                caveat = getattr(r, "caveat", "")
+                if isinstance(caveat, str) and caveat:  # e.g. few kommuner: said in the box
+                    key = f"lc_caveat_{caveat}"
+                    text += f" ({t(key, lang) if key in LABELS['nb'] else caveat})"
                 lines += textwrap.wrap(text, WRAP_IND, subsequent_indent="   ")
             n_lines = len(title) + (1 if v != NOT_MEASURED else 0) + len(lines)
             boxes[(level, name)] = {"verdict": v, "title": title, "lines": lines,

@@ -59,6 +59,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..analysis.survey import welch_difference  # noqa: E402
 from ..geography import kommune_name  # noqa: E402
@@ -701,6 +702,10 @@ class _KommuneFigure:
                     join = ax.axvline(0, **JOIN_LINE)
                     join.set_visible(False)
                     self.join.append(join)
+                    # years: whole-number ticks only (the join and break lines sit at
+                    # half years, which would otherwise give ticks such as 2017.5)
+                    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
                 for b in panel.get("breaks", ()):
                     ax.axvline(b - 0.5, **BREAK_LINE)
                 _fixed_layout(ax)

@@ -11,6 +11,7 @@ its tables, figures, methods and caveats) only when the study has that source of
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from ..analysis.effects import insufficient_data_notes
 from ..disclosure import suppress
-from ..privacy import suppress_small_cells
+from ..privacy import suppress_effects, suppress_small_cells
 from . import figures
 from .html import Cell, Section, render_report, write_report
 from .labels import t
@@ -110,11 +111,9 @@ def publishable_tables(
     is given: a study without that source of evidence has none)."""
     k = study.small_cell_threshold
     out = {
-        "effects": suppress_small_cells(
-            effects, ["n_treated", "n_control"], k,
-            ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted", "effect_size",
-             "n_obs"],
-        ),
+        # by counts of persons; a count of kommuner never hides an estimate, and a hidden
+        # row's note (bootstrap CI and p) goes with its numbers
+        "effects": suppress_effects(effects, k),
     }
     if survey_summary is not None:
         out["survey_scale_means"] = _suppress_scale_means(survey_summary, k)
@@ -272,6 +271,7 @@ def build_study_report(
     logic_chain: pd.DataFrame | None = None,
     validation: pd.DataFrame | None = None,
     retention: pd.DataFrame | None = None,
+    registry_reference: pd.DataFrame | None = None,
     sources: list[str] | None = None,
     failed_sources: dict[str, str] | None = None,
 ) -> ReportOutput:
@@ -281,7 +281,8 @@ def build_study_report(
     :func:`evaluation_pipeline.analysis.logic_chain.logic_chain_evidence` (shown first among
     the results, with its figure when :mod:`evaluation_pipeline.report.logic_chain_figure`
     exists); ``validation`` the frame of :func:`validation_summary`; ``retention`` the panel
-    retention of the survey.
+    retention of the survey; ``registry_reference`` the country and fylke series drawn in the
+    registry trends.
 
     ``sources``: the sources of evidence the report covers (default: every section study.yaml
     has: ``survey``, ``registry``, ``interviews``); only they get a section, tables, figures,
@@ -295,7 +296,7 @@ def build_study_report(
     if "survey" not in has:  # no section, table or figure of an absent source
         survey_summary = reliability = item_dist = response = retention = None
     if "registry" not in has:
-        registry_means = event_study = pretrend = None
+        registry_means = event_study = pretrend = registry_reference = None
     if "interviews" not in has:
         theme_freq = theme_role_freq = co_occ = intercoder = None
     lang = study.language
@@ -322,7 +323,7 @@ def build_study_report(
         lc = _logic_chain_table(logic_chain, base["effects"])
         add("logic_chain", lc, source=src["all"], method=t("method_logic_chain", lang),
             kinds={c: "text" for c in ("level", "element", "indicator", "source", "expected",
-                                       "verdict", "basis", "note")})
+                                       "verdict", "caveat", "basis", "note")})
     add("kommuner", pd.DataFrame(
         [{"code": c, "name": knames[c], "group": "network", "join_year": y}
          for c, y in study.network.items()]
@@ -365,7 +366,7 @@ def build_study_report(
     did_table = registry_did_table(base["effects"][base["effects"]["group"].isin(
         ["all", "network", "comparison"])], ind_labels) if "registry" in has else []
     if len(did_table):
-        add("registry_did", did_table.assign(suppressed=False), source=src["registry"],
+        add("registry_did", did_table, source=src["registry"],
             method=t("tab_registry_did", lang))
     if "interview_theme_counts" in base:
         add("interview_theme_counts", base["interview_theme_counts"],
@@ -407,7 +408,8 @@ def build_study_report(
     if "registry_group_rates" in tabs and len(tabs["registry_group_rates"].frame):
         figs["registry_trends"] = _fig(figures.registry_trends,
             tabs["registry_group_rates"].frame, ind_labels, list(study.network.values()),
-            breaks={i: v.breaks for i, v in study.registry.indicators.items()}, **syn)
+            breaks={i: v.breaks for i, v in study.registry.indicators.items()},
+            reference=registry_reference, **syn)
     if len(means):
         figs["survey_scale_means"] = _fig(figures.survey_means, means, scale_labels, **syn)
         if study.survey and study.followup_waves:
@@ -483,6 +485,9 @@ def build_study_report(
                 j = tb.columns.index("level")
                 text.iloc[:, j] = [t(f"lc_{v}", lang) if f"lc_{v}" in _label_keys()
                                    else v for v in tb.frame["level"]]
+            if "caveat" in tb.columns:
+                j = tb.columns.index("caveat")
+                text.iloc[:, j] = [_caveat_text(v, lang) for v in tb.frame["caveat"]]
         return (caption or tb.title, text, kinds)
 
     def figs_of(*keys: str):
@@ -504,7 +509,7 @@ def build_study_report(
             figures=figs_of("logic_chain"),
             tables=[table("logic_chain", ["level", "element", "indicator", "source",
                                           "estimate", "ci_low", "ci_high", "expected",
-                                          "verdict"])]))
+                                          "verdict", "caveat"])]))
     eff_show = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high",
                 "p_value", "n_obs", "estimator"]
     surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
@@ -525,7 +530,7 @@ def build_study_report(
                                   "survey_panel_retention") if n in tabs]),
         "registry": lambda: Section(
             t("registry", lang), anchor="registry",
-            paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang),
+            paragraphs=_pretrend_paragraphs(pretrend, ind_labels, lang, e),
             figures=figs_of("registry_trends", "registry_event_study"),
             tables=[table("registry_did")] if "registry_did" in tabs else []),
         "interviews": lambda: Section(
@@ -552,15 +557,13 @@ def build_study_report(
                 sec.paragraphs = [*sec.paragraphs,
                                   t("not_estimated", lang) + " " + "; ".join(lost) + "."]
             sections.append(sec)
-    methods = [t(f"methods_{name}", lang) for name in ("survey", "registry", "interviews")
-               if name in has]
-    did_sources = has & {"survey", "registry"}
     sections += [
         Section(t("methods", lang), anchor="methods",
-                paragraphs=methods + [t("methods_tables", lang, k=k)]),
+                paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang)
+                + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
-                paragraphs=([t("few_clusters", lang)] if did_sources else [])
-                + ([t("estimated_caveat", lang)] if "registry" in has else [])
+                paragraphs=_cluster_caveats(study, raw_effects, lang)
+                + _split_caveats(study, registry_means, lang)
                 + [t("suppressed_caveat", lang, k=k, n=result.suppressed_cells)]
                 + (_break_paragraphs(study, ind_labels, lang) if "registry" in has else [])
                 + ([t("synthetic_caveat", lang)] if study.synthetic else [])),
@@ -607,8 +610,10 @@ def _design_paragraphs(study, tabs: dict[str, PublishedTable], knames: dict[str,
         pd.DataFrame()
     if len(th):
         per_round = th.groupby("wave", sort=False)["sources_in_group"].max()
+        # a hidden count is said in words, never "n = :"
         out.append(f"{t('interviews', lang)}: " + ", ".join(
-            f"{w} (n = {_num(n, 0, lang) if pd.notna(n) else ':'})"
+            f"{w} (n = {_num(n, 0, lang)})" if pd.notna(n)
+            else f"{w} (n < {study.small_cell_threshold})"
             for w, n in per_round.items()) + ".")
     return out
 
@@ -621,15 +626,148 @@ def _break_paragraphs(study, labels: dict[str, str], lang: str) -> list[str]:
     return [t("breaks_caveat", lang) + " " + "; ".join(br) + "."] if br else []
 
 
-def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], lang: str):
+def _pretrend_paragraphs(pretrend: pd.DataFrame | None, labels: dict[str, str], lang: str,
+                         effects: pd.DataFrame | None = None):
+    """One sentence with the joint pre-trend test of every indicator; a test that could not
+    be computed (no event time before joining inside the window, or a missing statistic)
+    says "not computed" and why, never ``F(0, 8) = nan``. Indicators whose published
+    registry effects are all suppressed are left out."""
     if pretrend is None or pretrend.empty:
         return []
+    hidden = set()
+    if effects is not None and "suppressed" in effects and len(effects):
+        reg = effects[effects["source"] == "registry"]
+        sup = reg.groupby("outcome")["suppressed"].all()
+        hidden = set(sup[sup].index)
     dec = "," if lang == "nb" else "."
-    parts = [f"{labels.get(r.indicator, r.indicator)}: F({int(r.df1)}, {int(r.df2)}) = "
-             f"{f'{r.statistic:.2f}'.replace('.', dec)}, "
-             f"p = {f'{r.p_value:.3f}'.replace('.', dec)}"
-             for r in pretrend.itertuples()]
-    return [t("pretrend", lang) + " " + "; ".join(parts) + "."]
+    parts = []
+    for r in pretrend.itertuples():
+        if r.indicator in hidden:
+            continue
+        name = labels.get(r.indicator, r.indicator)
+        df1 = pd.to_numeric(r.df1, errors="coerce")
+        stat, p = (pd.to_numeric(x, errors="coerce") for x in (r.statistic, r.p_value))
+        if pd.isna(df1) or df1 < 1:
+            parts.append(f"{name}: {t('not_computed', lang)} ({t('pretrend_no_pre', lang)})")
+        elif pd.isna(stat) or pd.isna(p) or pd.isna(r.df2):
+            parts.append(f"{name}: {t('not_computed', lang)} "
+                         f"({t('pretrend_no_stat', lang)})")
+        else:
+            parts.append(f"{name}: F({int(df1)}, {int(r.df2)}) = "
+                         f"{f'{stat:.2f}'.replace('.', dec)}, "
+                         f"p = {f'{p:.3f}'.replace('.', dec)}")
+    return [t("pretrend", lang) + " " + "; ".join(parts) + "."] if parts else []
+
+
+def _caveat_text(caveat, lang: str) -> str:
+    """A logic-chain caveat key as shown in the report (empty when there is none)."""
+    if not isinstance(caveat, str) or not caveat:
+        return ""
+    key = f"lc_caveat_{caveat}"
+    return t(key, lang) if key in _label_keys() else caveat
+
+
+_FALLBACK = re.compile(r"fallback from the mixed model \((?P<reason>.*?)\)\. (?:OLS|WLS)")
+
+
+def _survey_did_rows(effects: pd.DataFrame) -> pd.DataFrame:
+    """The survey network vs comparison rows as answered (not the reweighted ones)."""
+    if effects is None or effects.empty:
+        return effects.iloc[0:0] if effects is not None else pd.DataFrame()
+    sv = effects[(effects["source"] == "survey")
+                 & effects["contrast"].astype(str).str.contains("network - comparison",
+                                                                regex=False)]
+    return sv[~sv["estimator"].astype(str).str.contains("reweighted", regex=False)]
+
+
+def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, str],
+                        lang: str) -> list[str]:
+    """The methods text of what was actually estimated: per scale the model the survey's
+    network vs comparison Effect rows name (mixed model, or its OLS fallback and why), the
+    registry estimators whose rows exist (and the wild cluster bootstrap only where it ran),
+    and the interview shifts when there are any."""
+    eff = effects if effects is not None else pd.DataFrame(columns=["source"])
+    out = []
+    survey_rows = eff[eff["source"] == "survey"] if len(eff) else eff
+    if len(survey_rows):
+        text = [t("methods_survey_base", lang)]
+        did = _survey_did_rows(eff)
+        mixed, ols = [], {}
+        for scale, rows in did.groupby("outcome", sort=False):
+            name = scale_labels.get(scale, scale)
+            fell = rows[rows["estimator"].astype(str).str.startswith("OLS")]
+            if len(fell):
+                m = _FALLBACK.search(str(fell["note"].iloc[-1]))
+                reason = m["reason"] if m else ""
+                few = re.match(r"fewer than (\d+) kommuner \((\d+)\)", reason)
+                why = (t("methods_fallback_few", lang, min=few[1], n=few[2]) if few
+                       else t("methods_fallback_other", lang))
+                ols.setdefault(why, []).append(name)
+            else:
+                mixed.append(name)
+        if mixed:
+            text.append(t("methods_survey_mixed", lang, scales=", ".join(mixed)))
+        for why, scales in ols.items():
+            text.append(t("methods_survey_ols", lang, scales=", ".join(scales), why=why))
+        out.append(" ".join(text))
+    reg = eff[eff["source"] == "registry"] if len(eff) else eff
+    if len(reg):
+        est = reg["estimator"].astype(str)
+        text = [t("methods_registry_twfe", lang)] if est.str.startswith("TWFE").any() else []
+        if est.str.startswith("TWFE").any() and reg["note"].astype(str).str.contains(
+                "wild cluster bootstrap (", regex=False).any():
+            text.append(t("methods_registry_wcb", lang))
+        if est.str.startswith("Callaway").any():
+            text.append(t("methods_registry_cs", lang))
+        if text:
+            out.append(" ".join(text))
+    if len(eff) and (eff["source"] == "interviews").any():
+        out.append(t("methods_interviews", lang))
+    return out
+
+
+def _cluster_caveats(study, effects: pd.DataFrame, lang: str) -> list[str]:
+    """Few clusters, only when a comparison across kommuner was estimated: the study's
+    numbers of kommuner, the bootstrap, Callaway–Sant'Anna's narrow CIs where its rows
+    exist, and "few kommuner" below
+    :data:`~evaluation_pipeline.analysis.did.FEW_TREATED_CLUSTERS` network kommuner (as the
+    logic chain's caveat)."""
+    from ..analysis.did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
+    from ..analysis.effects import count_units
+
+    if effects is None or effects.empty:
+        return []
+    across = effects[count_units(effects) == "kommuner"]
+    if across.empty:
+        return []
+    n_net, n_cmp = len(study.network), len(study.comparison)
+    out = [t("few_clusters", lang, n_net=n_net, n_cmp=n_cmp)]
+    if across["estimator"].astype(str).str.startswith("Callaway").any():
+        out.append(t("few_clusters_cs", lang))
+    if n_net < FEW_KOMMUNER:
+        out.append(t("few_kommuner_caveat", lang, n=n_net, min=FEW_KOMMUNER))
+    return out
+
+
+def _split_caveats(study, registry_means: pd.DataFrame | None, lang: str) -> list[str]:
+    """The split-kommune caveat only for splits that touch the study: one of its kommuner is a
+    successor of a split kommune, and the registry data have years in the split's period."""
+    from ..geography import kommune_name, splits
+
+    if not study.registry or registry_means is None or registry_means.empty:
+        return []
+    years = set(pd.to_numeric(registry_means["year"], errors="coerce").dropna().astype(int))
+    out = []
+    sp = splits()
+    for (code, first, last), part in sp.groupby(["from_code", "first_year", "last_year"],
+                                                sort=False):
+        mine = [c for c in part["to_code"].astype(str) if c in set(study.kommuner)]
+        if not mine or not years & set(range(int(first), int(last) + 1)):
+            continue
+        out.append(t("estimated_caveat", lang, name=kommune_name(str(code)), code=code,
+                     first=int(first), last=int(last),
+                     to=", ".join(f"{kommune_name(c)} {c}" for c in mine)))
+    return out
 
 
 def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
@@ -651,7 +789,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict") if c in tb.frame]
+                            "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
@@ -661,6 +799,9 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
             text.iloc[:, show.index("level")] = [
                 t(f"lc_{v}", lang) if f"lc_{v}" in _label_keys() else v
                 for v in tb.frame["level"]]
+        if "caveat" in show:
+            text.iloc[:, show.index("caveat")] = [_caveat_text(v, lang)
+                                                  for v in tb.frame["caveat"]]
         lines += ["", "| " + " | ".join(text.columns) + " |",
                   "|" + "---|" * len(text.columns)]
         lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"

@@ -28,7 +28,11 @@ scripts; ``tables/publication/<name>.csv`` is the formatted table in the edition
 English: ``,`` and decimal point); ``tables/<tabeller|tables>.xlsx`` has one sheet per table
 with a notes row (source, method, suppression); ``tables/latex/<name>.tex`` is a booktabs
 table. ``tables/manifest.json`` lists every table with the kind of each column, so a reader
-(and the suppression scan) knows which columns are counts.
+(and the suppression scan) knows which columns are counts. A table of Effect rows has a
+column ``n_unit`` saying what its ``n_treated`` / ``n_control`` count in each row; the
+manifest's ``count_unit`` names it and the units that are not persons (``kommuner``): those
+counts are published as they are (a count of kommuner is never suppressed), the others
+passed small-cell suppression.
 """
 
 from __future__ import annotations
@@ -337,6 +341,10 @@ def write_tables(tables: list[PublishedTable], out_dir: Path, language: str, thr
             "columns": {c: table.kind(c) for c in table.columns},
             "count_columns": table.count_columns,
             "margins": table.margins,
+            **({"count_unit": {
+                "column": "n_unit", "columns": [c for c in ("n_treated", "n_control")
+                                                if c in table.columns],
+                "not_persons": ["kommuner"]}} if "n_unit" in table.columns else {}),
             "files": {k: str(v.relative_to(out_dir)) for k, v in p.items()},
         }
     book = out_dir / ("tabeller.xlsx" if language == "nb" else "tables.xlsx")
@@ -357,23 +365,41 @@ _BOOT = re.compile(  # the note did_twfe writes when it ran the wild cluster boo
 def registry_did_table(effects: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     """Registry effects with the two estimators side by side, one row per indicator: TWFE
     (CR1 CI, and the wild cluster bootstrap p and CI read from the Effect's note when it was
-    run) and Callaway & Sant'Anna's simple ATT with its CI."""
+    run) and Callaway & Sant'Anna's simple ATT with its CI.
+
+    ``effects`` are the published (suppressed) Effect rows: an estimator's row that is
+    suppressed contributes no number -- not its estimate, not the bootstrap CI or p of its
+    note -- and the table row says ``suppressed``."""
     reg = effects[effects["source"] == "registry"]
+    hidden = (reg["suppressed"].fillna(False).astype(bool) if "suppressed" in reg
+              else pd.Series(False, index=reg.index))
     rows = []
     for ind, grp in reg.groupby("outcome", sort=False):
         twfe = grp[grp["estimator"].str.startswith("TWFE")]
         cs = grp[grp["estimator"].str.startswith("Callaway")]
-        row = {"indicator": names.get(ind, ind)}
+        row = {"indicator": names.get(ind, ind), "suppressed": False}
         if len(twfe):
             e = twfe.iloc[0]
-            row |= {"twfe": e["estimate"], "twfe_ci_low": e["ci_low"],
-                    "twfe_ci_high": e["ci_high"], "twfe_p": e["p_value"]}
-            m = _BOOT.search(str(e["note"]))
-            row |= ({"boot_p": float(m[1]), "boot_ci_low": float(m[2]),
-                     "boot_ci_high": float(m[3])} if m else {})
+            if hidden.loc[twfe.index[0]]:
+                row["suppressed"] = True
+            else:
+                row |= {"twfe": e["estimate"], "twfe_ci_low": e["ci_low"],
+                        "twfe_ci_high": e["ci_high"], "twfe_p": e["p_value"]}
+                m = _BOOT.search(str(e["note"]))
+                row |= ({"boot_p": float(m[1]), "boot_ci_low": float(m[2]),
+                         "boot_ci_high": float(m[3])} if m else {})
         if len(cs):
             e = cs.iloc[0]
-            row |= {"cs": e["estimate"], "cs_ci_low": e["ci_low"], "cs_ci_high": e["ci_high"],
-                    "cs_p": e["p_value"]}
+            if hidden.loc[cs.index[0]]:
+                row["suppressed"] = True
+            else:
+                row |= {"cs": e["estimate"], "cs_ci_low": e["ci_low"],
+                        "cs_ci_high": e["ci_high"], "cs_p": e["p_value"]}
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["indicator", "twfe", "twfe_ci_low", "twfe_ci_high", "twfe_p", "boot_p",
+            "boot_ci_low", "boot_ci_high", "cs", "cs_ci_low", "cs_ci_high", "cs_p"]
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(columns=[*cols, "suppressed"])
+    keep = [c for c in cols if c in out] + [c for c in out if c not in cols + ["suppressed"]]
+    return out[keep + ["suppressed"]]
