@@ -65,12 +65,13 @@ def _write(study: Path, data: dict) -> None:
 
 def only_years_after_the_joins(study: Path) -> None:
     """The study's only registry indicator is neet_15_29, read from a copy of its PxWeb file
-    with the years before the first join (2013) removed."""
+    with only the years from the last join (2017) on: no network kommune has a year before it
+    joined (2013, 2015, 2017)."""
     src = study / "landing" / "registry" / "ssb_13563_neet.csv"
     lines = src.read_bytes().decode("latin-1").split("\r\n")
     header = lines[2].split(";")
     keep = [i for i, h in enumerate(header) if not h.strip('"').isdigit()
-            or int(h.strip('"')) >= 2013]
+            or int(h.strip('"')) >= 2017]
     out = [";".join(ln.split(";")[i] for i in keep) if i_ln >= 2 and ln else ln
            for i_ln, ln in enumerate(lines)]
     (study / "landing" / "registry" / "neet_after_joins.csv").write_bytes(
@@ -321,7 +322,7 @@ def test_pseudonym_key_only_for_person_level_data(tmp_path, monkeypatch):
 
 
 REASON = ("registry:neet_15_29 (landing/registry/neet_after_joins.csv): no years before the "
-          "first join 2013")
+          "first join 2013 (the file has 2017–2024; the joins are 2013, 2015, 2017)")
 
 
 def test_indicator_with_only_years_after_the_joins_is_insufficient_data(after_joins):
@@ -332,7 +333,7 @@ def test_indicator_with_only_years_after_the_joins_is_insufficient_data(after_jo
     lines = run.out.splitlines()
     i = next(i for i, ln in enumerate(lines) if "warnings: 2 result(s) could not be "
              "estimated" in ln)
-    assert lines[i + 1].startswith(f"  - {REASON} (the file has 2013–")
+    assert lines[i + 1] == f"  - {REASON}"
     assert lines[i + 2] == ("  - interviews:Felles språk (logic chain 'Felles språk'): no "
                             "interview theme shift for 'Felles språk' (shifts are computed per "
                             "top-level theme, pooled over roles)")
@@ -365,7 +366,9 @@ def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
     assert "check contract on registry_observations_raw failed" in run.err
     assert "numerator_not_above_denominator" in run.err
     # ... but only what depends on the registry table stopped
-    assert not run.materialized & (SOURCE_ASSETS["registry"] - {"registry_observations_raw"})
+    # (registry_reference, the files' country and fylke rows, is read on its own)
+    assert not run.materialized & (SOURCE_ASSETS["registry"] - {"registry_observations_raw",
+                                                                 "registry_reference"})
     assert SOURCE_ASSETS["interviews"] <= run.materialized
     assert {"effects", "logic_chain_evidence", "study_report"} <= run.materialized
     assert "kommune_profile" not in run.materialized
@@ -400,10 +403,11 @@ def test_registry_effects_guard_each_indicator(example_study):
     from evaluation_pipeline.analysis.registry import registry_dynamic, registry_effects
 
     net, comp = list(example_study.network), list(example_study.comparison)
-    # neet: no year before the first join; completion: network kommuner only after joining
-    # (TWFE: the treatment would be collinear with the kommune effects); barnevern: estimable
+    # neet: no year before the joins (2013, 2015, 2017); completion: network kommuner only
+    # after joining (TWFE: the treatment would be collinear with the kommune effects);
+    # barnevern: estimable
     obs = pd.concat([
-        _obs(range(2013, 2021), net + comp),
+        _obs(range(2017, 2021), net + comp),
         _obs(range(2017, 2021), net, "completion_5y"),
         _obs(range(2008, 2021), comp, "completion_5y"),
         _obs(range(2008, 2021), net + comp, "cw_measures_0_17"),
@@ -414,7 +418,8 @@ def test_registry_effects_guard_each_indicator(example_study):
     assert len(neet) == 2 and neet["estimate"].isna().all()
     assert set(neet["note"]) == {
         "insufficient data: registry:neet_15_29 (landing/registry/ssb_13563_neet.csv): no "
-        "years before the first join 2013 (the file has 2013–2020)"}
+        "years before the first join 2013 (the file has 2017–2020; the joins are 2013, 2015, "
+        "2017)"}
     comp5 = by.get_group("completion_5y")
     assert comp5["estimate"].isna().all()
     assert set(comp5["note"]) == {
@@ -489,3 +494,63 @@ def test_an_estimator_error_stays_with_its_indicator(example_study, monkeypatch)
     assert set(eff.loc[eff["outcome"] == "completion_5y", "note"]) == {
         "insufficient data: registry:completion_5y (landing/registry/ssb_fullforing_vgo.json): "
         "no rows for the study's kommuner"}
+
+
+# --------------------------------------------------------------------------------------------
+# real files as downloaded (examples/telemark: FHI files copied unchanged)
+
+TELEMARK = EXAMPLE.parent / "telemark"
+
+
+@pytest.fixture(scope="module")
+def telemark_after_joins(tmp_path_factory):
+    """The real registry-only Telemark study (FHI files unchanged), its four network kommuner
+    joining in 2016: the Ungdata (2018–) and trivsel (2017–) files have no year before it, the
+    barnevern file (2015–) has. Run without a pseudonymisation key."""
+    tmp = tmp_path_factory.mktemp("telemark")
+    study = tmp / "telemark"
+    shutil.copytree(TELEMARK, study, ignore=shutil.ignore_patterns("output"))
+    data = yaml.safe_load((study / "study.yaml").read_text(encoding="utf-8"))
+    data["network"] = {k: 2016 for k in data["network"]}
+    _write(study, data)
+    home = tmp / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))
+        mp.setenv("EVALUATION_STUDY", str(study))
+        mp.delenv("EVALUATION_PSEUDONYM_KEY", raising=False)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(["run", "--study", str(study)])
+        with dg.DagsterInstance.get() as instance:
+            done = {k for k in ALL_KEYS
+                    if instance.get_latest_materialization_event(dg.AssetKey(k)) is not None}
+    return Run(rc, study, out.getvalue(), err.getvalue(), done)
+
+
+def test_real_registry_files_after_the_joins_give_insufficient_data(telemark_after_joins):
+    run = telemark_after_joins
+    assert run.rc == 0, run.err
+    assert "EVALUATION_PSEUDONYM_KEY" not in run.err
+    assert run.materialized == _expected({"registry"})
+    psyk = ("registry:psykiske_plager (landing/registry/fhi_ungdata_psykiske_plager_ungdom.csv)"
+            ": no years before the first join 2016 (the file has 2018–2024)")
+    trivsel = ("registry:trivsel_10_trinn (landing/registry/fhi_trivsel_10_klasse_treaarig.csv)"
+               ": no years before the first join 2016 (the file has 2017–")
+    lines = run.out.splitlines()
+    i = next(i for i, ln in enumerate(lines) if "warnings: 2 result(s) could not be "
+             "estimated" in ln)
+    assert lines[i + 1] == f"  - {psyk}" and lines[i + 2].startswith(f"  - {trivsel}")
+    eff = run.table("effects").set_index(["outcome", "estimator"]).sort_index()
+    assert eff.loc["psykiske_plager", "estimate"].isna().all()
+    assert eff.loc["trivsel_10_trinn", "estimate"].isna().all()
+    bv = eff.loc["barnevern_tiltak_0_17"]
+    assert np.isfinite(bv["estimate"]).all() and (bv["n_treated"] == 4).all()
+    chain = run.table("logic_chain_evidence").set_index("indicator")
+    assert chain.loc["psykiske_plager", "verdict"] == "insufficient_data"
+    assert psyk in chain.loc["psykiske_plager", "note"]
+    assert chain.loc["barnevern_tiltak_0_17", "verdict"] != "insufficient_data"
+    assert run.sections() == ["design", "validation", "logic-chain", "registry", "methods",
+                              "caveats"]
+    assert psyk in run.section_text("registry")

@@ -81,11 +81,15 @@ def unestimable_reason(panel: pd.DataFrame, study, indicator: str) -> str | None
     if not len(have[have["network"] == 0]):
         return f"{where}: no value for any comparison kommune"
     first = int(net["join_year"].min())
+    joins = sorted({int(y) for y in net["join_year"].dropna()})
     years = sorted(int(y) for y in have["year"].unique())
-    if min(years) >= first:
-        return (f"{where}: no years before the first join {first} (the file has "
-                f"{years[0]}–{years[-1]})")
+    # (with staggered joins a year after the first join is still before a later cohort's:
+    # the DiD needs some network kommune with a value before it joined)
     if not (net["treated"] == 0).any():
+        if years[0] >= first:
+            cohorts = "" if len(joins) == 1 else f"; the joins are {', '.join(map(str, joins))}"
+            return (f"{where}: no years before the first join {first} (the file has "
+                    f"{years[0]}–{years[-1]}{cohorts})")
         return (f"{where}: no network kommune has a value before it joined (the network "
                 f"kommuner' values are from {int(net['year'].min())} on, the first join is "
                 f"{first}): the network's change cannot be told from its level")
