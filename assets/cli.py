@@ -285,8 +285,10 @@ def wave_runs(study, waves: list[str]) -> int:
     return max(1, min(n, len(waves)))
 
 
-def _run_waves(defs, instance, waves: list[str]) -> int:
-    """The per-wave job for each of ``waves``, one after another in this process."""
+def _run_waves(defs, instance, waves: list[str], failures: dict[str, str] | None = None
+               ) -> int:
+    """The per-wave job for each of ``waves``, one after another in this process; stops at a
+    failing wave (``failures``: wave -> its failure, in one line)."""
     from evaluation_pipeline.memory import release_memory
 
     from .definitions import WAVE_JOB
@@ -295,8 +297,12 @@ def _run_waves(defs, instance, waves: list[str]) -> int:
     for wave in waves:
         res = _execute(wave_job, instance, f"wave {wave}", partition_key=wave)
         if not res.success:
+            messages = _failure_messages(res)
             print(f"[evaluation-pipeline] wave {wave} FAILED (run id {res.run_id}):",
-                  *_failure_messages(res), sep="\n  ", file=sys.stderr, flush=True)
+                  *messages, sep="\n  ", file=sys.stderr, flush=True)
+            if failures is not None:
+                text = " ".join(" ".join(messages).split())
+                failures[wave] = text[:400] + ("…" if len(text) > 400 else "")
             return 1
         del res
         # a national wave leaves millions of freed objects behind: without this, a worker's
@@ -458,12 +464,28 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
                 print("[evaluation-pipeline] --new-waves: no new wave (every wave in "
                       "study.yaml is materialized); nothing to do", flush=True)
                 return 0
+    survey_failed: dict[str, str] = {}
     if waves:  # a study without a survey has none
         runs = wave_runs(study, waves)
+        wave_failures: dict[str, str] = {}
         rc = (_run_waves_in_workers(study_path, waves, runs) if runs > 1
-              else _run_waves(defs, instance, waves))
+              else _run_waves(defs, instance, waves, wave_failures))
         if rc:
-            return rc
+            if new_waves or not (study.registry or study.interviews):
+                return rc
+            # a failed wave stops the survey (every all-wave survey asset reads every wave);
+            # the registry and the interviews go on, and the report says why the survey is
+            # missing (the command still exits 1)
+            survey_failed = {"survey": "; ".join(
+                f"wave {w}: {m}" for w, m in wave_failures.items())
+                or "a survey wave failed (see the command's output)"}
+            print("[evaluation-pipeline] the survey failed: the registry and interview parts "
+                  "and the report are built without it ...", flush=True)
+            defs = build_definitions(study_path, without=survey_failed)
+            if profiles:
+                print("[evaluation-pipeline] profiles not built: the survey failed",
+                      file=sys.stderr, flush=True)
+            profiles = False
     rest = WAVE_DOWNSTREAM_JOB if new_waves else STUDY_JOB
     job = defs.resolve_job_def(rest)
     # (no profiles without registry data and a survey: nothing to show per kommune)
@@ -487,7 +509,7 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
                     print("[evaluation-pipeline] profiles not built: their inputs were not "
                           f"materialized ({', '.join(sorted(failed))} failed)",
                           file=sys.stderr, flush=True)
-                _partial_report(study_path, study, instance, failed)
+                _partial_report(study_path, study, instance, {**survey_failed, **failed})
             return 1
         if starter is not None:
             rc = starter.finish()
@@ -496,9 +518,13 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     finally:
         if starter is not None:
             starter.stop()
-    print_warnings(insufficient_data_warnings(res))
+    print_warnings([w for w in insufficient_data_warnings(res)
+                    if not (survey_failed and w.startswith("survey:"))])
     out = study.output
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
+    if survey_failed:
+        print(f"[evaluation-pipeline] report built without survey: {report}", flush=True)
+        return 1
     print(f"[evaluation-pipeline] done: {study.study}")
     print(f"  report:    {report}")
     print(f"  tables:    {out / 'tables'}")
