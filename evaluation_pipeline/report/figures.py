@@ -282,6 +282,7 @@ def registry_trends(
                                      .groupby(["level", "area"], sort=False)):
                 country = level == "country"
                 ax.plot(d["year"], d["value"], lw=1.0, ls="-" if country else "--",
+                        marker="_" if len(d) == 1 else None, ms=8,  # one year: a dash
                         color=COLOURS["country"] if country else "#777777", label=str(area))
             for i, y in enumerate(sorted(set(join_years))):
                 ax.axvline(y - 0.5, **JOIN_LINE,
@@ -291,6 +292,12 @@ def registry_trends(
                            label=t("definition_break", language) if k == 0 else None)
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("year", language))
+            years = means.loc[means["indicator"] == ind, "year"].dropna()
+            if len(years) and years.min() == years.max():
+                # one year only (a single published window): a narrow axis around it, not
+                # matplotlib's default ±100 years
+                y0 = int(years.min())
+                ax.set_xlim(min([y0 - 1.5, *(y - 1 for y in join_years)]), y0 + 1.5)
             _integer_ticks(ax)
         _legend_below(fig, axes[0])
         if synthetic:
@@ -302,7 +309,9 @@ def _integer_ticks(ax: plt.Axes) -> None:
     """Whole-number x ticks (years, years since joining): never 2017.5 or a ×10³ offset."""
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # at most ~6 ticks: a 10-year panel 3 inches wide with a tick per year runs the labels
+    # into each other
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
     ax.ticklabel_format(axis="x", style="plain", useOffset=False)
 
 
