@@ -538,10 +538,13 @@ def test_real_registry_files_after_the_joins_give_insufficient_data(telemark_aft
             ": no years before the first join 2016 (the file has 2018–2024)")
     trivsel = ("registry:trivsel_10_trinn (landing/registry/fhi_trivsel_10_klasse_treaarig.csv)"
                ": no years before the first join 2016 (the file has 2017–")
+    low = ("registry:lavinntekt_0_17 (landing/registry/fhi_vedvarende_lavinntekt_0-17.csv)"
+           ": no years before the first join 2016 (the file has 2023)")
     lines = run.out.splitlines()
-    i = next(i for i, ln in enumerate(lines) if "warnings: 2 result(s) could not be "
+    i = next(i for i, ln in enumerate(lines) if "warnings: 3 result(s) could not be "
              "estimated" in ln)
     assert lines[i + 1] == f"  - {psyk}" and lines[i + 2].startswith(f"  - {trivsel}")
+    assert lines[i + 3] == f"  - {low}"
     eff = run.table("effects").set_index(["outcome", "estimator"]).sort_index()
     assert eff.loc["psykiske_plager", "estimate"].isna().all()
     assert eff.loc["trivsel_10_trinn", "estimate"].isna().all()

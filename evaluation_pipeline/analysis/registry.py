@@ -88,8 +88,9 @@ def unestimable_reason(panel: pd.DataFrame, study, indicator: str) -> str | None
     if not (net["treated"] == 0).any():
         if years[0] >= first:
             cohorts = "" if len(joins) == 1 else f"; the joins are {', '.join(map(str, joins))}"
+            span = str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
             return (f"{where}: no years before the first join {first} (the file has "
-                    f"{years[0]}–{years[-1]}{cohorts})")
+                    f"{span}{cohorts})")
         return (f"{where}: no network kommune has a value before it joined (the network "
                 f"kommuner' values are from {int(net['year'].min())} on, the first join is "
                 f"{first}): the network's change cannot be told from its level")
