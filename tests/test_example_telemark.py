@@ -18,7 +18,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-
 from conftest import ROOT
 
 TELEMARK = ROOT / "examples" / "telemark"
