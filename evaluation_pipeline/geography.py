@@ -398,21 +398,6 @@ def _candidates(name: str) -> pd.DataFrame:
     return h.iloc[rows]
 
 
-def _did_you_mean(name: str, year: int | None = None) -> str:
-    import difflib
-
-    index, h = _name_index()
-    close = difflib.get_close_matches(_norm(name), list(index), n=3, cutoff=0.75)
-    hits = []
-    for c in close:
-        rows = h.iloc[index[c]]
-        if year is not None:
-            rows = rows[(rows["from"] <= year) & (rows["to"] >= year)]
-        hits += [f"{r.name_} {r.code}" for r in rows.rename(columns={"name": "name_"})
-                 .itertuples()]
-    return f"; did you mean {', '.join(dict.fromkeys(hits))}?" if hits else ""
-
-
 class KommuneNameError(GeographyError):
     """A kommune name in a registry file cannot be mapped to one code."""
 
@@ -516,8 +501,9 @@ def describe_unresolved(unresolved: list[tuple[str, int]], geography_year: int |
                               dict.fromkeys(c["code"]))
             out.append(f"{name!r} {when}: no kommune of that name then ({codes})")
         else:
+            hint = did_you_mean(name, geography_year or 2024)
             out.append(f"{name!r} {when}: not a kommune name in SSB's code history"
-                       f"{_did_you_mean(name, geography_year)}")
+                       + (f"; {hint}" if hint else ""))
     return out
 
 

@@ -134,7 +134,7 @@ def test_unknown_kommune_name_gets_did_you_mean(tmp_path):
     bad = tmp_path / "typo.csv"
     bad.write_text("Geografi,År,Andel\nPorsgrun,2024-01-01,0.05\n", encoding="utf-8")
     with pytest.raises(RegistryFileError, match=r"'Porsgrun' in 2024: not a kommune name in "
-                       r"SSB's code history; did you mean Porsgrunn 4001\?"):
+                       r"SSB's code history; did you mean 4001 Porsgrunn\?"):
         _obs(bad, value="Andel")
 
 
