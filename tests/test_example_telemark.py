@@ -88,6 +88,13 @@ def test_registry_only_study_runs_and_builds_report_and_profiles(telemark_run, c
     for absent in ("Ålesund", "1507", "Haram", "SYNTETISK", "Spørreundersøkelse",
                    "Intervjuer:", "n = :", "blandet modell", "nan"):
         assert absent not in text, absent
+    # the methods say which DiDs are weighted by population and which indicators are rolling
+    # averages (from the study's `weights:` and the files' periods)
+    assert ("vektet etter befolkning for Barn 0–17 år med barnevernstiltak per 1 000, "
+            "Ungdom (8.–10. trinn) med psykiske plager (%).") in text
+    assert "Uvektet, der hver kommune teller likt: Trives på skolen, 10. trinn" in text
+    assert "Glidende gjennomsnitt over flere år, datert med periodens siste år: Trives på " \
+        "skolen, 10. trinn (%, treårig snitt)." in text
     assert {p.name for p in (out / "profiles").glob("*.html")} == {
         "4001-porsgrunn.html", "4003-skien.html", "4012-bamble.html", "4014-kragero.html"}
     # the country and fylke rows are reference lines of the trend figure, not kommuner

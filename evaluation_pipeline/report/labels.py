@@ -109,6 +109,11 @@ LABELS = {
         "effekter (kommune og år, klyngerobuste standardfeil).",
         "methods_registry_wcb": "Med få kommuner er også wild cluster bootstrap brukt (p-verdi "
         "og konfidensintervall ved testinversjon).",
+        "methods_registry_weighted": "Forskjell-i-forskjeller er vektet etter befolkning "
+        "for {names}.",
+        "methods_registry_unweighted": "Uvektet, der hver kommune teller likt: {names}.",
+        "methods_registry_rolling": "Glidende gjennomsnitt over flere år, datert med "
+        "periodens siste år: {names}.",
         "methods_registry_cs": "Callaway og Sant'Annas estimator for forskjøvet innmelding er "
         "rapportert ved siden av.",
         # study report (tables, sections, methods)
@@ -300,6 +305,11 @@ LABELS = {
         "fixed effects (kommune and year, cluster-robust standard errors).",
         "methods_registry_wcb": "With few kommuner a wild cluster bootstrap is used too "
         "(p-value and confidence interval by test inversion).",
+        "methods_registry_weighted": "The difference-in-differences is weighted by "
+        "population for {names}.",
+        "methods_registry_unweighted": "Unweighted, each kommune counting equally: {names}.",
+        "methods_registry_rolling": "Rolling multi-year averages, dated by the period's last "
+        "year: {names}.",
         "methods_registry_cs": "Callaway and Sant'Anna's estimator for staggered adoption is "
         "reported beside it.",
         # study report (tables, sections, methods)

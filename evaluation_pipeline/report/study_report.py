@@ -559,7 +559,8 @@ def build_study_report(
             sections.append(sec)
     sections += [
         Section(t("methods", lang), anchor="methods",
-                paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang)
+                paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang,
+                                                ind_labels)
                 + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
                 paragraphs=_cluster_caveats(study, raw_effects, lang)
@@ -681,7 +682,7 @@ def _survey_did_rows(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, str],
-                        lang: str) -> list[str]:
+                        lang: str, ind_labels: dict[str, str] | None = None) -> list[str]:
     """The methods text of what was actually estimated: per scale the model the survey's
     network vs comparison Effect rows name (mixed model, or its OLS fallback and why), the
     registry estimators whose rows exist (and the wild cluster bootstrap only where it ran),
@@ -719,11 +720,30 @@ def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, st
             text.append(t("methods_registry_wcb", lang))
         if est.str.startswith("Callaway").any():
             text.append(t("methods_registry_cs", lang))
+        text += _registry_weighting(reg[est.str.startswith("TWFE")], ind_labels or {}, lang)
         if text:
             out.append(" ".join(text))
     if len(eff) and (eff["source"] == "interviews").any():
         out.append(t("methods_interviews", lang))
     return out
+
+
+def _registry_weighting(twfe: pd.DataFrame, labels: dict[str, str], lang: str) -> list[str]:
+    """Which registry DiDs are weighted by population and which are not, and which indicators
+    are rolling averages: read from the TWFE Effect notes
+    (:func:`~evaluation_pipeline.observations.did_weights`,
+    :func:`~evaluation_pipeline.observations.period_notes`)."""
+    groups: dict[str, list[str]] = {"weighted": [], "unweighted": [], "rolling": []}
+    for r in twfe.itertuples():
+        name, note = labels.get(r.outcome, r.outcome), str(r.note)
+        if "TWFE weighted by" in note:
+            groups["weighted"].append(name)
+        elif "TWFE unweighted" in note:
+            groups["unweighted"].append(name)
+        if re.search(r"rolling [\d/]+-year averages", note):
+            groups["rolling"].append(name)
+    return [t(f"methods_registry_{kind}", lang, names=", ".join(names))
+            for kind, names in groups.items() if names]
 
 
 def _cluster_caveats(study, effects: pd.DataFrame, lang: str) -> list[str]:
