@@ -196,7 +196,8 @@ class ProfileStarter:
 
         self.instance, self.study, self.study_path = instance, study, study_path
         made = set(job.asset_layer.selected_asset_keys) if job.asset_layer else set()
-        self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "scale_scores")} & made
+        self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "registry_reference",
+                                                  "scale_scores")} & made
         self.runs = None
         self._blas = None  # this process's BLAS thread limit while the profiles run
         if not self.waiting:

@@ -280,6 +280,9 @@ def kommune_codes(study: StudyResource):
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
+    # a profile input (its country and fylke lines): before the other steps, after the
+    # registry panel's (PROFILE_INPUTS_FIRST), so the profiles start as early as they can
+    op_tags={"dagster/priority": str(int(PROFILE_INPUTS_FIRST["dagster/priority"]) - 1)},
     description="Reference series of the registry files: their country ('Hele landet') and "
     "fylke rows (level, area, period, year, indicator, value), kept apart from the kommune "
     "observations and stored per the indicator's `per` like them (none for an indicator "
