@@ -162,13 +162,19 @@ def survey_all_wave_analysis(
     kinds={"pandas", "duckdb"},
     description="Network vs comparison effect of each registry indicator, two estimators side "
     "by side: two-way fixed-effects DiD (kommune-clustered CR1 SEs, wild cluster bootstrap "
-    "when clusters are few) and Callaway & Sant'Anna's group-time ATT, as Effect rows.",
+    "when clusters are few) and Callaway & Sant'Anna's group-time ATT, as Effect rows; an "
+    "indicator that cannot be estimated, or whose file could not be read, gets rows without "
+    "an estimate whose note says why ('insufficient data: ...').",
 )
 def registry_effects_twfe(
-    context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame
+    context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame,
+    registry_read_failures: pd.DataFrame,
 ) -> pd.DataFrame:
     s = study.load()
-    df = effects_frame(registry_effects(registry_observations, s))
+    # an indicator whose file could not be read: 'insufficient data' with the reader's message
+    unreadable = dict(zip(registry_read_failures["indicator"].astype(str),
+                          registry_read_failures["reason"].astype(str), strict=True))
+    df = effects_frame(registry_effects(registry_observations, s, unreadable))
     context.add_output_metadata({"effects": _effects_md(df, s.small_cell_threshold)})
     return df
 

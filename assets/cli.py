@@ -196,7 +196,8 @@ class ProfileStarter:
 
         self.instance, self.study, self.study_path = instance, study, study_path
         made = set(job.asset_layer.selected_asset_keys) if job.asset_layer else set()
-        self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "scale_scores")} & made
+        self.waiting = {dg.AssetKey(k) for k in ("registry_panel", "registry_reference",
+                                                  "scale_scores")} & made
         self.runs = None
         self._blas = None  # this process's BLAS thread limit while the profiles run
         if not self.waiting:
@@ -399,6 +400,33 @@ def insufficient_data_warnings(result) -> list[str]:
     return lines
 
 
+def unreadable_indicators(result) -> dict[str, str]:
+    """The registry indicators whose file could not be read in a run (indicator -> short
+    reason: the ``unreadable_indicators`` metadata of ``registry_observations_raw``)."""
+    from .ingest import UNREADABLE_META
+
+    out: dict[str, str] = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        if mat.asset_key.to_user_string() == "registry_observations_raw" and \
+                UNREADABLE_META in mat.metadata:
+            value = mat.metadata[UNREADABLE_META]
+            out.update(getattr(value, "value", value) or {})
+    return out
+
+
+def print_unreadable(unreadable: dict[str, str], report) -> None:
+    """After a run that left registry indicators out because their files could not be read:
+    which, and that the report was built from the rest (the command exits 1: study.yaml or
+    the file must be fixed; each one's whole reason is in the warnings summary)."""
+    names = ", ".join(unreadable)
+    print(f"[evaluation-pipeline] FAILED to read {len(unreadable)} registry indicator(s): "
+          f"{names} (why: the warnings above; fix the file or study.yaml)", file=sys.stderr,
+          flush=True)
+    print(f"[evaluation-pipeline] report built without registry indicator(s) {names}: "
+          f"{report}", flush=True)
+
+
 def print_warnings(lines: list[str]) -> None:
     """The warnings summary: each result that could not be estimated, and why."""
     if not lines:
@@ -524,6 +552,10 @@ def run(study_path: str, profiles: bool = True, new_waves: bool = False) -> int:
     report = out / "report" / ("rapport.html" if study.language == "nb" else "report.html")
     if survey_failed:
         print(f"[evaluation-pipeline] report built without survey: {report}", flush=True)
+        return 1
+    unreadable = unreadable_indicators(res)
+    if unreadable:  # a file or study.yaml to fix: visible, and exit 1
+        print_unreadable(unreadable, report)
         return 1
     print(f"[evaluation-pipeline] done: {study.study}")
     print(f"  report:    {report}")

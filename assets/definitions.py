@@ -32,7 +32,8 @@ REGISTRY_JOB = "registry_refresh_job"
 WAVE_DOWNSTREAM_JOB = "survey_downstream_job"
 PROFILES_JOB = PROFILE_JOB
 #: the registry ingest assets the refresh schedule re-materializes
-REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw"), dg.AssetKey("registry_reference")]
+REGISTRY_INGEST = [dg.AssetKey("registry_observations_raw"), dg.AssetKey("registry_read_failures"),
+                   dg.AssetKey("registry_reference")]
 
 
 #: the assets of each source of evidence: built only when study.yaml has the source's section
@@ -44,7 +45,8 @@ SOURCE_ASSETS = {
     "interviews": {"coded_segments", "coded_segments_valid", "coded_segments_rejected",
                    "theme_frequencies", "theme_role_frequencies", "theme_shifts",
                    "theme_co_occurrence", "intercoder_agreement"},
-    "registry": {"registry_observations_raw", "registry_observations_valid",
+    "registry": {"registry_observations_raw", "registry_read_failures",
+                 "registry_observations_valid",
                  "registry_observations_rejected", "registry_observations", "registry_panel",
                  "registry_effects_twfe", "registry_event_study", "registry_pretrend_tests",
                  "registry_group_rates", "registry_reference"},

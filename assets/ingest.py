@@ -14,7 +14,7 @@ from evaluation_pipeline.ingest.interviews import (
     unassigned_documents,
     unassigned_message,
 )
-from evaluation_pipeline.observations import read_indicator, reference_series, registry_revisions
+from evaluation_pipeline.observations import read_indicators, reference_series, registry_revisions
 from evaluation_pipeline.privacy import (
     drop_free_text,
     personal_data_items,
@@ -193,37 +193,74 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
     )
 
 
-@dg.asset(
+#: metadata key of ``registry_observations_raw``: indicator -> why its file could not be read
+#: (short; the whole message is in ``registry_read_failures`` and the Effect rows' notes)
+UNREADABLE_META = "unreadable_indicators"
+#: how many characters of a reader's message the metadata keeps per indicator
+SHORT_REASON = 200
+
+
+def short_reason(message: str) -> str:
+    text = " ".join(str(message).split())
+    return text[:SHORT_REASON] + ("…" if len(text) > SHORT_REASON else "")
+
+
+@dg.multi_asset(
+    name="registry_observations_raw",
     group_name="ingest",
-    kinds={"pandas", "duckdb"},
+    can_subset=True,
+    outs={
+        "registry_observations_raw": dg.AssetOut(
+            kinds={"pandas", "duckdb"}, is_required=False,
+            description="Registry observations as published (kommune codes valid in each "
+            "year): numerator, denominator and status per kommune × year × study indicator. "
+            "An indicator whose file cannot be read is left out (registry_read_failures says "
+            "why; the metadata lists it). When a source table was revised since the previous "
+            "materialization, the metadata names the changed cells (counts per indicator × "
+            "year and the first changed cells)."),
+        "registry_read_failures": dg.AssetOut(
+            kinds={"pandas", "duckdb"}, is_required=False,
+            description="The registry indicators whose file could not be read (indicator, "
+            "file, reason: the reader's message naming the file, row/column and what to do); "
+            "they get 'insufficient data' Effect rows with that reason, the others are "
+            "estimated."),
+    },
     check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
     op_tags=PROFILE_INPUTS_FIRST,
-    description="Registry observations as published (kommune codes valid in each year): "
-    "numerator, denominator and status per kommune × year × study indicator. When a source "
-    "table was revised since the previous materialization, the metadata names the changed "
-    "cells (counts per indicator × year and the first changed cells).",
+    description="Read every registry indicator's file (names -> codes, borders, filters, "
+    "periods, scale); an indicator that cannot be read stays out, with its reason.",
 )
 def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
-    frames, notes = [], {}
-    for ind_id in (s.registry.indicators if s.registry else []):
-        read = read_indicator(s, ind_id)  # names -> codes, borders, filters, periods, scale
-        frames.append(read.observations)
-        notes[ind_id] = read.notes
-    df = pd.concat(frames, ignore_index=True)
-    yield dg.Output(
-        df,
-        metadata={
-            "rows": len(df),
-            "indicators": int(df["indicator"].nunique()),
-            "kommune_codes": int(df["kommune"].nunique()),
-            "years": f"{df['year'].min()}–{df['year'].max()}",
-            "cells_with_status": int(df["status"].notna().sum()),
-            "as_published": dg.MetadataValue.json(notes),
-            **revision_metadata(previous_table(s, "registry_observations_raw"), df),
-        },
-    )
-    yield contract_check("registry_observations", df, s, label="registry_observations")
+    read = read_indicators(s)  # raises only when no indicator can be read
+    df = read.observations
+    for ind, msg in read.failures.items():
+        context.log.info(f"registry indicator {ind} could not be read: {msg}")
+    selected = context.selected_output_names
+    if "registry_observations_raw" in selected:
+        yield dg.Output(
+            df,
+            output_name="registry_observations_raw",
+            metadata={
+                "rows": len(df),
+                "indicators": int(df["indicator"].nunique()),
+                "kommune_codes": int(df["kommune"].nunique()),
+                "years": f"{df['year'].min()}–{df['year'].max()}",
+                "cells_with_status": int(df["status"].notna().sum()),
+                "as_published": dg.MetadataValue.json(read.notes),
+                UNREADABLE_META: dg.MetadataValue.json(
+                    {k: short_reason(v) for k, v in read.failures.items()}),
+                **revision_metadata(previous_table(s, "registry_observations_raw"), df),
+            },
+        )
+    if "registry_read_failures" in selected:
+        failures = read.failures_frame
+        yield dg.Output(failures, output_name="registry_read_failures", metadata={
+            "indicators": len(failures),
+            UNREADABLE_META: dg.MetadataValue.json(
+                {k: short_reason(v) for k, v in read.failures.items()})})
+    if "registry_observations_raw" in selected:
+        yield contract_check("registry_observations", df, s, label="registry_observations")
 
 
 @dg.asset(
@@ -243,9 +280,13 @@ def kommune_codes(study: StudyResource):
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "duckdb"},
+    # a profile input (its country and fylke lines): before the other steps, after the
+    # registry panel's (PROFILE_INPUTS_FIRST), so the profiles start as early as they can
+    op_tags={"dagster/priority": str(int(PROFILE_INPUTS_FIRST["dagster/priority"]) - 1)},
     description="Reference series of the registry files: their country ('Hele landet') and "
     "fylke rows (level, area, period, year, indicator, value), kept apart from the kommune "
-    "observations and stored per the indicator's `per` like them.",
+    "observations and stored per the indicator's `per` like them (none for an indicator "
+    "whose file cannot be read: registry_read_failures says why).",
 )
 def registry_reference(study: StudyResource) -> dg.Output:
     s = study.load()

@@ -24,7 +24,7 @@ kommune (a national study has over a hundred network kommuner).
 The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
 therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
 returns ``MaterializeResult`` metadata (aggregates-only markdown preview, the main figure, the
-paths); its runs only read ``registry_panel`` and ``scale_scores``.
+paths); its runs only read ``registry_panel``, ``registry_reference`` and ``scale_scores``.
 """
 
 import base64
@@ -97,7 +97,10 @@ def kommune_partitions(study) -> dg.StaticPartitionsDefinition:
 
 
 #: the inputs of a profile from each source of evidence (interviews give a profile nothing)
-PROFILE_INPUTS = {"registry": "registry_panel", "survey": "scale_scores"}
+#: the inputs of the profiles per source: the registry panel with the registry files' country
+#: and fylke rows (the trends' reference lines), the survey's scale scores
+PROFILE_INPUTS = {"registry": ["registry_panel", "registry_reference"],
+                  "survey": ["scale_scores"]}
 
 
 def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, list]:
@@ -108,10 +111,10 @@ def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, 
     no profile (``([], [])``)."""
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry") if getattr(study, s)]
-    names = [PROFILE_INPUTS[s] for s in ("registry", "survey") if s in sources]
+    names = [n for s in ("registry", "survey") if s in sources for n in PROFILE_INPUTS[s]]
     if not names:
         return [], []
-    ins = {"registry_panel": dg.AssetIn(),
+    ins = {"registry_panel": dg.AssetIn(), "registry_reference": dg.AssetIn(),
            # only the columns the profiles read (each worker holds every wave's scores)
            "scale_scores": dg.AssetIn(
                partition_mapping=dg.AllPartitionMapping(),
@@ -145,8 +148,10 @@ def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, 
             registry_panel = inputs.get("registry_panel", pd.DataFrame())
             scale_scores = inputs.get("scale_scores")
             shared: dict = {}  # what the kommuner of this run have in common, once
+            # the country ("Hele landet") and fylke lines of the trends
+            national = inputs.get("registry_reference")
             built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared,
-                                           cache_dir=figure_cache(s))
+                                           national=national, cache_dir=figure_cache(s))
                      for k in context.partition_keys]
             if len(built) == 1:
                 return dg.MaterializeResult(metadata=_kommune_metadata(built[0], figure=True))

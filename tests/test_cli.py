@@ -187,10 +187,10 @@ def test_wave_runs_setting(broken_study, monkeypatch):
 
 
 def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study, capsys):
-    """The registry panel's steps run first in the study job and the profile runs start as
-    soon as it is materialized, before the study job ends; a study job failing later (here:
-    an unreadable interview export) still lets the started profiles finish, and the command
-    exits non-zero naming the failure."""
+    """The registry panel's steps (and the registry reference series) run first in the study
+    job and the profile runs start as soon as they are materialized, before the study job
+    ends; a study job failing later (here: an unreadable interview export) still lets the
+    started profiles finish, and the command exits non-zero naming the failure."""
     (broken_study / "landing" / "interviews" / "intervjuer_sunnmore.qdpx").write_bytes(
         b"not a zip archive")
     assert main(["run", "--study", str(broken_study)]) == 1
@@ -210,7 +210,9 @@ def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study
     study_lines = [i for i, ln in enumerate(lines) if ln.startswith("[evaluation-pipeline] "
                                                                      "study job ")]
     assert study_lines[0] < started < study_lines[-1]
-    assert "registry_panel done" in lines[started + 1]
+    # the profiles' inputs: the registry panel and the files' country and fylke rows
+    assert "registry_panel done" in lines[started - 1]
+    assert "registry_reference done" in lines[started + 1]
     assert len(list((broken_study / "output" / "profiles").glob("*.html"))) == 9
     assert "profiles 9/9 done" in out.out and "done: " not in out.out
     # runs over several kommuner: each kommune's preview is in its own partition's

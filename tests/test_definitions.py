@@ -7,7 +7,7 @@ from assets.partitions import survey_waves
 
 GROUPS = {
     "ingest": {"survey_answers", "coded_segments", "registry_observations_raw", "kommune_codes",
-               "registry_reference"},
+               "registry_reference", "registry_read_failures"},
     "validate": {"survey_answers_valid", "coded_segments_valid", "registry_observations_valid",
                  "survey_answers_rejected", "coded_segments_rejected",
                  "registry_observations_rejected"},
@@ -92,7 +92,8 @@ def test_sensors_schedule_and_automation_wiring(study_copy, monkeypatch):
     assert schedule.cron_schedule == "0 5 * * 1"  # from study.yaml
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert {k.to_user_string() for k in defs.resolve_job_def(REGISTRY_JOB).asset_layer
-            .executable_asset_keys} == {"registry_observations_raw", "registry_reference"}
+            .executable_asset_keys} == {"registry_observations_raw", "registry_read_failures",
+                                        "registry_reference"}
     # automation on every unpartitioned asset with inputs; never on ingest or per-wave assets
     graph = defs.resolve_asset_graph()
     automated = {k.to_user_string() for k in graph.get_all_asset_keys()

@@ -515,3 +515,112 @@ def test_trends_figure_is_taken_from_the_cache_when_nothing_it_shows_changed(
     moved = study.model_copy(update={"network": {**study.network, KOMMUNE: 2017}})
     P.trends_png(new_tabs, moved, cache_dir=cache)
     assert drawn == [1, 1, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# the registry files' country and fylke lines (the real Telemark example, FHI files unchanged)
+
+TELEMARK = EXAMPLE.parent / "telemark"
+
+
+@lru_cache(maxsize=1)
+def telemark_outputs() -> tuple[Study, pd.DataFrame, pd.DataFrame]:
+    """The Telemark example's registry panel and reference series, as the registry_panel and
+    registry_reference assets hold them."""
+    from evaluation_pipeline.observations import read_indicators
+
+    s = Study.load(TELEMARK)
+    observations, reference, failures = read_indicators(s)
+    assert not failures
+    inds = s.registry.indicators
+    obs = add_rates(harmonize(observations, s.geography_year,
+                              age_groups={k: v.age_group for k, v in inds.items()}),
+                    {k: v.per for k, v in inds.items()})
+    return s, registry_panels(obs, s), reference
+
+
+def _fhi_rows(file: str, area: str, value: str, per: float, **keep) -> pd.Series:
+    """value × per by year of one area's rows of an FHI file, read with pandas alone."""
+    src = pd.read_csv(TELEMARK / "landing" / "registry" / file)
+    rows = src[src["Geografi"] == area]
+    for col, v in keep.items():
+        rows = rows[rows[col] == v]
+    years = rows["År"].astype(str).str[:4].astype(int)
+    # (Ungdata writes a status symbol such as ':' where a value is suppressed)
+    values = pd.to_numeric(rows[value], errors="coerce") * per
+    return pd.Series(values.to_numpy(), index=years.to_numpy()).sort_index()
+
+
+def test_profile_trends_draw_the_country_and_fylke_lines_of_the_files(tmp_path):
+    s, panel, reference = telemark_outputs()
+    shared: dict = {}
+    out = P.build_kommune_profile(s, "4001", panel, national=reference, out_dir=tmp_path,
+                                  shared=shared)
+    trends = pd.read_csv(out.tables["trends"], dtype={"area": str})
+    expected = {
+        # FHI writes the share as a proportion: per 1,000 like the kommune values (0.043 -> 43)
+        "barnevern_tiltak_0_17": ("fhi_barnevern_tiltak_0-17_telemark.csv", "Andel", 1000, {}),
+        # Ungdata: percent, kjønn samlet (the study's filter)
+        "psykiske_plager": ("fhi_ungdata_psykiske_plager_ungdom.csv", "value", 1,
+                            {"Kjønn": "kjønn samlet"}),
+    }
+    fig = next(f for k, f in shared["figures"].items() if k[0] == "trends")
+    inds = [i for i in s.registry.indicators if i in set(trends["indicator"])]
+    for ind, (file, col, per, keep) in expected.items():
+        ax = fig.axes[inds.index(ind)]
+        lines = {ln.get_label(): ln for ln in ax.get_lines()}
+        for group, area, label in (("country", "Hele landet", "Hele landet"),
+                                   ("fylke", "Telemark", "Telemark")):
+            want = _fhi_rows(file, area, col, per, **keep).dropna()
+            got = trends[(trends["indicator"] == ind) & (trends["group"] == group)]
+            assert set(got["area"]) == {area}
+            got = got.set_index("year")["value"].sort_index()
+            np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+            assert list(got.index) == list(want.index)
+            # drawn: the country solid, the fylke dashed, on the kommune values' scale
+            np.testing.assert_allclose(lines[label].get_ydata(), want.to_numpy(), rtol=1e-12)
+            np.testing.assert_array_equal(lines[label].get_xdata(), want.index.to_numpy())
+            assert lines[label].get_linestyle() == ("-" if group == "country" else "--")
+        own = trends[(trends["indicator"] == ind) & (trends["group"] == "kommune")]
+        assert own["value"].notna().any() and lines["Nettverket"].get_ydata().size
+    # Porsgrunn 2015 is 52 per 1,000 beside the country's 43 (the same scale)
+    bv = trends[(trends["indicator"] == "barnevern_tiltak_0_17") & (trends["year"] == 2015)]
+    assert bv.set_index("group").loc[["kommune", "country"], "value"].tolist() == \
+        pytest.approx([52.0, 43.0])
+    # the barometer's country column is the file's country value now, and no "not available"
+    bar = out.tables["indicators"]
+    ind = pd.read_csv(bar).set_index("indicator")
+    bv_last = int(ind.loc["barnevern_tiltak_0_17", "year"])
+    assert ind.loc["barnevern_tiltak_0_17", "country"] == pytest.approx(
+        _fhi_rows(expected["barnevern_tiltak_0_17"][0], "Hele landet", "Andel", 1000)[bv_last])
+    page = out.html.read_text(encoding="utf-8")
+    assert P.pt("country_na", "nb") not in page
+    assert "Hele landet, Telemark: fra registerfilene (samme skala som kommunens verdier)." \
+        in page
+
+
+def test_profile_reference_lines_in_english_and_only_the_kommunes_fylke(tmp_path):
+    s, panel, reference = telemark_outputs()
+    en = s.model_copy(update={"language": "en"})
+    shared: dict = {}
+    P.build_kommune_profile(en, "4003", panel, national=reference, out_dir=tmp_path,
+                            shared=shared)
+    fig = next(f for k, f in shared["figures"].items() if k[0] == "trends")
+    labels = {ln.get_label() for ln in fig.axes[0].get_lines()}
+    assert {"Network", "Comparison", "Country", "Telemark"} <= labels
+    # a fylke row of another fylke (a file covering two fylker) is not drawn
+    other = reference[reference["area"] == "Telemark"].assign(area="Vestland")
+    rows = P.reference_rows(pd.concat([reference, other]), s, "4003")
+    assert set(rows["area"]) == {"Hele landet", "Telemark"}
+    assert set(P.reference_rows(other, s, "4003")["area"]) == set()
+
+
+def test_profile_figure_cache_key_includes_the_reference_lines():
+    s, panel, reference = telemark_outputs()
+    without = P.profile_tables(s, "4001", panel, None)
+    with_ref = P.profile_tables(s, "4001", panel, None, national=reference)
+    changed = reference.copy()
+    changed.loc[changed["area"] == "Hele landet", "value"] += 1.0
+    other = P.profile_tables(s, "4001", panel, None, national=changed)
+    keys = {P._trends_fingerprint(t, s) for t in (without, with_ref, other)}
+    assert len(keys) == 3

@@ -270,7 +270,7 @@ def test_definitions_hold_only_the_present_sources(tmp_path):
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("effects")).parent_keys} == {
         "registry_effects_twfe"}
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("kommune_profile")).parent_keys
-            } == {"registry_panel"}
+            } == {"registry_panel", "registry_reference"}
     jobs = {j.name for j in defs.jobs}
     assert WAVE_JOB not in jobs and "study_job" in jobs and "registry_refresh_job" in jobs
     assert {s.name for s in defs.sensors} == {"automation_sensor"}
@@ -366,8 +366,10 @@ def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
     assert "check contract on registry_observations_raw failed" in run.err
     assert "numerator_not_above_denominator" in run.err
     # ... but only what depends on the registry table stopped
-    # (registry_reference, the files' country and fylke rows, is read on its own)
+    # (registry_reference, the files' country and fylke rows, is read on its own;
+    # registry_read_failures is made in the same step as registry_observations_raw)
     assert not run.materialized & (SOURCE_ASSETS["registry"] - {"registry_observations_raw",
+                                                                 "registry_read_failures",
                                                                  "registry_reference"})
     assert SOURCE_ASSETS["interviews"] <= run.materialized
     assert {"effects", "logic_chain_evidence", "study_report"} <= run.materialized

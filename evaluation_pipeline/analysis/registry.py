@@ -7,6 +7,7 @@ The estimators live in ``did`` (two-way fixed effects, event study) and ``stagge
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -20,7 +21,7 @@ from .staggered import staggered_att
 
 __all__ = [
     "did_twfe", "event_study", "staggered_att", "registry_panel", "registry_panels",
-    "balanced_panel", "registry_effects", "registry_dynamic", "group_means",
+    "balanced_panel", "registry_effects", "registry_dynamic", "group_means", "unreadable_reason",
 ]
 
 
@@ -127,7 +128,15 @@ def balanced_panel(panel: pd.DataFrame, outcome: str = "value") -> tuple[pd.Data
     return out, "; ".join(notes)
 
 
-def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
+def unreadable_reason(indicator: str, message: str) -> str:
+    """The reason of an indicator whose file could not be read
+    (:func:`evaluation_pipeline.observations.read_indicators`' failures): ``registry:<id>
+    could not be read: <the reader's message: file, row/column, what to do>``."""
+    return f"registry:{indicator} could not be read: {message}"
+
+
+def registry_effects(observations: pd.DataFrame, study,
+                     unreadable: Mapping[str, str] | None = None) -> list[Effect]:
     """Every registry indicator of the study (rates as outcome), two estimators side by side:
     TWFE DiD (with a wild cluster bootstrap when clusters are few) and Callaway & Sant'Anna's
     group-time ATT aggregated over groups and post-joining years (never-joined kommuner as
@@ -136,11 +145,19 @@ def registry_effects(observations: pd.DataFrame, study) -> list[Effect]:
     An indicator that cannot be estimated (no rows, every value missing, no years before the
     first join, no variation, collinear, ...) gets two Effect rows without an estimate whose
     note says ``insufficient data: registry:<indicator> (<file>): <what is missing>``; the
-    other indicators are estimated as usual."""
+    other indicators are estimated as usual.
+
+    ``unreadable``: indicator -> the reader's message for the indicators whose file could not
+    be read (:func:`evaluation_pipeline.observations.read_indicators`); they get the same two
+    rows, the note ``insufficient data: registry:<id> could not be read: <message>``."""
     effects = []
+    unreadable = dict(unreadable or {})
     for ind, cfg in (study.registry.indicators.items() if study.registry else []):
         panel = registry_panel(observations, study, ind)
-        reason = unestimable_reason(panel, study, ind)
+        if ind in unreadable:
+            reason = unreadable_reason(ind, unreadable[ind])
+        else:
+            reason = unestimable_reason(panel, study, ind)
         if reason is not None:
             effects += [_insufficient(ind, TWFE_ESTIMATOR, reason, panel),
                         _insufficient(ind, CS_ESTIMATOR, reason, panel)]

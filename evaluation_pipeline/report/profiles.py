@@ -61,6 +61,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from .. import geography  # noqa: E402
 from ..analysis.survey import welch_difference  # noqa: E402
 from ..geography import kommune_name  # noqa: E402
 from ..privacy import suppress, suppress_small_cells  # noqa: E402
@@ -79,7 +80,9 @@ from .tables import format_value, write_csv  # noqa: E402
 #: the kommune's own line in every profile figure (network blue and comparison orange are
 #: taken; reddish purple is the remaining Okabe–Ito colour that reads well as a line)
 KOMMUNE_COLOUR = OKABE_ITO["reddish_purple"]
-GROUPS = ("kommune", "network", "comparison", "country")
+GROUPS = ("kommune", "network", "comparison", "country", "fylke")
+#: the fylke line of the trends (dashed grey, as in the report's registry trends)
+FYLKE_COLOUR = "#777777"
 
 PROFILE_LABELS: dict[str, dict[str, str]] = {
     "nb": {
@@ -95,6 +98,7 @@ PROFILE_LABELS: dict[str, dict[str, str]] = {
         "trends": "Utvikling over tid",
         "trends_caption": "{name}, nettverket og sammenligningskommunene per år; stiplet "
         "loddrett linje: innmelding i nettverket ({year}).",
+        "trends_reference": " {areas}: fra registerfilene (samme skala som kommunens verdier).",
         "survey": "Spørreundersøkelsen",
         "survey_caption": "Gjennomsnittlig skåre og antall svar per runde.",
         "change_caption": "Endring fra baseline til oppfølging (forskjell i gjennomsnitt, "
@@ -103,6 +107,7 @@ PROFILE_LABELS: dict[str, dict[str, str]] = {
         "notes": "Merknader",
         "indicator": "Indikator", "year": "År", "kommune": "Kommunen",
         "network": "Nettverket", "comparison": "Sammenligning", "country": "Landet",
+        "country_line": "Hele landet", "fylke": "Fylket",
         "before_join": "Året før innmelding", "scale": "Skala", "wave": "Runde",
         "group": "Gruppe", "n": "n", "mean": "Snitt", "change": "Endring",
         "ci": "95 % KI", "from_to": "Fra–til", "n_baseline": "n baseline",
@@ -146,6 +151,8 @@ PROFILE_LABELS: dict[str, dict[str, str]] = {
         "trends": "Trends",
         "trends_caption": "{name}, the network and the comparison kommuner by year; dotted "
         "vertical line: joined the network ({year}).",
+        "trends_reference": " {areas}: from the registry files (on the kommune values' "
+        "scale).",
         "survey": "Survey",
         "survey_caption": "Mean score and number of answers per wave.",
         "change_caption": "Change from baseline to follow-up (difference in means, 95% CI, "
@@ -154,6 +161,7 @@ PROFILE_LABELS: dict[str, dict[str, str]] = {
         "notes": "Notes",
         "indicator": "Indicator", "year": "Year", "kommune": "Kommune",
         "network": "Network", "comparison": "Comparison", "country": "Country",
+        "country_line": "Country", "fylke": "County",
         "before_join": "Year before joining", "scale": "Scale", "wave": "Wave",
         "group": "Group", "n": "n", "mean": "Mean", "change": "Change",
         "ci": "95% CI", "from_to": "From–to", "n_baseline": "n baseline",
@@ -278,15 +286,58 @@ def _pooled(p: pd.DataFrame, per: float) -> pd.DataFrame:
     return g
 
 
+#: the columns of :func:`registry_trends`
+TREND_COLUMNS = ["indicator", "year", "group", "area", "value", "suppressed", "estimated",
+                 "n_kommuner"]
+
+
+def reference_rows(national: pd.DataFrame | None, study, kommune: str) -> pd.DataFrame:
+    """The country and fylke values a kommune's trends are drawn against: indicator, year,
+    group (``country``; ``fylke`` only for the fylke the kommune belongs to), area (the name
+    as the file writes it, "Hele landet", "Telemark"), value.
+
+    ``national`` is either the registry files' reference series
+    (:func:`evaluation_pipeline.observations.reference_series`, the ``registry_reference``
+    asset: level, area, indicator, year, value, numerator, denominator; values stored per the
+    indicator's ``per`` like the kommune values, and a row with counts only gets
+    numerator / denominator × per) or a plain table of the country's values (indicator, year,
+    value)."""
+    cols = ["indicator", "year", "group", "area", "value"]
+    if national is None or not len(national):
+        return pd.DataFrame(columns=cols)
+    df = national.copy()
+    if "level" not in df:
+        df["level"], df["area"] = "country", pd.NA
+    value = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    if {"numerator", "denominator"} <= set(df.columns):
+        per = df["indicator"].map({k: v.per for k, v in study.registry.indicators.items()})
+        rate = (pd.to_numeric(df["numerator"], errors="coerce")
+                / pd.to_numeric(df["denominator"], errors="coerce") * per).astype(float)
+        value = value.fillna(rate)
+    df["value"] = value
+    level = df["level"].astype("string")
+    prefix = str(kommune)[:2]
+    own_fylke = df["area"].map(
+        lambda a: pd.notna(a) and prefix in geography.fylke_prefixes(str(a))).astype(bool)
+    keep = ((level == "country") | ((level == "fylke") & own_fylke)).fillna(False)
+    out = df[keep.to_numpy() & df["value"].notna().to_numpy()].assign(
+        group=level[keep].map({"country": "country", "fylke": "fylke"}))
+    out["year"] = out["year"].astype(int)
+    out = out.drop_duplicates(["indicator", "group", "area", "year"], keep="last")
+    return out[cols].reset_index(drop=True)
+
+
 def registry_trends(panel: pd.DataFrame, study, kommune: str,
                     national: pd.DataFrame | None = None, shared: dict | None = None
                     ) -> pd.DataFrame:
-    """Indicator × year × group (kommune, network, comparison[, country]) with the value after
-    suppression: columns indicator, year, group, value, suppressed, estimated, n_kommuner.
-    Counts are dropped (they decided the suppression and are not published).
+    """Indicator × year × group (kommune, network, comparison[, country, fylke]) with the value
+    after suppression: columns :data:`TREND_COLUMNS` (``area``: the name of a country or
+    fylke row). Counts are dropped (they decided the suppression and are not published).
 
-    ``shared``: a dict kept across the kommuner of one study and panel (the network and
-    comparison rows, which do not depend on the kommune, are computed once).
+    ``national``: the registry files' country and fylke rows (:func:`reference_rows`); the
+    country's and the kommune's own fylke's values are published aggregates, never
+    suppressed. ``shared``: a dict kept across the kommuner of one study and panel (the
+    network and comparison rows, which do not depend on the kommune, are computed once).
     """
     k = study.small_cell_threshold
     network, comparison = set(study.network), set(study.comparison)
@@ -328,15 +379,15 @@ def registry_trends(panel: pd.DataFrame, study, kommune: str,
                 shared[key] = d
             if len(shared[key]):
                 frames.append(shared[key])
-        if national is not None and not national.empty:
-            nat = national[national["indicator"] == ind][["year", "value"]]
-            if not nat.empty:
-                frames.append(nat.assign(indicator=ind, group="country", suppressed=False,
-                                         estimated=False, n_kommuner=np.nan))
-    cols = ["indicator", "year", "group", "value", "suppressed", "estimated", "n_kommuner"]
+    ref = reference_rows(national, study, kommune)
+    ref = ref[ref["indicator"].isin(list(study.registry.indicators))]
+    if len(ref):
+        frames.append(ref.assign(suppressed=False, estimated=False, n_kommuner=np.nan))
+    cols = TREND_COLUMNS
     if not frames:
         return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)[cols]
+    out = pd.concat(frames, ignore_index=True).reindex(columns=cols)
+    out["area"] = out["area"].astype(object)  # the name of a country / fylke row, else NA
     out["estimated"] = out["estimated"].fillna(False).astype(bool)
     out["suppressed"] = out["suppressed"].fillna(False).astype(bool)
     order = {g: i for i, g in enumerate(GROUPS)}
@@ -584,8 +635,7 @@ def profile_tables(study, kommune: str, registry_panel: pd.DataFrame,
                          f"(network: {', '.join(profile_kommuner(study))})")
     trends = registry_trends(registry_panel, study, kommune, national, shared) \
         if study.registry \
-        else pd.DataFrame(columns=["indicator", "year", "group", "value", "suppressed",
-                                   "estimated", "n_kommuner"])
+        else pd.DataFrame(columns=TREND_COLUMNS)
     bar = indicator_barometer(trends, study, kommune) if len(trends) else pd.DataFrame()
     if scale_scores is not None and study.survey is not None and len(scale_scores):
         means, change = survey_profile(scale_scores, study, kommune, shared)
@@ -694,8 +744,9 @@ class _KommuneFigure:
             self.own: list = []
             self.join: list = []
             for ax, panel in zip(self.axes, panels, strict=False):
-                for x, y, colour, lw, label in panel["lines"]:
-                    ax.plot(x, y, marker="o", ms=marker_size, lw=lw, color=colour, label=label)
+                for x, y, colour, lw, label, *style in panel["lines"]:
+                    ax.plot(x, y, marker="o", ms=marker_size, lw=lw, color=colour, label=label,
+                            ls=style[0] if style else "-")
                 self.own.append(ax.plot([], [], marker="o", ms=marker_size, lw=2.0,
                                         color=KOMMUNE_COLOUR)[0])
                 if join_lines:  # moved to the kommune's join year (numeric x axes only)
@@ -805,6 +856,7 @@ def _trends_fingerprint(tabs: ProfileTables, study) -> str:
         "language": study.language, "synthetic": bool(study.synthetic), "name": tabs.name,
         "join": study.network.get(tabs.kommune), "groups": {g: pt(g, study.language)
                                                            for g in GROUPS},
+        "country_line": pt("country_line", study.language),
     }, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
@@ -859,10 +911,17 @@ def _draw_trends(tabs: ProfileTables, study, shared: dict | None) -> bytes:
         for ind in present:
             r = by_ind.get(ind, ref.iloc[0:0])
             lines = []
-            for grp, lw in (("network", 1.2), ("comparison", 1.2), ("country", 1.0)):
+            for grp, lw in (("network", 1.2), ("comparison", 1.2)):
                 d = r[r["group"] == grp]
                 if len(d):
                     lines.append((*series(d), GROUP_COLOURS[grp], lw, pt(grp, lang)))
+            # the registry file's country and fylke rows: "Hele landet" / "Country" and the
+            # fylke by its name (as the report's registry trends draw them)
+            for grp, colour, ls in (("country", GROUP_COLOURS["country"], "-"),
+                                    ("fylke", FYLKE_COLOUR, "--")):
+                for area, d in r[r["group"] == grp].groupby("area", dropna=False, sort=False):
+                    label = pt("country_line", lang) if grp == "country" else str(area)
+                    lines.append((*series(d), colour, 1.0, label, ls))
             panels.append({"lines": lines, "title": textwrap.fill(inds[ind], 30),
                            "breaks": study.registry.indicators[ind].breaks})
         return _KommuneFigure(panels, 2.9, 2.15, 2.2, study)
@@ -1032,8 +1091,13 @@ def render_profile(tabs: ProfileTables, study, *, figures: dict[str, bytes],
                      f"</figure>")
     if "trends" in figures:
         parts.append(f"<h2>{pt('trends', lang)}</h2>")
-        parts.append(_img(figures["trends"], pt("trends", lang),
-                          pt("trends_caption", lang, name=tabs.name, year=join)))
+        caption = pt("trends_caption", lang, name=tabs.name, year=join)
+        ref = tabs.trends[tabs.trends["group"].isin(["country", "fylke"])]
+        if len(ref):  # the country and fylke lines, named as in the legend
+            areas = [pt("country_line", lang) if g == "country" else str(a) for g, a in
+                     ref[["group", "area"]].drop_duplicates().itertuples(index=False)]
+            caption += pt("trends_reference", lang, areas=", ".join(dict.fromkeys(areas)))
+        parts.append(_img(figures["trends"], pt("trends", lang), caption))
     if not tabs.survey.empty:
         parts.append(f"<h2>{pt('survey', lang)}</h2>")
         if "survey" in figures:
