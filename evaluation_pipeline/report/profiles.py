@@ -709,6 +709,12 @@ def _panels(n: int, width: float, height: float, *, share_x: bool = True):
     return fig, flat[:max(n, 1)]
 
 
+def _panel_title(text: str, width: int) -> str:
+    """A panel title of at most two lines (the layout leaves room for two): a longer label is
+    shortened with an ellipsis; the full label is in the profile's tables."""
+    return "\n".join(textwrap.wrap(text, width, max_lines=2, placeholder=" …"))
+
+
 def _fixed_layout(ax) -> None:
     """Place what matplotlib would otherwise place anew at every draw of a panel, where it
     lands anyway: the title at the top of the axes (``set_title(y=1.0)``, given by the
@@ -755,7 +761,7 @@ class _KommuneFigure:
                     self.join.append(join)
                     # years: whole-number ticks only (the join and break lines sit at
                     # half years, which would otherwise give ticks such as 2017.5)
-                    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
                     ax.ticklabel_format(axis="x", style="plain", useOffset=False)
                 for b in panel.get("breaks", ()):
                     ax.axvline(b - 0.5, **BREAK_LINE)
@@ -922,7 +928,7 @@ def _draw_trends(tabs: ProfileTables, study, shared: dict | None) -> bytes:
                 for area, d in r[r["group"] == grp].groupby("area", dropna=False, sort=False):
                     label = pt("country_line", lang) if grp == "country" else str(area)
                     lines.append((*series(d), colour, 1.0, label, ls))
-            panels.append({"lines": lines, "title": textwrap.fill(inds[ind], 30),
+            panels.append({"lines": lines, "title": _panel_title(inds[ind], 30),
                            "breaks": study.registry.indicators[ind].breaks})
         return _KommuneFigure(panels, 2.9, 2.15, 2.2, study)
 
@@ -954,7 +960,7 @@ def survey_png(tabs: ProfileTables, study, shared: dict | None = None) -> bytes 
             r = ref[ref["scale"] == scale]
             lines = [(*series(r[r["group"] == grp]), GROUP_COLOURS[grp], 1.2, pt(grp, lang))
                      for grp in ("network", "comparison")]
-            panels.append({"lines": lines, "title": textwrap.fill(scales[scale], 34)})
+            panels.append({"lines": lines, "title": _panel_title(scales[scale], 34)})
         return _KommuneFigure(panels, 3.2, 2.05, 3, study, join_lines=False)
 
     fig = _kommune_figure(("survey", tuple(present), _reference_key(ref)), build, shared)
