@@ -54,11 +54,19 @@ class DevServer:
         deadline = time.time() + 30
         while time.time() < deadline and self.alive():
             time.sleep(0.5)
+        # Seen in CI: `dagster dev`'s code-server manager restarts a code server that exited on
+        # the SIGTERM ("Code server process has exited with code 0. Restarting ..."), after
+        # the group was signalled; such a late process gets SIGKILL here
         for pid in self.alive():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # SIGKILL is delivered asynchronously: wait until the killed processes are gone (or
+        # zombies) before anyone looks
+        deadline = time.time() + 10
+        while time.time() < deadline and self.alive():
+            time.sleep(0.2)
 
     def group(self) -> set[int]:
         """Processes still in the process group of ``dagster dev`` (its PID is the group id)."""
