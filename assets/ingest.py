@@ -14,7 +14,7 @@ from evaluation_pipeline.ingest.interviews import (
     unassigned_documents,
     unassigned_message,
 )
-from evaluation_pipeline.observations import read_indicators, reference_series, registry_revisions
+from evaluation_pipeline.observations import read_indicators, registry_revisions
 from evaluation_pipeline.privacy import (
     drop_free_text,
     personal_data_items,
@@ -224,11 +224,18 @@ def short_reason(message: str) -> str:
             "file, reason: the reader's message naming the file, row/column and what to do); "
             "they get 'insufficient data' Effect rows with that reason, the others are "
             "estimated."),
+        "registry_reference": dg.AssetOut(
+            kinds={"pandas", "duckdb"}, is_required=False,
+            description="Reference series of the registry files: their country ('Hele "
+            "landet') and fylke rows (level, area, period, year, indicator, value), kept apart "
+            "from the kommune observations and stored per the indicator's `per` like them "
+            "(none for an indicator whose file cannot be read)."),
     },
     check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
     op_tags=PROFILE_INPUTS_FIRST,
-    description="Read every registry indicator's file (names -> codes, borders, filters, "
-    "periods, scale); an indicator that cannot be read stays out, with its reason.",
+    description="Read every registry indicator's file once (names -> codes, borders, filters, "
+    "periods, scale): the kommune observations, the country and fylke reference series, and "
+    "the indicators that cannot be read, with their reason.",
 )
 def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyResource):
     s = study.load()
@@ -259,6 +266,11 @@ def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyRes
             "indicators": len(failures),
             UNREADABLE_META: dg.MetadataValue.json(
                 {k: short_reason(v) for k, v in read.failures.items()})})
+    if "registry_reference" in selected:
+        ref = read.reference
+        yield dg.Output(ref, output_name="registry_reference", metadata={
+            "rows": len(ref),
+            "areas": dg.MetadataValue.json(sorted(map(str, set(ref["area"].dropna()))))})
     if "registry_observations_raw" in selected:
         yield contract_check("registry_observations", df, s, label="registry_observations")
 
@@ -275,22 +287,3 @@ def kommune_codes(study: StudyResource):
     df = code_history()
     yield dg.Output(df, metadata={"codes": len(df), "kommuner_2024": int(df["target"].nunique())})
     yield contract_check("kommune_codes", df, s, label="kommune_codes")
-
-
-@dg.asset(
-    group_name="ingest",
-    kinds={"pandas", "duckdb"},
-    # a profile input (its country and fylke lines): before the other steps, after the
-    # registry panel's (PROFILE_INPUTS_FIRST), so the profiles start as early as they can
-    op_tags={"dagster/priority": str(int(PROFILE_INPUTS_FIRST["dagster/priority"]) - 1)},
-    description="Reference series of the registry files: their country ('Hele landet') and "
-    "fylke rows (level, area, period, year, indicator, value), kept apart from the kommune "
-    "observations and stored per the indicator's `per` like them (none for an indicator "
-    "whose file cannot be read: registry_read_failures says why).",
-)
-def registry_reference(study: StudyResource) -> dg.Output:
-    s = study.load()
-    df = reference_series(s)
-    return dg.Output(df, metadata={"rows": len(df),
-                                   "areas": dg.MetadataValue.json(sorted(map(str, set(
-                                       df["area"].dropna()))))})

@@ -374,15 +374,6 @@ def registry_observations(
     return read_indicator_table(raw, indicator_id, indicator, path, study=study).observations
 
 
-def registry_reference(
-    raw: pd.DataFrame, indicator_id: str, indicator: Indicator, path: str = "<registry file>",
-    *, study=None,
-) -> pd.DataFrame:
-    """The country and fylke rows of a registry file ("Hele landet", "Telemark") as reference
-    series (:data:`REFERENCE_COLUMNS`; ``level`` country | fylke, ``area`` the name)."""
-    return read_indicator_table(raw, indicator_id, indicator, path, study=study).reference
-
-
 def read_indicator(study, indicator_id: str) -> IndicatorRead:
     """Read the file of one of the study's indicators (with its ``sheet``) and interpret it."""
     from .ingest import read_registry
@@ -393,10 +384,12 @@ def read_indicator(study, indicator_id: str) -> IndicatorRead:
     return read_indicator_table(raw, indicator_id, ind, str(path), study=study)
 
 
-def _empty_reference() -> pd.DataFrame:
+def _empty(columns: list[str]) -> pd.DataFrame:
+    """An empty table of observation-like columns with their types (counts and values float,
+    year int, the rest string)."""
     return pd.DataFrame({c: pd.Series(dtype="float64" if c in (
         "numerator", "denominator", "value") else "int64" if c == "year" else "string")
-        for c in REFERENCE_COLUMNS})
+        for c in columns})
 
 
 def reference_series(study) -> pd.DataFrame:
@@ -490,10 +483,8 @@ def read_indicators(study) -> RegistryRead:
         raise RegistryFileError(study.source_file or "study.yaml", (
             f"no registry indicator could be read: {next(iter(failures))}: "
             f"{next(iter(failures.values()))}; {others}"))
-    observations = pd.concat(obs, ignore_index=True) if obs else pd.DataFrame(
-        {c: pd.Series(dtype="float64" if c in ("numerator", "denominator", "value") else
-                      "int64" if c == "year" else "string") for c in RAW_OBSERVATION_COLUMNS})
-    reference = pd.concat(ref, ignore_index=True) if ref else _empty_reference()
+    observations = pd.concat(obs, ignore_index=True) if obs else _empty(RAW_OBSERVATION_COLUMNS)
+    reference = pd.concat(ref, ignore_index=True) if ref else _empty(REFERENCE_COLUMNS)
     return RegistryRead(observations, reference, failures, notes,
                         _files={k: str(v.file) for k, v in inds.items()})
 

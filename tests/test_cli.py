@@ -210,9 +210,11 @@ def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study
     study_lines = [i for i, ln in enumerate(lines) if ln.startswith("[evaluation-pipeline] "
                                                                      "study job ")]
     assert study_lines[0] < started < study_lines[-1]
-    # the profiles' inputs: the registry panel and the files' country and fylke rows
-    assert "registry_panel done" in lines[started - 1]
-    assert "registry_reference done" in lines[started + 1]
+    # the profiles' inputs: the files' country and fylke rows (registry_reference, made in
+    # the first step with the raw observations) and the registry panel, whose
+    # materialization starts them
+    assert "registry_observations_raw done" in out.out.split("profiles: 9 network")[0]
+    assert "registry_panel done" in lines[started + 1]
     assert len(list((broken_study / "output" / "profiles").glob("*.html"))) == 9
     assert "profiles 9/9 done" in out.out and "done: " not in out.out
     # runs over several kommuner: each kommune's preview is in its own partition's

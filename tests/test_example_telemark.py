@@ -10,7 +10,6 @@ local with its reason, and the report speaks only of this study's kommuner and e
 """
 
 import csv
-import os
 import re
 import shutil
 from pathlib import Path
@@ -18,19 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from conftest import ROOT
+from conftest import ROOT, TELEMARK_CODES, run_cli
 
 TELEMARK = ROOT / "examples" / "telemark"
 
-#: the 17 Telemark kommuner in 2024 borders, written out by hand (independent of the
-#: library's name -> code mapping)
-TELEMARK_CODES = {
-    "Porsgrunn": "4001", "Skien": "4003", "Notodden": "4005", "Siljan": "4010",
-    "Bamble": "4012", "Kragerø": "4014", "Drangedal": "4016", "Nome": "4018",
-    "Midt-Telemark": "4020", "Seljord": "4022", "Hjartdal": "4024", "Tinn": "4026",
-    "Kviteseid": "4028", "Nissedal": "4030", "Fyresdal": "4032", "Tokke": "4034",
-    "Vinje": "4036",
-}
 JOINS = {"4001": 2017, "4003": 2017, "4012": 2019, "4014": 2019}
 
 
@@ -39,23 +29,9 @@ def telemark_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("telemark")
     study_dir = tmp / "telemark"
     shutil.copytree(TELEMARK, study_dir, ignore=shutil.ignore_patterns("output"))
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    keys = ("DAGSTER_HOME", "EVALUATION_STUDY", "EVALUATION_PSEUDONYM_KEY")
-    old = {k: os.environ.get(k) for k in keys}
-    os.environ["DAGSTER_HOME"] = str(home)
     # no personal data is read: the run must not ask for a pseudonym key
-    os.environ.pop("EVALUATION_PSEUDONYM_KEY", None)
-    from assets.cli import main
-
-    rc = main(["run", "--study", str(study_dir / "study.yaml")])
-    yield rc, study_dir / "output"
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    rc, _, _, _ = run_cli(study_dir / "study.yaml", tmp, no_key=True)
+    return rc, study_dir / "output"
 
 
 def _table(out: Path, name: str) -> pd.DataFrame:

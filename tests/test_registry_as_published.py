@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TELEMARK_CODES
 
 from evaluation_pipeline import geography
 from evaluation_pipeline.contracts import validate
@@ -43,14 +44,6 @@ UDIR_SLUTTA = TELEMARK / "udir_20220505-1453_Slutta_VGO_utf16.csv"
 UDIR_XLSX = TELEMARK / "udir_slutta_vgo_telemark.xlsx"
 NEET_WORKBOOK = TELEMARK / "ssb_13563_NEET_kommuner_workbook.xlsx"
 
-#: the 17 Telemark kommuner of 2024, as FHI names them
-TELEMARK_2024 = {
-    "Porsgrunn": "4001", "Skien": "4003", "Notodden": "4005", "Siljan": "4010",
-    "Bamble": "4012", "Kragerø": "4014", "Drangedal": "4016", "Nome": "4018",
-    "Midt-Telemark": "4020", "Seljord": "4022", "Hjartdal": "4024", "Tinn": "4026",
-    "Kviteseid": "4028", "Nissedal": "4030", "Fyresdal": "4032", "Tokke": "4034",
-    "Vinje": "4036",
-}
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +76,12 @@ def test_fhi_kommune_names_become_codes_and_country_fylke_rows_reference_series(
         file=BARNEVERN.name, value="Andel", per=1000), str(BARNEVERN), study=study)
     obs = read.observations
     assert obs["kommune"].notna().all()
-    assert set(obs["kommune"]) == set(TELEMARK_2024.values())
+    assert set(obs["kommune"]) == set(TELEMARK_CODES.values())
     assert len(obs) == 17 * 10 and not obs.duplicated(["kommune", "period"]).any()
     # every kommune row is the file's row of that name and year
     src["year"] = src["År"].str[:4].astype(int)
-    kom = src[src["Geografi"].isin(list(TELEMARK_2024))].assign(
-        kommune=lambda d: d["Geografi"].map(TELEMARK_2024))
+    kom = src[src["Geografi"].isin(list(TELEMARK_CODES))].assign(
+        kommune=lambda d: d["Geografi"].map(TELEMARK_CODES))
     merged = obs.merge(kom, on=["kommune", "year"], validate="one_to_one")
     np.testing.assert_allclose(merged["value"], merged["Andel"] * 1000)
     # "Hele landet" and "Telemark" are reference series, never kommune rows
@@ -154,7 +147,7 @@ def test_history_on_todays_borders_detected_and_accepted_without_remapping(study
     assert validate("registry_observations", read.observations, study).passed
     # harmonizing keeps the codes: no remapping
     h = geography.harmonize(read.observations, 2024)
-    assert set(h["kommune"]) == set(TELEMARK_2024.values())
+    assert set(h["kommune"]) == set(TELEMARK_CODES.values())
     assert (h["source_codes"] == h["kommune"]).all()
 
 
@@ -192,8 +185,8 @@ def test_published_rate_passes_the_contract_with_missing_values(study):
     symbols = src[src["value"].isin([".", ":"])]
     assert len(symbols) > 0
     for r in symbols.itertuples():
-        if r.Geografi in TELEMARK_2024:
-            row = ung[(ung["kommune"] == TELEMARK_2024[r.Geografi])
+        if r.Geografi in TELEMARK_CODES:
+            row = ung[(ung["kommune"] == TELEMARK_CODES[r.Geografi])
                       & (ung["year"] == int(r.År))].iloc[0]
             assert math.isnan(row["value"]) and row["status"] == r.value
     siljan = mob[(mob["kommune"] == "4010") & (mob["year"] == 2019)].iloc[0]
@@ -234,7 +227,7 @@ def test_unfiltered_dimension_names_values_and_the_filter_line(study):
     # no filter; the filter matches case-insensitively and trimmed
     ung = _obs(UNGDATA, study=study, value="value", filter={"kjønn": "  KJØNN Samlet "})
     src = pd.read_csv(UNGDATA, dtype=str, keep_default_na=False)
-    src = src[(src["Kjønn"] == "kjønn samlet") & src["Geografi"].isin(list(TELEMARK_2024))]
+    src = src[(src["Kjønn"] == "kjønn samlet") & src["Geografi"].isin(list(TELEMARK_CODES))]
     assert len(ung) == len(src) == 17 * 10
     skien = src[(src["Geografi"] == "Skien") & (src["År"] == "2021")]["value"].iloc[0]
     got = ung[(ung["kommune"] == "4003") & (ung["year"] == 2021)]["value"].iloc[0]
@@ -325,13 +318,13 @@ def _independent_panel(path: Path, region: str, period: str, value: str, factor:
     src = pd.read_csv(path, dtype=str, keep_default_na=False)
     for col, keep in filters.items():
         src = src[src[col] == keep]
-    src = src[src[region].isin(list(TELEMARK_2024))]
+    src = src[src[region].isin(list(TELEMARK_CODES))]
     if period == "Skoleår":
         year = src[period].str[-2:].astype(int) + 2000
     else:
         year = src[period].str[:4].astype(int)
     return pd.DataFrame({
-        "kommune": src[region].map(TELEMARK_2024).to_numpy(),
+        "kommune": src[region].map(TELEMARK_CODES).to_numpy(),
         "year": year.to_numpy(),
         "value": pd.to_numeric(src[value], errors="coerce").to_numpy() * factor,
     }).dropna()

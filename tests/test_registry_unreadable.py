@@ -8,8 +8,6 @@ real files that cannot be used as they are: the FHI Ungdata file without `filter
 dimension Kjønn) and Udir's school-level "Slutta VGO" export (no kommune level), both copied
 unchanged from tests/fixtures/fhi_udir_telemark."""
 
-import contextlib
-import io
 import shutil
 from pathlib import Path
 
@@ -19,9 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import EXAMPLE, FIXTURES
+from conftest import EXAMPLE, FIXTURES, run_cli
 
-from assets.cli import main
 from evaluation_pipeline.analysis.effects import effects_frame, insufficient_data_notes
 from evaluation_pipeline.analysis.logic_chain import logic_chain_evidence
 from evaluation_pipeline.analysis.registry import registry_effects
@@ -141,20 +138,10 @@ def test_library_raises_when_no_indicator_can_be_read(tmp_path):
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("unreadable")
     study = with_unreadable_indicators(tmp / "telemark")
-    home = tmp / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(home))
-        mp.setenv("EVALUATION_STUDY", str(study))
-        mp.delenv("EVALUATION_PSEUDONYM_KEY", raising=False)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["run", "--study", str(study)])
-        with dg.DagsterInstance.get() as instance:
-            meta = instance.get_latest_materialization_event(
-                dg.AssetKey("registry_observations_raw")).asset_materialization.metadata
-    return rc, study, out.getvalue(), err.getvalue(), meta
+    rc, out, err, meta = run_cli(study, tmp, no_key=True, inspect=lambda instance: (
+        instance.get_latest_materialization_event(dg.AssetKey("registry_observations_raw"))
+        .asset_materialization.metadata))
+    return rc, study, out, err, meta
 
 
 def _table(study: Path, name: str) -> pd.DataFrame:

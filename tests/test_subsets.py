@@ -6,8 +6,6 @@ that fails its blocking contract check leaves the rest of the report.
 Each study variant is derived from the shipped example (examples/sunnmore) and run once per
 module (``evaluation-pipeline run``, ~15 s each)."""
 
-import contextlib
-import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import EXAMPLE
+from conftest import EXAMPLE, run_cli
 
-from assets.cli import main
 from assets.definitions import SOURCE_ASSETS, WAVE_JOB, build_definitions
 from evaluation_pipeline.errors import StudyConfigError
 from evaluation_pipeline.study import Study
@@ -145,21 +142,14 @@ def _run(tmp_path_factory, name: str, keep: set[str], edit=None, *, no_key: bool
     study = make_variant(tmp / "study", keep, demo_key=not no_key)
     if edit is not None:
         edit(study)
-    home = tmp / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(home))
-        mp.setenv("EVALUATION_STUDY", str(study))  # main() sets it; restored afterwards
-        if no_key:  # no person-level data read: no pseudonym key needed
-            mp.delenv("EVALUATION_PSEUDONYM_KEY", raising=False)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["run", "--study", str(study)])
-        with dg.DagsterInstance.get() as instance:
-            done = {k for k in ALL_KEYS
-                    if instance.get_latest_materialization_event(dg.AssetKey(k)) is not None}
-    return Run(rc, study, out.getvalue(), err.getvalue(), done)
+    # no person-level data read (no_key): no pseudonym key needed
+    rc, out, err, done = run_cli(study, tmp, no_key=no_key, inspect=_materialized)
+    return Run(rc, study, out, err, done)
+
+
+def _materialized(instance) -> set[str]:
+    return {k for k in ALL_KEYS
+            if instance.get_latest_materialization_event(dg.AssetKey(k)) is not None}
 
 
 def _expected(keep: set[str]) -> set[str]:
@@ -366,8 +356,8 @@ def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
     assert "check contract on registry_observations_raw failed" in run.err
     assert "numerator_not_above_denominator" in run.err
     # ... but only what depends on the registry table stopped
-    # (registry_reference, the files' country and fylke rows, is read on its own;
-    # registry_read_failures is made in the same step as registry_observations_raw)
+    # (registry_reference and registry_read_failures are made in the same step as
+    # registry_observations_raw, before its check)
     assert not run.materialized & (SOURCE_ASSETS["registry"] - {"registry_observations_raw",
                                                                  "registry_read_failures",
                                                                  "registry_reference"})
@@ -515,20 +505,8 @@ def telemark_after_joins(tmp_path_factory):
     data = yaml.safe_load((study / "study.yaml").read_text(encoding="utf-8"))
     data["network"] = {k: 2016 for k in data["network"]}
     _write(study, data)
-    home = tmp / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(home))
-        mp.setenv("EVALUATION_STUDY", str(study))
-        mp.delenv("EVALUATION_PSEUDONYM_KEY", raising=False)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["run", "--study", str(study)])
-        with dg.DagsterInstance.get() as instance:
-            done = {k for k in ALL_KEYS
-                    if instance.get_latest_materialization_event(dg.AssetKey(k)) is not None}
-    return Run(rc, study, out.getvalue(), err.getvalue(), done)
+    rc, out, err, done = run_cli(study, tmp, no_key=True, inspect=_materialized)
+    return Run(rc, study, out, err, done)
 
 
 def test_real_registry_files_after_the_joins_give_insufficient_data(telemark_after_joins):

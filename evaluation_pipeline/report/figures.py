@@ -298,14 +298,14 @@ def registry_trends(
                 # matplotlib's default ±100 years
                 y0 = int(years.min())
                 ax.set_xlim(min([y0 - 1.5, *(y - 1 for y in join_years)]), y0 + 1.5)
-            _integer_ticks(ax)
+            integer_ticks(ax)
         _legend_below(fig, axes[0])
         if synthetic:
             _watermark(fig, language)
     return fig
 
 
-def _integer_ticks(ax: plt.Axes) -> None:
+def integer_ticks(ax: plt.Axes) -> None:
     """Whole-number x ticks (years, years since joining): never 2017.5 or a ×10³ offset."""
     from matplotlib.ticker import MaxNLocator
 
@@ -435,7 +435,7 @@ def event_study(
             ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
             ax.set_title(textwrap.fill(labels.get(ind, ind), 34), loc="left")
             ax.set_xlabel(t("event_time", language))
-            _integer_ticks(ax)
+            integer_ticks(ax)
         for ax in axes[::PANELS_PER_ROW]:  # the first panel of each row
             ax.set_ylabel(t("effect", language))
         if len(estimators) > 1:

@@ -59,13 +59,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .. import geography  # noqa: E402
 from ..analysis.survey import welch_difference  # noqa: E402
 from ..geography import kommune_name  # noqa: E402
 from ..privacy import suppress, suppress_small_cells  # noqa: E402
-from .figures import png_bytes  # noqa: E402
+from .figures import integer_ticks, png_bytes  # noqa: E402
 from .html import write_report  # noqa: E402
 from .style import (  # noqa: E402
     BREAK_LINE,
@@ -761,8 +760,7 @@ class _KommuneFigure:
                     self.join.append(join)
                     # years: whole-number ticks only (the join and break lines sit at
                     # half years, which would otherwise give ticks such as 2017.5)
-                    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True, min_n_ticks=1))
-                    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+                    integer_ticks(ax)
                 for b in panel.get("breaks", ()):
                     ax.axvline(b - 0.5, **BREAK_LINE)
                 _fixed_layout(ax)
