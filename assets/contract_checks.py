@@ -1,7 +1,6 @@
 """Turning a contract validation into a Dagster asset check result (metadata: counts per rule,
 a link to the GX Data Docs page; no row-level data)."""
 
-import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -50,21 +49,6 @@ def contract_check(table: str, df: pd.DataFrame, study, label: str,
         passed=bool(report.acceptable(tolerated)),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata=metadata,
-        description=_with_files(report, df, study).table_text(source)[:4000],
+        description=report.with_indicator_files(df, study).table_text(source)[:4000],
     )
 
-
-def _with_files(report, df: pd.DataFrame, study):
-    """The report with each failure's landing files named where the table has no file column
-    but an ``indicator`` one (registry observations): the files of the example rows'
-    indicators in study.yaml. The cached report itself is left unchanged."""
-    inds = study.registry.indicators if getattr(study, "registry", None) else {}
-    if report.passed or "indicator" not in df.columns or not inds:
-        return report
-    failures = []
-    for f in report.failures:
-        files = tuple(dict.fromkeys(
-            inds[i].file for i in (df.at[r, "indicator"] for r, _ in f.example_rows
-                                   if r in df.index) if i in inds))
-        failures.append(dataclasses.replace(f, files=files) if files and not f.files else f)
-    return dataclasses.replace(report, failures=failures)

@@ -41,7 +41,7 @@ import os
 import re
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,21 @@ class ValidationReport:
                  f"({self.rejected_count} of {self.n_rows} rows rejected)"]
         lines += [f"  - {f}" for f in self.failures]
         return "\n".join(lines)
+
+    def with_indicator_files(self, df: pd.DataFrame, study) -> ValidationReport:
+        """This report with each failure's landing files named where the table has no file
+        column but an ``indicator`` one (registry observations): the study.yaml files of the
+        example rows' indicators. ``self`` (a cached report) is left unchanged."""
+        inds = study.registry.indicators if getattr(study, "registry", None) else {}
+        if self.passed or "indicator" not in df.columns or not inds:
+            return self
+        failures = []
+        for f in self.failures:
+            files = tuple(dict.fromkeys(
+                inds[i].file for i in (df.at[r, "indicator"] for r, _ in f.example_rows
+                                       if r in df.index) if i in inds))
+            failures.append(replace(f, files=files) if files and not f.files else f)
+        return replace(self, failures=failures)
 
     def table_text(self, source: str | Path | None = None, *, width: int = 72) -> str:
         """The failures as a short table a person can act on: file, column, rule, number of

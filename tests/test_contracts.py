@@ -333,13 +333,11 @@ def test_failure_table_shows_three_distinct_examples_and_no_ids(study, answers):
 
 
 def test_failure_table_of_registry_rows_names_the_indicator_file(study, observations):
-    from assets.contract_checks import _with_files
-
     df = observations.copy()
     i = df.index[(df["indicator"] == "neet_15_29") & df["numerator"].notna()][0]
     df.loc[i, "numerator"] = -5
     r = validate("registry_observations", df, study)
-    (row,) = [ln for ln in _with_files(r, df, study).table_text().splitlines()
+    (row,) = [ln for ln in r.with_indicator_files(df, study).table_text().splitlines()
               if "numerator.range" in ln]
     assert row.split() == [Path(study.registry.indicators["neet_15_29"].file).name,
                            "numerator", "numerator.range", "1", "-5.0", "(row", f"{i})",
