@@ -121,9 +121,9 @@ def _all_wave_out(description: str) -> dg.AssetOut:
         "survey_effects": _all_wave_out(
             "Survey Effect rows: baseline to each follow-up per scale (paired t-test on "
             "panel respondents, else Welch; Hedges' g; Holm-adjusted) for network kommuner "
-            "pooled and per kommune and for comparison kommuner; network vs comparison (mixed "
-            "model with a random kommune intercept, or OLS with kommune fixed effects), as "
-            "answered and reweighted to the baseline role mix."),
+            "pooled and per kommune and for comparison kommuner; network vs comparison (two-step "
+            "DiD on role-adjusted kommune × wave means, t(kommuner - 2)), as answered and "
+            "reweighted to the baseline role mix."),
         "survey_scale_summary": _all_wave_out(
             "Mean scale score with 95 % CI per scale × wave × group."),
         "survey_response": _all_wave_out(

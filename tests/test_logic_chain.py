@@ -346,7 +346,10 @@ def test_example_study_planted_effects_supported(example_effects):
         assert row.expected == ("increase" if true > 0 else "decrease")
         assert row.ci_low <= true <= row.ci_high, (ind, true, row.ci_low, row.ci_high)
     assert ev.loc["samarbeid", "basis"].startswith("survey, network vs comparison DiD, "
-                                                   "w2019 - w2012: mixed model")
+                                                   "w2019 - w2012: two-step DiD")
+    # 9 network kommuner: the caveat names the survey DiD's few-cluster inference
+    assert "few-cluster inference: t(K - 2) on the kommuner's changes" in \
+        ev.loc["samarbeid", "note"]
     for ind in PLANTED["registry"]:
         assert "wild cluster bootstrap" in ev.loc[ind, "basis"]
         twfe = effects[(effects["outcome"] == ind) & effects["estimator"].str.startswith("TWFE")]

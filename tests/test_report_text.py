@@ -191,30 +191,42 @@ def test_methods_text_follows_the_estimator_per_scale(example_study, tmp_path):
     comparison = list(example_study.comparison[:3])
     study = example_study.model_copy(update={"network": network, "comparison": comparison,
                                              "output_dir": str(tmp_path)})
-    ols = network_effect(_scores(study, study.kommuner), "samarbeid", study)
-    assert ols.estimator.startswith("OLS")  # 6 kommuner: the fallback
-    mixed = Effect("survey", "felles_forstaelse", ols.contrast,
+    two = network_effect(_scores(study, study.kommuner), "samarbeid", study)
+    assert two.estimator.startswith("two-step")  # the survey DiD since issue 23
+    # rows written before issue 23 (a stored effects table): the mixed model or its fallback
+    mixed = Effect("survey", "felles_forstaelse", two.contrast,
                    "mixed model (random kommune intercept)", 0.2, ci_low=0.1, ci_high=0.3,
                    n_treated=3, n_control=3, n_obs=300)
-    out = build_study_report(study, effects=effects_frame([ols, mixed]),
+    out = build_study_report(study, effects=effects_frame([two, mixed]),
                              registry_means=_rates(study.kommuner, range(2012, 2020)),
                              **_empty_inputs())
     methods = _paragraphs(out.report.read_text(encoding="utf-8"), "methods")
     scales = {k: study.label(v.label, k) for k, v in study.survey.scales.items()}
     assert (f"For {scales['samarbeid']} er forskjellen mellom nettverk og sammenligning "
-            "estimert med OLS med faste kommuneeffekter") in methods
-    assert "færre enn 10 kommuner: 6" in methods
+            "estimert i to trinn (Donald og Lang 2007)") in methods
+    assert "antall kommuner minus 2 frihetsgrader" in methods
     assert (f"blandet modell med kommune som tilfeldig effekt for "
             f"{scales['felles_forstaelse']}.") in methods
-    # only the OLS fallback: no mixed model in the text at all; no registry rows: no DiD text
+    # only the two-step rows: no mixed model and no OLS in the text; no registry rows: no DiD
     out = build_study_report(study.model_copy(update={"output_dir": str(tmp_path / "b")}),
+                             effects=effects_frame([two]),
+                             registry_means=_rates(study.kommuner, range(2012, 2020)),
+                             **_empty_inputs())
+    methods = _paragraphs(out.report.read_text(encoding="utf-8"), "methods")
+    assert "i to trinn" in methods and "blandet modell" not in methods
+    assert "forskjell-i-forskjeller" not in methods and "OLS" not in methods
+    # an old OLS-fallback row still gets its reason
+    ols = Effect("survey", "samarbeid", two.contrast, "OLS with kommune fixed effects, "
+                 "cluster-robust SE", 0.5, ci_low=0.1, ci_high=0.9, n_treated=3, n_control=3,
+                 n_obs=300, note="fallback from the mixed model (fewer than 10 kommuner (6)). "
+                 "OLS with kommune FE")
+    out = build_study_report(study.model_copy(update={"output_dir": str(tmp_path / "c")}),
                              effects=effects_frame([ols]),
                              registry_means=_rates(study.kommuner, range(2012, 2020)),
                              **_empty_inputs())
     methods = _paragraphs(out.report.read_text(encoding="utf-8"), "methods")
-    assert "blandet modell" in methods  # "... i stedet for en blandet modell"
-    assert "blandet modell med kommune som tilfeldig effekt" not in methods
-    assert "forskjell-i-forskjeller" not in methods and "OLS" in methods
+    assert "estimert med OLS med faste kommuneeffekter" in methods
+    assert "færre enn 10 kommuner: 6" in methods
 
 
 # --------------------------------------------------------------------------------------------

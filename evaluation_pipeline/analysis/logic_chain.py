@@ -413,6 +413,8 @@ def _few_cluster_method(p: pd.Series) -> str:
     note, est = str(p.get("note") or ""), str(p.get("estimator") or "")
     if _WCR.search(note):
         return "wild cluster bootstrap CI (test inversion)"
+    if est.startswith("two-step"):
+        return "t(K - 2) on the kommuner's changes in kommune × wave means"
     if est.startswith("OLS"):
         return "kommune-clustered CR1 SE with t(G - 1) inference"
     return "cluster-robust SE; read the CI with care"

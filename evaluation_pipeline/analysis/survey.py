@@ -7,9 +7,10 @@ Hedges (1981).
 ``pre_post`` chooses a paired analysis (panel respondents) or independent samples, with
 Hedges' g_av / g and their CIs (Lakens 2013; Cumming 2012; Hedges & Olkin 1985);
 ``adjust_p`` adjusts p-values across a family of Effects (Holm 1979; Benjamini & Hochberg
-1995); ``network_effect`` is the network-vs-comparison difference-in-differences on a scale
-(a mixed model with a random kommune intercept, or OLS with kommune fixed effects and
-cluster-robust SEs; Cameron & Miller 2015).
+1995); ``network_effect`` is the network-vs-comparison difference-in-differences on a scale,
+with inference at the kommune level: the two-step estimator on role-adjusted kommune × wave
+means with t(K - 2) (Donald & Lang 2007; Wooldridge 2010, ch. 20) and a restricted wild cluster
+bootstrap check (MacKinnon & Webb 2017).
 """
 
 from __future__ import annotations
@@ -764,7 +765,8 @@ def survey_effects(scores: pd.DataFrame, study, *, alpha: float = 0.05,
       ``network``) and per kommune, and in the comparison kommuner pooled (group
       ``comparison``); Holm-adjusted p-values across the pooled network outcomes (every scale ×
       follow-up), since those are the study's family of survey outcomes;
-    - network vs comparison (:func:`network_effects`, mixed model or its fallback), once as
+    - network vs comparison (:func:`network_effects`, the two-step DiD on kommune × wave
+      means), once as
       answered and once with follow-up waves reweighted to the baseline role mix
       (post-stratification), so a change in who answered can be told from a change in answers.
 
@@ -886,10 +888,10 @@ def _contrast_cache(cache_dir, study, alpha: float):
     import sys
 
     from .. import content_cache
-    from . import composition, effects
+    from . import composition, did, effects
 
     h = hashlib.sha256(content_cache.source_digest(
-        sys.modules[__name__], composition, effects,
+        sys.modules[__name__], composition, did, effects,
         packages=("numpy", "pandas", "scipy", "statsmodels", "pingouin")))
     h.update(json.dumps({
         "network": {str(k): v for k, v in study.network.items()},

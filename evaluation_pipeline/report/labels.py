@@ -97,6 +97,13 @@ LABELS = {
         "methods_survey_base": "Spørreundersøkelse: skåre per skala er gjennomsnittet av "
         "besvarte spørsmål (omkodet der det er angitt). Endring fra baseline er estimert med "
         "paret t-test for panelet og Welch-test ellers.",
+        "methods_survey_two_step": "For {scales} er forskjellen mellom nettverk og "
+        "sammenligning estimert i to trinn (Donald og Lang 2007): gjennomsnittlig skåre per "
+        "kommune og runde, justert for rollesammensetningen, og så hver kommunes endring "
+        "sammenlignet mellom nettverks- og sammenligningskommunene (hver kommune teller likt), "
+        "med t-fordeling med antall kommuner minus 2 frihetsgrader. Kommunen er enheten for "
+        "usikkerheten: nettverket varierer mellom kommuner, og svar fra samme kommune og runde "
+        "påvirkes av de samme lokale forholdene.",
         "methods_survey_mixed": "Forskjellen mellom nettverk og sammenligning er estimert med "
         "en blandet modell med kommune som tilfeldig effekt for {scales}.",
         "methods_survey_ols": "For {scales} er forskjellen mellom nettverk og sammenligning "
@@ -158,7 +165,7 @@ LABELS = {
         "methods_survey": "Spørreundersøkelse: skåre per skala er gjennomsnittet av "
         "besvarte spørsmål (omkodet der det er angitt). Endring fra baseline er estimert med "
         "paret t-test for panelet og Welch-test ellers; forskjellen mellom nettverk og "
-        "sammenligning med en blandet modell med kommune som tilfeldig effekt.",
+        "sammenligning i to trinn på kommunenivå (gjennomsnitt per kommune og runde).",
         "methods_registry": "Registerdata: forskjell-i-forskjeller med toveis faste effekter "
         "(kommune og år, klyngerobuste standardfeil og wild cluster bootstrap) og Callaway og "
         "Sant'Annas estimator for forskjøvet innmelding.",
@@ -293,6 +300,13 @@ LABELS = {
         "methods_survey_base": "Survey: a scale score is the mean of the items answered "
         "(reverse coded where declared). Change from baseline is estimated with a paired "
         "t-test for the panel and Welch's test otherwise.",
+        "methods_survey_two_step": "For {scales}, network vs comparison is estimated in two "
+        "steps (Donald and Lang 2007): the mean score per kommune and wave, adjusted for the "
+        "role mix, then each kommune's change compared between the network and the comparison "
+        "kommuner (each kommune counts equally), with t inference on the number of kommuner "
+        "minus 2 degrees of freedom. The kommune is the unit of the uncertainty: the network "
+        "varies by kommune, and answers from the same kommune and wave share local "
+        "circumstances.",
         "methods_survey_mixed": "Network vs comparison is estimated with a mixed model with a "
         "random intercept per kommune for {scales}.",
         "methods_survey_ols": "For {scales}, network vs comparison is estimated with OLS with "
@@ -354,8 +368,8 @@ LABELS = {
         "methods": "Methods",
         "methods_survey": "Survey: a scale score is the mean of the items answered (reverse "
         "coded where declared). Change from baseline is estimated with a paired t-test for the "
-        "panel and Welch's test otherwise; network vs comparison with a mixed model with a "
-        "random intercept per kommune.",
+        "panel and Welch's test otherwise; network vs comparison in two steps at the kommune "
+        "level (means per kommune and wave).",
         "methods_registry": "Registry statistics: difference-in-differences with two-way fixed "
         "effects (kommune and year, cluster-robust standard errors and a wild cluster "
         "bootstrap) and Callaway and Sant'Anna's estimator for staggered adoption.",

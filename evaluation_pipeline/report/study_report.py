@@ -684,7 +684,8 @@ def _survey_did_rows(effects: pd.DataFrame) -> pd.DataFrame:
 def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, str],
                         lang: str, ind_labels: dict[str, str] | None = None) -> list[str]:
     """The methods text of what was actually estimated: per scale the model the survey's
-    network vs comparison Effect rows name (mixed model, or its OLS fallback and why), the
+    network vs comparison Effect rows name (the two-step DiD on kommune × wave means; rows
+    written before issue 23: the mixed model, or its OLS fallback and why), the
     registry estimators whose rows exist (and the wild cluster bootstrap only where it ran),
     and the interview shifts when there are any."""
     eff = effects if effects is not None else pd.DataFrame(columns=["source"])
@@ -693,11 +694,13 @@ def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, st
     if len(survey_rows):
         text = [t("methods_survey_base", lang)]
         did = _survey_did_rows(eff)
-        mixed, ols = [], {}
+        two_step, mixed, ols = [], [], {}
         for scale, rows in did.groupby("outcome", sort=False):
             name = scale_labels.get(scale, scale)
             fell = rows[rows["estimator"].astype(str).str.startswith("OLS")]
-            if len(fell):
+            if rows["estimator"].astype(str).str.startswith("two-step").any():
+                two_step.append(name)
+            elif len(fell):
                 m = _FALLBACK.search(str(fell["note"].iloc[-1]))
                 reason = m["reason"] if m else ""
                 few = re.match(r"fewer than (\d+) kommuner \((\d+)\)", reason)
@@ -706,6 +709,8 @@ def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, st
                 ols.setdefault(why, []).append(name)
             else:
                 mixed.append(name)
+        if two_step:
+            text.append(t("methods_survey_two_step", lang, scales=", ".join(two_step)))
         if mixed:
             text.append(t("methods_survey_mixed", lang, scales=", ".join(mixed)))
         for why, scales in ols.items():
