@@ -699,7 +699,7 @@ def network_effect(
     role_adj = "role-adjusted " if d["role"].nunique() > 1 else ""
     note = (f"two-step DiD on kommune × wave means (Donald & Lang 2007): {role_adj}mean "
             f"score per kommune and wave{' (WLS, weighted)' if weighted else ''}, then each "
-            f"kommune's change {baseline} → {followup} compared between network and comparison "
+            f"kommune's change {baseline} to {followup} compared between network and comparison "
             f"kommuner (each kommune weighted equally; classical OLS with kommune and wave "
             f"effects = pooled t-test on the changes), t({df}) inference with "
             f"df = kommuner - 2. Why: the network varies by kommune and respondents of one "
