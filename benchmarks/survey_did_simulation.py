@@ -41,7 +41,11 @@ from scipy import stats
 
 from evaluation_pipeline.analysis.survey import network_effect
 
-CASES = [(2, 8), (3, 12), (5, 20), (10, 40)]  # (network, total) kommuner
+#: (network, total) kommuner, respondents per kommune and wave in network / comparison kommuner
+EQUAL = ((25, 60), (25, 60))
+CASES = [(2, 8, EQUAL), (3, 12, EQUAL), (5, 20, EQUAL), (10, 40, EQUAL),
+         (2, 8, ((25, 40), (150, 300))), (2, 8, ((150, 300), (25, 40))),
+         (3, 12, ((25, 40), (150, 300))), (3, 12, ((150, 300), (25, 40)))]
 SHOCK_SDS = (0.15, 0.0)
 KOMMUNE_SD, PERSON_SD, TREND = 0.3, 0.6, 0.1
 SIZE_RANGE = (25, 60)  # respondents per kommune and wave, inclusive
@@ -59,14 +63,17 @@ def study(n_network: int, n_total: int) -> SimpleNamespace:
                            survey=SimpleNamespace(scales={"s": None}))
 
 
-def simulate(seed: int, n_network: int, n_total: int, shock_sd: float, effect: float
-             ) -> pd.DataFrame:
-    """One survey: the scores of one scale 's' in waves 'b' and 'f'."""
+def simulate(seed: int, n_network: int, n_total: int, shock_sd: float, effect: float,
+             sizes=EQUAL) -> pd.DataFrame:
+    """One survey: the scores of one scale 's' in waves 'b' and 'f'; ``sizes``: the range of
+    respondents per kommune and wave in network and in comparison kommuner (inclusive)."""
     rng = np.random.default_rng(seed)
     st = study(n_network, n_total)
     kommuner = np.array(st.kommuner)
     u = rng.normal(0, KOMMUNE_SD, n_total)
-    n = rng.integers(SIZE_RANGE[0], SIZE_RANGE[1] + 1, size=(n_total, 2))
+    (a1, b1), (a0, b0) = sizes
+    n = np.vstack([rng.integers(a1, b1 + 1, size=(n_network, 2)),
+                   rng.integers(a0, b0 + 1, size=(n_total - n_network, 2))])
     shock = rng.normal(0, shock_sd, (n_total, 2)) if shock_sd > 0 else np.zeros((n_total, 2))
     k_idx = np.repeat(np.repeat(np.arange(n_total), 2), n.ravel())
     w_idx = np.repeat(np.tile([0, 1], n_total), n.ravel())
@@ -103,9 +110,9 @@ def respondent_ols_cr1(scores: pd.DataFrame, st) -> tuple[float, float, int]:
 
 
 def one_replication(args: tuple) -> tuple:
-    seed, n_network, n_total, shock_sd, effect, draws = args
+    seed, n_network, n_total, shock_sd, effect, draws, *sizes = args
     st = study(n_network, n_total)
-    scores = simulate(seed, n_network, n_total, shock_sd, effect)
+    scores = simulate(seed, n_network, n_total, shock_sd, effect, *sizes)
     e, det = network_effect(scores, "s", st, bootstrap=draws, return_details=True)
     b, se, dfo = respondent_ols_cr1(scores, st)
     q = stats.t.ppf(0.975, dfo)
@@ -160,19 +167,22 @@ def run(sims: int, draws: int, jobs: int, seed: int, effect: float) -> str:
     rows = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         ci = 0
-        for n_net, n_tot in CASES:
+        for n_net, n_tot, sizes in CASES:
             for shock in SHOCK_SDS:
                 out = {}
                 for eff in (0.0, effect):
-                    tasks = [(seed + 100_000 * ci + s, n_net, n_tot, shock, eff, draws)
+                    tasks = [(seed + 100_000 * ci + s, n_net, n_tot, shock, eff, draws, sizes)
                              for s in range(sims)]
                     ci += 1
                     out[eff] = pd.DataFrame(list(pool.map(one_replication, tasks,
                                                           chunksize=25)), columns=COLS)
+                resp = ("25–60" if sizes == EQUAL else
+                        f"{sizes[0][0]}–{sizes[0][1]} / {sizes[1][0]}–{sizes[1][1]}")
                 for r in summarise(out[0.0], out[effect], effect):
                     rows.append({"kommuner (network of total)": f"{n_net} of {n_tot}",
+                                 "respondents (network / comparison)": resp,
                                  "kommune × wave SD": f"{shock:g}", **r})
-                print(f"done {n_net} of {n_tot}, shock {shock:g} "
+                print(f"done {n_net} of {n_tot}, {resp}, shock {shock:g} "
                       f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     elapsed = time.perf_counter() - t0
     table = pd.DataFrame(rows)
@@ -184,21 +194,23 @@ def run(sims: int, draws: int, jobs: int, seed: int, effect: float) -> str:
         f"--jobs {jobs} --seed {seed} --effect {effect:g}` ({elapsed:.0f} s on {machine()}).",
         "",
         f"Design (issue 23): a baseline and one follow-up wave; {SIZE_RANGE[0]}–"
-        f"{SIZE_RANGE[1]} respondents per kommune and wave; score = 3 + kommune effect "
-        f"N(0, {KOMMUNE_SD}²) + kommune × wave shock N(0, SD²) + {TREND} at follow-up + role "
-        "effect (3 roles, shares 0.5/0.3/0.2, effects 0/0.2/-0.1) + individual noise "
+        f"{SIZE_RANGE[1]} respondents per kommune and wave (uniform; the last eight cases: "
+        "small network kommuner (25–40) and large comparison kommuner (150–300) or the "
+        "reverse, where an unweighted comparison of changes would fail); score = 3 + kommune "
+        f"effect N(0, {KOMMUNE_SD}²) + kommune × wave shock N(0, SD²) + {TREND} at follow-up "
+        "+ role effect (3 roles, shares 0.5/0.3/0.2, effects 0/0.2/-0.1) + individual noise "
         f"N(0, {PERSON_SD}²) + the network effect at follow-up in the network kommuner: 0 "
         f"for size and coverage under H0, {effect:g} for power and coverage of the planted "
         f"effect; {sims} surveys per case and effect (seeds `seed + 100000·case + i`). Each "
         "survey is analysed by `survey.network_effect` as the pipeline calls it: the primary "
-        "Effect (two-step DiD on role-adjusted kommune × wave means, pooled t-test on the "
-        "kommuner's changes, t(K-2)) and the check in its note (restricted wild cluster "
-        f"bootstrap on the cell means, {draws} draws, Webb weights below 12 kommuner, CI by "
-        "test inversion). The last row of each case is the respondent-level model the "
-        "library used before (OLS with kommune fixed effects, kommune-clustered CR1, t(G-1)), "
-        "computed in the script for comparison. Rates are ± their Monte Carlo SE (binomial; "
-        f"±{mc_size:.2f} points at 5 %). Target for the primary: size 4–6.5 % and coverage "
-        "93–97 % in every row.",
+        "Effect (two-step DiD on role-adjusted kommune × wave means, precision-weighted "
+        "comparison of the kommuner's changes, t(K-2)) and the check in its note (restricted "
+        f"wild cluster bootstrap on the cell means, {draws} draws, Webb weights below 12 "
+        "kommuner, CI by test inversion). The last row of each case is the respondent-level "
+        "model the library used before (OLS with kommune fixed effects, kommune-clustered "
+        "CR1, t(G-1)), computed in the script for comparison. Rates are ± their Monte Carlo "
+        f"SE (binomial; ±{mc_size:.2f} points at 5 %). Target for the primary: size 4–6.5 % "
+        "and coverage 93–97 % in every row.",
         "",
         table.to_markdown(index=False),
         "",

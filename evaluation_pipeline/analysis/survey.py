@@ -567,7 +567,7 @@ def _role_dummies(d: pd.DataFrame) -> pd.DataFrame:
 
 def kommune_wave_means(d: pd.DataFrame, weighted: bool = False) -> pd.DataFrame:
     """Stage 1 of :func:`network_effect`: the role-adjusted mean score of every kommune × wave
-    cell of a :func:`_did_frame` frame.
+    cell of a :func:`_did_frame` frame, with its sampling variance.
 
     ``score ~ C(cell) + C(role)`` (WLS with the ``weight`` column when ``weighted``): the role
     coefficients are estimated within cells (Frisch–Waugh–Lovell: scores and role dummies
@@ -575,7 +575,13 @@ def kommune_wave_means(d: pd.DataFrame, weighted: bool = False) -> pd.DataFrame:
     minus its (weighted) role mix times those coefficients -- the cell's mean as if every
     respondent had the first role, so a role mix that differs between kommuner or waves does
     not move it. Without role variation it is the plain cell mean. Cells whose weights are all 0
-    are left out. Returns one row per cell: kommune, wave, post, network, mean, n (scores).
+    are left out.
+
+    Returns one row per cell: kommune, wave, post, network, mean, n (scores), n_eff (Kish's
+    effective n, (sum w)² / sum w², = n unweighted) and var = s² / n_eff, the sampling variance
+    of the mean from the respondents alone, s² the residual variance of the stage-1 fit (sum of
+    squared residuals / (scores - cells - role columns)); ``attrs["residual_variance"]`` = s²
+    (NaN without residual degrees of freedom).
     """
     cell = pd.MultiIndex.from_arrays([d["kommune"], d["wave"].astype(str)])
     codes, uniq = pd.factorize(cell)
@@ -585,20 +591,31 @@ def kommune_wave_means(d: pd.DataFrame, weighted: bool = False) -> pd.DataFrame:
     means = np.column_stack([np.bincount(codes, weights=w * M[:, j], minlength=len(uniq))
                              for j in range(M.shape[1])])
     means = np.divide(means, wc[:, None], out=np.zeros_like(means), where=wc[:, None] > 0)
+    Mt = M - means[codes]
+    rank = 0
     if M.shape[1] > 1:
-        Mt = M - means[codes]
         sw = np.sqrt(w)
-        coef = np.linalg.lstsq(sw[:, None] * Mt[:, 1:], sw * Mt[:, 0], rcond=None)[0]
+        coef, _, rank, _ = np.linalg.lstsq(sw[:, None] * Mt[:, 1:], sw * Mt[:, 0], rcond=None)
         adjusted = means[:, 0] - means[:, 1:] @ coef
+        resid = Mt[:, 0] - Mt[:, 1:] @ coef
     else:
         adjusted = means[:, 0]
+        resid = Mt[:, 0]
+    keep = wc > 0
+    dof = int(np.count_nonzero(w > 0)) - int(keep.sum()) - int(rank)
+    s2 = float(np.sum((resid * (w > 0)) ** 2) / dof) if dof > 0 else np.nan
+    w2 = np.bincount(codes, weights=w * w, minlength=len(uniq))
+    n_eff = np.divide(wc**2, w2, out=np.zeros_like(wc), where=w2 > 0)
     first = pd.Series(np.arange(len(d))).groupby(codes).first().to_numpy()
     out = pd.DataFrame({
         "kommune": d["kommune"].to_numpy()[first], "wave": d["wave"].astype(str).to_numpy()[first],
         "post": d["post"].to_numpy()[first], "network": d["network"].to_numpy()[first],
-        "mean": adjusted, "n": np.bincount(codes, minlength=len(uniq)),
+        "mean": adjusted, "n": np.bincount(codes, minlength=len(uniq)), "n_eff": n_eff,
     })
-    return out[wc > 0].reset_index(drop=True)
+    out = out[keep].reset_index(drop=True)
+    out["var"] = s2 / out["n_eff"]
+    out.attrs["residual_variance"] = s2
+    return out
 
 
 def network_effect(
@@ -672,6 +689,7 @@ def network_effect(
             f"both {baseline} and {followup}"
         )
     cells = kommune_wave_means(d, weighted)
+    resid_var = cells.attrs["residual_variance"]
     both = cells.groupby("kommune")["post"].transform("nunique") == 2
     dropped = sorted(set(cells["kommune"]) - set(cells.loc[both, "kommune"]))
     cells = cells[both].sort_values(["kommune", "post"]).reset_index(drop=True)
@@ -685,15 +703,33 @@ def network_effect(
             f"{followup}: at least 1 network and 1 comparison kommune and 3 in all (have "
             f"{k1} network, {k0} comparison)")
     df = k1 + k0 - 2
-    c1, c0 = change[net.to_numpy()], change[~net.to_numpy()]
-    est = float(c1.mean() - c0.mean())
-    ss = float(((c1 - c1.mean()) ** 2).sum() + ((c0 - c0.mean()) ** 2).sum())
-    se = float(np.sqrt(ss / df * (1 / k1 + 1 / k0))) if df > 0 else np.nan
+    is_net = net.to_numpy()
+    var = cells.pivot(index="kommune", columns="post", values="var").sum(axis=1)
+    var = var.reindex(change.index).to_numpy(float)
+    if not np.all(np.isfinite(var)):
+        var = np.zeros(len(change))  # no residual df in stage 1: equal weights
+    dv = change.to_numpy(float)
+    # the kommune × wave variance of the changes (beyond the respondents' sampling variance),
+    # by moments from the unweighted group means: E[SS] = sum_k (1 - 1/K_g) (tau2 + var_k)
+    k_g = np.where(is_net, k1, k0)
+    ss0 = float(sum(((dv[m] - dv[m].mean()) ** 2).sum() for m in (is_net, ~is_net)))
+    tau2 = max(0.0, (ss0 - float(np.sum((1 - 1 / k_g) * var))) / df) if df > 0 else 0.0
+    total = tau2 + var
+    wk = 1 / total if np.all(total > 0) else np.ones(len(dv))
+    w1, w0 = float(wk[is_net].sum()), float(wk[~is_net].sum())
+    m1 = float(wk[is_net] @ dv[is_net]) / w1
+    m0 = float(wk[~is_net] @ dv[~is_net]) / w0
+    est = m1 - m0
+    ss = float(wk[is_net] @ (dv[is_net] - m1) ** 2 + wk[~is_net] @ (dv[~is_net] - m0) ** 2)
+    se = float(np.sqrt(ss / df * (1 / w1 + 1 / w0))) if df > 0 else np.nan
     q = float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         t_stat = est / se if se > 0 else np.nan
     p = float(2 * stats.t.sf(abs(t_stat), df)) if np.isfinite(t_stat) else np.nan
-    details: dict = {"cells": cells, "df": df, "t_stat": t_stat, "boot_p": np.nan,
+    cells = cells.assign(kommune_weight=cells["kommune"].map(
+        dict(zip(change.index, wk / wk.mean(), strict=True))))
+    details: dict = {"cells": cells, "df": df, "t_stat": t_stat, "tau2": tau2,
+                     "residual_variance": resid_var, "boot_p": np.nan,
                      "boot_ci": (np.nan, np.nan), "draws": 0, "weights": None}
 
     n_k = k1 + k0
@@ -701,12 +737,12 @@ def network_effect(
     note = (f"two-step DiD on kommune × wave means (Donald & Lang 2007): {role_adj}mean "
             f"score per kommune and wave{' (WLS, weighted)' if weighted else ''}, then each "
             f"kommune's change {baseline} to {followup} compared between network and comparison "
-            f"kommuner (each kommune weighted equally; classical OLS with kommune and wave "
-            f"effects = pooled t-test on the changes), t({df}) inference with "
-            f"df = kommuner - 2. Why: the network varies by kommune and respondents of one "
-            f"kommune and wave share kommune × wave shocks, so the kommune is the unit of "
-            f"inference; {n_k} kommuner ({k1} network, {k0} comparison), {len(d)} scores "
-            f"({int(d['post'].sum())} in {followup})")
+            f"kommuner, weighted by precision (1 / (tau² + the change's sampling variance from "
+            f"the respondents), tau² = {tau2:.3g} the variance of kommune × wave shocks in the "
+            f"changes, by moments), t({df}) inference with df = kommuner - 2. Why: the network "
+            f"varies by kommune and respondents of one kommune and wave share kommune × wave "
+            f"shocks, so the kommune is the unit of inference; {n_k} kommuner ({k1} network, "
+            f"{k0} comparison), {len(d)} scores ({int(d['post'].sum())} in {followup})")
     if dropped:
         note += (f"; {len(dropped)} kommune{'' if len(dropped) == 1 else 'r'} with scores in "
                  f"one wave only left out of stage 2 ({', '.join(dropped)})")
@@ -716,15 +752,16 @@ def network_effect(
             boot = wild_cluster_bootstrap(
                 cells["mean"].to_numpy(float), (cells["post"] * cells["network"]).to_numpy(),
                 cells["kommune"].to_numpy(), cells["post"].to_numpy(),
-                cells["kommune"].to_numpy(), draws=int(bootstrap), seed=seed, alpha=alpha)
+                cells["kommune"].to_numpy(), weights=cells["kommune_weight"].to_numpy(float),
+                draws=int(bootstrap), seed=seed, alpha=alpha)
         except AnalysisError:
             boot = None
         if boot is not None:
             details.update({k: boot[k] for k in ("boot_p", "boot_ci", "draws", "weights")})
             lo, hi = boot["boot_ci"]
             kind = "Webb" if boot["weights"] == "webb" else "Rademacher"
-            note += (f"; check, restricted wild cluster bootstrap on the kommune × wave means "
-                     f"(WCR, {kind} weights, {boot['draws']} draws, kommune clusters): "
+            note += (f"; check, restricted wild cluster bootstrap on the weighted kommune × "
+                     f"wave means (WCR, {kind} weights, {boot['draws']} draws, kommune clusters): "
                      f"p={boot['boot_p']:.3f}, CI [{lo:.4g}, {hi:.4g}] (conservative with "
                      "very few network kommuner)")
     effect = Effect(
