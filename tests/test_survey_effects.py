@@ -276,65 +276,91 @@ def _did_data(study, *, seed=0, n=(25, 60), kommune_sd=0.3, shock_sd=0.15, did=0
 
 
 def _reference_two_step(scores, study, weights=None):
-    """Donald & Lang's two steps with statsmodels: stage 1 ``score ~ C(cell) + C(role)`` (no
-    intercept: one coefficient per kommune × wave cell, at the first role), stage 2 classical
-    OLS of those cell coefficients on kommune and wave dummies and network × post."""
+    """Donald & Lang's two steps, computed independently: stage 1 with statsmodels
+    ``score ~ C(cell) + C(role)`` (no intercept: one coefficient per kommune × wave cell, at the
+    first role; WLS with ``weights``), its residual variance s² = sum of squared residuals /
+    residual df, each cell's sampling variance s² / n_eff (Kish); stage 2 by hand and
+    statsmodels: the kommuner's changes, tau² by moments, weights 1 / (tau² + var), and
+    ``smf.wls("change ~ network")`` with classical inference (residual df K - 2)."""
     d = scores.assign(cell=scores["kommune"] + ":" + scores["wave"])
     formula = "score ~ 0 + C(cell)" + (" + C(role)" if d["role"].nunique() > 1 else "")
     first = (smf.ols(formula, d).fit() if weights is None
              else smf.wls(formula, d, weights=weights).fit())
+    s2 = float((first.resid ** 2).sum() / first.df_resid)
+    w = pd.Series(1.0 if weights is None else np.asarray(weights), index=d.index)
+    n_eff = (w.groupby(d["cell"]).sum() ** 2 / (w ** 2).groupby(d["cell"]).sum())
     cells = first.params.filter(like="C(cell)[").rename("mean").to_frame()
-    cells["kommune"] = [c.split("[")[1].split(":")[0] for c in cells.index]
-    cells["wave"] = [c.split(":")[1].rstrip("]") for c in cells.index]
-    cells["treat"] = ((cells["wave"] == "f")
-                      & cells["kommune"].isin(list(study.network))).astype(float)
-    return smf.ols("mean ~ C(kommune) + C(wave) + treat", cells).fit(), cells
+    cells.index = [c.split("[")[1].rstrip("]") for c in cells.index]
+    cells["var"] = s2 / n_eff.reindex(cells.index)
+    cells["kommune"] = [c.split(":")[0] for c in cells.index]
+    cells["wave"] = [c.split(":")[1] for c in cells.index]
+    wide = cells.pivot(index="kommune", columns="wave", values=["mean", "var"])
+    ch = pd.DataFrame({"change": wide[("mean", "f")] - wide[("mean", "b")],
+                       "var": wide[("var", "f")] + wide[("var", "b")]})
+    ch["network"] = ch.index.isin(list(study.network)).astype(float)
+    K, k_g = len(ch), ch.groupby("network")["change"].transform("size")
+    ss = ch.groupby("network")["change"].transform(lambda x: (x - x.mean()) ** 2).sum()
+    tau2 = max(0.0, (ss - ((1 - 1 / k_g) * ch["var"]).sum()) / (K - 2))
+    ch["w"] = 1 / (tau2 + ch["var"])
+    return smf.wls("change ~ network", ch, weights=ch["w"]).fit(), cells, ch, tau2
 
 
 @pytest.mark.parametrize("case", [((2, 6), 1), ((3, 9), 2), ((9, 11), 3)])
 def test_two_step_equals_statsmodels_on_cell_means(case):
-    """Estimate, SE, CI and p equal the independent two-step fit with statsmodels (stage 2
-    with classical OLS inference and its residual df = kommuner - 2), and equal scipy's pooled
-    two-sample t-test on the kommuner's changes."""
+    """Estimate, SE, CI and p equal the independent two-step computation (statsmodels stage 1,
+    moments by hand, statsmodels WLS stage 2 with classical inference and residual df =
+    kommuner - 2)."""
     (n_net, n_cmp), seed = case
     study = _study(n_net, n_cmp)
     scores = _did_data(study, seed=seed)
     e, det = network_effect(scores, "s", study, return_details=True)
-    ref, cells = _reference_two_step(scores, study)
+    ref, cells, ch, tau2 = _reference_two_step(scores, study)
     K = n_net + n_cmp
     assert ref.df_resid == K - 2 == det["df"]
     assert e.estimator == DID_ESTIMATOR
-    assert e.estimate == pytest.approx(ref.params["treat"], rel=1e-9)
-    assert e.se == pytest.approx(ref.bse["treat"], rel=1e-9)
-    assert e.p_value == pytest.approx(ref.pvalues["treat"], rel=1e-8)
-    assert (e.ci_low, e.ci_high) == pytest.approx(tuple(ref.conf_int().loc["treat"]), rel=1e-9)
-    # the stage-1 cell means are statsmodels' cell coefficients
-    ours = det["cells"].set_index(["kommune", "wave"])["mean"]
-    theirs = cells.set_index(["kommune", "wave"])["mean"]
-    pd.testing.assert_series_equal(ours.sort_index(), theirs.sort_index(), check_names=False,
-                                   rtol=1e-9)
-    # with two waves: the pooled t-test on the changes
-    change = theirs.unstack("wave").eval("f - b")
-    net = change.index.isin(list(study.network))
-    tt = stats.ttest_ind(change[net], change[~net], equal_var=True)
-    assert e.p_value == pytest.approx(tt.pvalue, rel=1e-8)
-    assert e.estimate / e.se == pytest.approx(tt.statistic, rel=1e-9)
+    assert det["tau2"] == pytest.approx(tau2, rel=1e-9, abs=1e-14)
+    assert e.estimate == pytest.approx(ref.params["network"], rel=1e-9)
+    assert e.se == pytest.approx(ref.bse["network"], rel=1e-9)
+    assert e.p_value == pytest.approx(ref.pvalues["network"], rel=1e-8)
+    assert (e.ci_low, e.ci_high) == pytest.approx(tuple(ref.conf_int().loc["network"]),
+                                                  rel=1e-9)
+    # the stage-1 cell means and their sampling variances are statsmodels'
+    ours = det["cells"].set_index(["kommune", "wave"]).sort_index()
+    theirs = cells.set_index(["kommune", "wave"]).sort_index()
+    np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=1e-9)
+    np.testing.assert_allclose(ours["var"], theirs["var"], rtol=1e-9)
     assert (e.n_treated, e.n_control, e.n_obs) == (n_net, n_cmp, len(scores))
     assert e.contrast == "f - b, network - comparison"
     assert "Donald & Lang" in e.note and f"t({K - 2})" in e.note
+    assert "weighted by precision" in e.note and f"tau² = {tau2:.3g}" in e.note
     assert "kommune × wave shocks" in e.note and "unit of inference" in e.note
+
+
+def test_equal_cells_give_the_pooled_t_test_on_the_changes():
+    """Equal cell sizes and one role: every change has the same sampling variance, so the
+    weights are equal and the estimate is scipy's pooled two-sample t-test on the changes."""
+    study = _study(3, 5)
+    scores = _did_data(study, seed=4, n=(40, 41), roles=("skole",))
+    e = network_effect(scores, "s", study)
+    change = scores.groupby(["kommune", "wave"])["score"].mean().unstack("wave").eval("f - b")
+    net = change.index.isin(list(study.network))
+    tt = stats.ttest_ind(change[net], change[~net], equal_var=True)
+    assert e.estimate == pytest.approx(change[net].mean() - change[~net].mean(), rel=1e-12)
+    assert e.p_value == pytest.approx(tt.pvalue, rel=1e-8)
+    assert e.estimate / e.se == pytest.approx(tt.statistic, rel=1e-9)
 
 
 def test_without_roles_the_cell_means_are_plain_means():
     study = _study(3, 5)
     scores = _did_data(study, seed=5, roles=("skole",))
     e, det = network_effect(scores, "s", study, return_details=True)
-    means = scores.groupby(["kommune", "wave"])["score"].mean()
-    np.testing.assert_allclose(det["cells"].set_index(["kommune", "wave"])["mean"]
-                               .sort_index(), means.sort_index(), rtol=1e-12)
-    change = means.unstack("wave").eval("f - b")
-    net = change.index.isin(list(study.network))
-    assert e.estimate == pytest.approx(change[net].mean() - change[~net].mean(), rel=1e-12)
+    g = scores.groupby(["kommune", "wave"])["score"]
+    cells = det["cells"].set_index(["kommune", "wave"]).sort_index()
+    np.testing.assert_allclose(cells["mean"], g.mean().sort_index(), rtol=1e-12)
+    # sampling variance: the pooled within-cell variance over the cell's n
+    s2 = ((scores["score"] - g.transform("mean")) ** 2).sum() / (len(scores) - g.ngroups)
+    np.testing.assert_allclose(cells["var"], s2 / g.size().sort_index(), rtol=1e-10)
+    assert det["residual_variance"] == pytest.approx(s2, rel=1e-10)
     assert "role-adjusted" not in e.note
 
 
@@ -344,9 +370,9 @@ def test_weighted_stage_one_is_wls():
     rng = np.random.default_rng(6)
     scores["weight"] = rng.uniform(0.5, 2.0, len(scores))
     e = network_effect(scores, "s", study, weighted=True)
-    ref, _ = _reference_two_step(scores, study, weights=scores["weight"])
-    assert e.estimate == pytest.approx(ref.params["treat"], rel=1e-9)
-    assert e.se == pytest.approx(ref.bse["treat"], rel=1e-9)
+    ref, *_ = _reference_two_step(scores, study, weights=scores["weight"])
+    assert e.estimate == pytest.approx(ref.params["network"], rel=1e-9)
+    assert e.se == pytest.approx(ref.bse["network"], rel=1e-9)
     assert "WLS, weighted" in e.note
     # unit weights: the unweighted estimate; weighted=False ignores the column
     ones = network_effect(scores.assign(weight=1.0), "s", study, weighted=True)
@@ -369,16 +395,18 @@ def test_wild_bootstrap_check_is_wildboottest_on_the_cell_means():
     scores = _did_data(study, seed=8, did=0.5)
     e, det = network_effect(scores, "s", study, return_details=True)
     assert det["weights"] == "webb" and det["draws"] == 9999
-    _, cells = _reference_two_step(scores, study)
-    cells = cells.sort_values(["kommune", "wave"])
+    cells = det["cells"].sort_values(["kommune", "wave"])
+    treat = ((cells["wave"] == "f") & (cells["network"] == 1)).astype(float).rename("treat")
     X = pd.concat([pd.Series(1.0, index=cells.index, name="const"),
                    pd.get_dummies(cells["kommune"], drop_first=True, dtype=float),
-                   (cells["wave"] == "f").astype(float).rename("post"), cells["treat"]], axis=1)
+                   (cells["wave"] == "f").astype(float).rename("post"), treat], axis=1)
+    # the precision weights of stage 2 (one per kommune): WLS as OLS on sqrt(w)-scaled data
+    sw = np.sqrt(cells["kommune_weight"].to_numpy())
     codes = np.unique(cells["kommune"], return_inverse=True)[1].ravel()
     R = np.zeros(X.shape[1])
     R[-1] = 1.0
-    b = wbt.WildboottestCL(X=X.to_numpy(), Y=cells["mean"].to_numpy(), cluster=codes, R=R,
-                           B=9999, seed=1, parallel=False)
+    b = wbt.WildboottestCL(X=X.to_numpy() * sw[:, None], Y=cells["mean"].to_numpy() * sw,
+                           cluster=codes, R=R, B=9999, seed=1, parallel=False)
     b.get_scores(bootstrap_type="11", impose_null=True)
     V, _ = bootstrap_weight_matrix(9999, len(np.unique(codes)), "webb", 20131)
     b.v, b.B = V.T.copy(), V.shape[0]

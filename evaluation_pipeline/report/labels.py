@@ -100,7 +100,7 @@ LABELS = {
         "methods_survey_two_step": "For {scales} er forskjellen mellom nettverk og "
         "sammenligning estimert i to trinn (Donald og Lang 2007): gjennomsnittlig skåre per "
         "kommune og runde, justert for rollesammensetningen, og så hver kommunes endring "
-        "sammenlignet mellom nettverks- og sammenligningskommunene (hver kommune teller likt), "
+        "sammenlignet mellom nettverks- og sammenligningskommunene (vektet etter presisjon), "
         "med t-fordeling med antall kommuner minus 2 frihetsgrader. Kommunen er enheten for "
         "usikkerheten: nettverket varierer mellom kommuner, og svar fra samme kommune og runde "
         "påvirkes av de samme lokale forholdene.",
@@ -303,7 +303,7 @@ LABELS = {
         "methods_survey_two_step": "For {scales}, network vs comparison is estimated in two "
         "steps (Donald and Lang 2007): the mean score per kommune and wave, adjusted for the "
         "role mix, then each kommune's change compared between the network and the comparison "
-        "kommuner (each kommune counts equally), with t inference on the number of kommuner "
+        "kommuner (weighted by precision), with t inference on the number of kommuner "
         "minus 2 degrees of freedom. The kommune is the unit of the uncertainty: the network "
         "varies by kommune, and answers from the same kommune and wave share local "
         "circumstances.",
