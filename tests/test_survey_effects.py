@@ -421,6 +421,7 @@ def test_wild_bootstrap_check_is_wildboottest_on_the_cell_means():
     lo, hi = det["boot_ci"]
     assert f"p={det['boot_p']:.3f}" in e.note and f"CI [{lo:.4g}, {hi:.4g}]" in e.note
     assert "Webb weights, 9999 draws" in e.note
+    assert "conservative with 2 or fewer network kommuner" in e.note  # BENCHMARKS.md
     # not in the registry's format: the logic chain must not take it for the primary CI
     assert "wild cluster bootstrap (" not in e.note
     # no bootstrap when switched off, or with 50 kommuner of which 10 or more in the network

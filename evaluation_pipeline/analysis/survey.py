@@ -781,8 +781,8 @@ def network_effect(
             kind = "Webb" if boot["weights"] == "webb" else "Rademacher"
             note += (f"; check, restricted wild cluster bootstrap on the weighted kommune × "
                      f"wave means (WCR, {kind} weights, {boot['draws']} draws, kommune clusters): "
-                     f"p={boot['boot_p']:.3f}, CI [{lo:.4g}, {hi:.4g}] (conservative with "
-                     "very few network kommuner)")
+                     f"p={boot['boot_p']:.3f}, CI [{lo:.4g}, {hi:.4g}]"
+                     + (" (conservative with 2 or fewer network kommuner)" if k1 <= 2 else ""))
     effect = Effect(
         source="survey", outcome=outcome, contrast=contrast, estimator=DID_ESTIMATOR,
         estimate=est, se=se, ci_low=est - q * se, ci_high=est + q * se, p_value=p,
