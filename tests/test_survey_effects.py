@@ -364,6 +364,20 @@ def test_without_roles_the_cell_means_are_plain_means():
     assert "role-adjusted" not in e.note
 
 
+def test_one_respondent_per_cell_gives_equal_weights():
+    """No residual df in stage 1 (one score per kommune and wave): no sampling variance, so the
+    kommuner are weighted equally (the unweighted pooled t-test on the changes)."""
+    study = _study(2, 3)
+    scores = _did_data(study, seed=13, n=(1, 2), roles=("skole",))
+    e, det = network_effect(scores, "s", study, return_details=True)
+    assert np.isnan(det["residual_variance"])
+    change = scores.groupby(["kommune", "wave"])["score"].mean().unstack("wave").eval("f - b")
+    net = change.index.isin(list(study.network))
+    tt = stats.ttest_ind(change[net], change[~net], equal_var=True)
+    assert e.estimate == pytest.approx(change[net].mean() - change[~net].mean(), rel=1e-12)
+    assert e.p_value == pytest.approx(tt.pvalue, rel=1e-8)
+
+
 def test_weighted_stage_one_is_wls():
     study = _study(4, 6)
     scores = _did_data(study, seed=6)
