@@ -187,17 +187,17 @@ def test_flci_one_pre_one_post_closed_form():
     b = [0.05, 0.4]
     S = np.array([[0.01, 0.004], [0.004, 0.02]])
     h = math.sqrt(0.01 + 0.02 + 2 * 0.004)
+    def folded_cv(m):
+        return optimize.brentq(lambda c: stats.norm.cdf(c - m / h)
+                               - stats.norm.cdf(-c - m / h) - 0.95, 0, 50)
+
     for m in (0.0, 0.05, 0.2):
-        cv = optimize.brentq(lambda c: stats.norm.cdf(c - m / h) - stats.norm.cdf(-c - m / h)
-                             - 0.95, 0, 50)
+        cv = folded_cv(m)
         r = se.sd_flci(b, S, 1, 1, None, m)
         assert r["lb"] == pytest.approx(0.45 - h * cv, abs=1e-7)
         assert r["ub"] == pytest.approx(0.45 + h * cv, abs=1e-7)
     # the breakdown M solves 0.45 = h·cv(M/h)
-    m_star = optimize.brentq(
-        lambda m: h * optimize.brentq(lambda c: stats.norm.cdf(c - m / h)
-                                      - stats.norm.cdf(-c - m / h) - 0.95, 0, 50) - 0.45,
-        0, 1)
+    m_star = optimize.brentq(lambda m: h * folded_cv(m) - 0.45, 0, 1)
     bd = se.sd_breakdown(b, S, 1, 1, None, scale=0.1, rel_tol=1e-4)
     assert bd == pytest.approx(m_star, abs=2e-5)
 

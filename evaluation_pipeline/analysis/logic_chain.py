@@ -185,9 +185,14 @@ def logic_chain_evidence(
     effects: pd.DataFrame,
     *,
     registry_estimator: Literal["twfe", "callaway_santanna"] = "twfe",
+    sensitivity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per logic-chain element × bound indicator with the primary Effect row, the
     expected direction and the verdict (see the module docstring for every rule).
+
+    ``sensitivity``: the registry breakdown rows (:func:`~.registry_sensitivity.
+    registry_sensitivity`' second frame); a registry row with a verdict then ends its note
+    with the breakdown M̄ and the pre-trend Wald test (the verdict itself is unchanged).
 
     ``effects`` is a frame of Effect rows (:func:`~.effects.effects_frame`), e.g. the
     ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` persons are blanked
@@ -217,7 +222,11 @@ def logic_chain_evidence(
                 sel = _select(study, eff, source, ident, registry_estimator)
                 rows.append(_evidence_row(level, el.name, ident, source, expected, exp_note,
                                           sel, k))
-    return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+    out = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+    if sensitivity is not None:
+        from .registry_sensitivity import with_sensitivity_notes
+        out = with_sensitivity_notes(out, sensitivity)
+    return out
 
 
 def element_verdicts(evidence: pd.DataFrame, study=None) -> pd.DataFrame:

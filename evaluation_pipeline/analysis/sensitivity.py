@@ -508,22 +508,25 @@ def sd_flci(betahat, sigma, n_pre: int, n_post: int, l_vec=None, m: float = 0.0,
     h_0 = math.sqrt(var(v_ext))
     nmu = D.shape[0]
 
-    def bias_at(h, mu0=None):
+    def bias_at(h, mu0):
         """min 1'(μ+ + μ−) s.t. Dpost'(μ+ − μ−) = l, var(Dpre'(μ+ − μ−)) <= h²."""
         def split(x):
             return x[:nmu] - x[nmu:]
+
+        def var_grad(x):
+            g_mu = Dpre @ (2 * Spp @ (Dpre.T @ split(x)) + 2 * Spq @ lv)
+            return np.concatenate([g_mu, -g_mu])
+
         cons = [
             {"type": "eq", "fun": lambda x: Dpost.T @ split(x) - lv,
              "jac": lambda x: np.hstack([Dpost.T, -Dpost.T])},
             {"type": "ineq", "fun": lambda x: h * h - var(Dpre.T @ split(x)),
-             "jac": lambda x: -np.concatenate([Dpre @ (2 * Spp @ (Dpre.T @ split(x)) + 2 * Spq @ lv),
-                              -(Dpre @ (2 * Spp @ (Dpre.T @ split(x)) + 2 * Spq @ lv))])},
+             "jac": lambda x: -var_grad(x)},
         ]
-        x0 = mu0 if mu0 is not None else np.full(2 * nmu, 0.0)
-        res = optimize.minimize(lambda x: x.sum(), x0, jac=lambda x: np.ones_like(x),
+        res = optimize.minimize(lambda x: x.sum(), mu0, jac=lambda x: np.ones_like(x),
                                 bounds=[(0, None)] * (2 * nmu), constraints=cons,
                                 method="SLSQP", options={"maxiter": 500, "ftol": 1e-12})
-        return float(res.fun), res.x, Dpre.T @ split(res.x)
+        return float(res.fun), Dpre.T @ split(res.x)
 
     # a feasible start: μ for the extrapolation estimator (exact bias LP)
     def start_mu(v):
@@ -535,25 +538,24 @@ def sd_flci(betahat, sigma, n_pre: int, n_post: int, l_vec=None, m: float = 0.0,
     mu_ext = start_mu(v_ext)
 
     def halflength(h):
-        if m == 0:
-            return q * h, 0.0, v_min if h <= h_min * (1 + 1e-9) else None
-        B, _, v = bias_at(h, mu_ext)
-        bias = m * B
-        return _folded_normal_quantile(1 - alpha, bias / h) * h, bias, v
+        B, v = bias_at(h, mu_ext)
+        return _folded_normal_quantile(1 - alpha, m * B / h) * h, m * B, v
 
-    if m == 0 or h_0 <= h_min * (1 + 1e-9):
-        h_star = h_min if m == 0 else h_0
-        v_star = v_min if m == 0 else v_ext
-        bias = 0.0 if m == 0 else m * float(np.ones(2 * nmu) @ mu_ext)
-        half = q * h_star if m == 0 else _folded_normal_quantile(1 - alpha, bias / h_star) * h_star
+    if m == 0:  # no bias: the shortest CI is the smallest-variance estimator's
+        h_star, v_star, bias, half = h_min, v_min, 0.0, q * h_min
+    elif h_0 <= h_min * (1 + 1e-9):  # nothing to trade: the extrapolation
+        h_star, v_star = h_0, v_ext
+        bias = m * float(mu_ext.sum())
+        half = _folded_normal_quantile(1 - alpha, bias / h_0) * h_0
     else:
         r = optimize.minimize_scalar(lambda h: halflength(h)[0], bounds=(h_min, h_0),
                                      method="bounded", options={"xatol": 1e-10 * h_0})
-        cands = [(halflength(h)[0], h) for h in (r.x, h_0)]
-        half, h_star = min(cands)
-        _, bias, v_star = halflength(h_star)
-        if h_star == h_0:
-            v_star = v_ext
+        half, bias, v_star = halflength(float(r.x))
+        h_star = float(r.x)
+        at_ext = m * float(mu_ext.sum())
+        half_ext = _folded_normal_quantile(1 - alpha, at_ext / h_0) * h_0
+        if half_ext < half:  # the range's end (the bounded search stays inside it)
+            h_star, v_star, bias, half = h_0, v_ext, at_ext, half_ext
     est = float(v_star @ b[:n_pre] + lv @ b[n_pre:])
     return {"lb": est - half, "ub": est + half, "half_length": half, "h": h_star,
             "bias": bias, "estimate": est}

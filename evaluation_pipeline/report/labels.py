@@ -477,3 +477,83 @@ def t(key: str, language: str = "nb", **fmt: object) -> str:
     """The label ``key`` in ``language``."""
     text = LABELS.get(language, LABELS["nb"]).get(key) or LABELS["nb"][key]
     return text.format(**fmt) if fmt else text
+
+
+# Parallel-trends sensitivity of the registry DiD (analysis.registry_sensitivity,
+# report.sensitivity_report): kept together here so the other labels stay untouched
+LABELS["nb"].update({
+    "sens_title": "Hvor robust er registerresultatet for brudd på parallelle trender?",
+    "sens_text": (
+        "Forskjell-i-forskjeller forutsetter at nettverks- og sammenligningskommunene ville "
+        "ha utviklet seg parallelt uten nettverket. Analysen etter Rambachan og Roth (2023) "
+        "spør hvor store brudd på denne forutsetningen som tåles før konklusjonen faller bort. "
+        "M̄ sier hvor stor endringen i trendforskjellen etter innmelding kan være, i forhold "
+        "til den største endringen fra år til år før innmelding (M̄ = 1: like stor som den "
+        "verste før innmelding). Figurene viser et robust 95 % konfidensintervall for "
+        "gjennomsnittlig effekt i årene etter innmelding (TWFE-hendelsesstudien) for hver M̄, "
+        "og intervallet under parallelle trender. Bruddverdien er den største M̄ der "
+        "intervallet fortsatt utelukker 0: jo større, jo mer robust. M er den tilsvarende "
+        "grensen for hvor mye trendforskjellens helning kan endre seg fra år til år "
+        "(glatthet). Testen av parallelle trender før innmelding (Wald, χ²) har lav styrke "
+        "med få kommuner: et ikke-signifikant resultat beviser ikke parallelle trender."),
+    "sens_breakdowns": "Bruddverdier (M̄):",
+    "sens_no_breakdown": "ingen bruddverdi (intervallet inneholder 0 allerede under "
+    "parallelle trender)",
+    "sens_insufficient": "for lite data",
+    "sens_robust_ci": "Robust 95 % KI",
+    "sens_original_ci": "95 % KI under parallelle trender",
+    "sens_mbar": "M̄ (relativ størrelse på bruddet)",
+    "sens_effect": "Gj.sn. effekt etter innmelding",
+    "fig_registry_sensitivity": "Robust 95 % konfidensintervall for gjennomsnittlig effekt "
+    "etter innmelding mot M̄ (Rambachan og Roth 2023, relative størrelser); til venstre "
+    "intervallet under parallelle trender.",
+    "tab_registry_breakdown": "Følsomhet for brudd på parallelle trender: bruddverdier og "
+    "test av parallelle trender før innmelding.",
+    "method_registry_breakdown": "Rambachan og Roth (2023) på TWFE-hendelsesstudien "
+    "(gjennomsnitt av årene etter innmelding); M̄: ARP-test med minst gunstige hybrid (C-LF), "
+    "M: optimalt intervall med fast lengde (FLCI); Wald-test (χ²) av koeffisientene før "
+    "innmelding.",
+})
+LABELS["en"].update({
+    "sens_title": "How robust is the registry result to violations of parallel trends?",
+    "sens_text": (
+        "Difference-in-differences assumes that the network and comparison kommuner would "
+        "have developed in parallel without the network. The analysis after Rambachan and "
+        "Roth (2023) asks how large a violation of this assumption can be before the "
+        "conclusion goes away. M̄ says how large the change in the difference in trends after "
+        "joining may be, relative to the largest year-to-year change before joining (M̄ = 1: "
+        "as large as the worst one before joining). The figures show a robust 95 % confidence "
+        "interval of the average effect in the years after joining (the TWFE event study) for "
+        "each M̄, and the interval under parallel trends. The breakdown value is the largest "
+        "M̄ at which the interval still excludes 0: the larger, the more robust. M is the "
+        "corresponding bound on how much the slope of the difference in trends may change "
+        "from one year to the next (smoothness). The test of parallel pre-trends (Wald, χ²) "
+        "has little power with few kommuner: a non-significant result does not prove "
+        "parallel trends."),
+    "sens_breakdowns": "Breakdown values (M̄):",
+    "sens_no_breakdown": "no breakdown value (the interval includes 0 already under parallel "
+    "trends)",
+    "sens_insufficient": "insufficient data",
+    "sens_robust_ci": "Robust 95 % CI",
+    "sens_original_ci": "95 % CI under parallel trends",
+    "sens_mbar": "M̄ (relative magnitude of the violation)",
+    "sens_effect": "Avg. effect after joining",
+    "fig_registry_sensitivity": "Robust 95 % confidence interval of the average effect after "
+    "joining against M̄ (Rambachan and Roth 2023, relative magnitudes); on the left the "
+    "interval under parallel trends.",
+    "tab_registry_breakdown": "Sensitivity to violations of parallel trends: breakdown values "
+    "and the test of parallel pre-trends.",
+    "method_registry_breakdown": "Rambachan and Roth (2023) on the TWFE event study (average "
+    "of the years after joining); M̄: ARP test with the least-favourable hybrid (C-LF), M: "
+    "optimal fixed-length CI (FLCI); Wald test (χ²) of the coefficients before joining.",
+})
+COLUMNS["nb"].update({
+    "pre_periods": "År før", "post_periods": "År etter", "breakdown_rm": "Bruddverdi M̄",
+    "breakdown_sd": "Bruddverdi M", "wald_statistic": "Wald χ²", "wald_df": "fg",
+    "wald_p": "Wald p",
+})
+COLUMNS["en"].update({
+    "pre_periods": "Years before", "post_periods": "Years after",
+    "breakdown_rm": "Breakdown M̄", "breakdown_sd": "Breakdown M",
+    "wald_statistic": "Wald χ²", "wald_df": "df", "wald_p": "Wald p",
+})

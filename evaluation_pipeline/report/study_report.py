@@ -22,6 +22,7 @@ from ..analysis.effects import insufficient_data_notes
 from ..disclosure import suppress
 from ..privacy import suppress_effects, suppress_small_cells
 from . import figures
+from . import sensitivity_report as sens
 from .html import Cell, Section, render_report, write_report
 from .labels import t
 from .tables import PublishedTable, formatted, registry_did_table, write_tables
@@ -274,6 +275,8 @@ def build_study_report(
     registry_reference: pd.DataFrame | None = None,
     sources: list[str] | None = None,
     failed_sources: dict[str, str] | None = None,
+    sensitivity: pd.DataFrame | None = None,
+    breakdown: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``.
 
@@ -287,7 +290,10 @@ def build_study_report(
     ``sources``: the sources of evidence the report covers (default: every section study.yaml
     has: ``survey``, ``registry``, ``interviews``); only they get a section, tables, figures,
     methods and caveats. ``failed_sources`` (source -> why) are sources left out because they
-    could not be read or failed validation: their section says so instead."""
+    could not be read or failed validation: their section says so instead. ``sensitivity``
+    and ``breakdown``: the registry's parallel-trends sensitivity
+    (:func:`~evaluation_pipeline.analysis.registry_sensitivity.registry_sensitivity`): a
+    subsection after the registry's, one figure per indicator and the breakdown table."""
     failed = dict(failed_sources or {})
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry")
@@ -297,6 +303,7 @@ def build_study_report(
         survey_summary = reliability = item_dist = response = retention = None
     if "registry" not in has:
         registry_means = event_study = pretrend = registry_reference = None
+        sensitivity = breakdown = None
     if "interviews" not in has:
         theme_freq = theme_role_freq = co_occ = intercoder = None
     lang = study.language
@@ -383,6 +390,11 @@ def build_study_report(
         add("intercoder_reliability", intercoder.assign(suppressed=False),
             source=src["interviews"])
 
+    if breakdown is not None and len(breakdown):
+        breakdown = _visible_breakdown(breakdown, base["effects"])
+        add("registry_breakdown", sens.breakdown_table(breakdown, lang).assign(
+            suppressed=False), source=src["registry"],
+            method=t("method_registry_breakdown", lang), kinds=sens.TABLE_KINDS)
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
                                                        "report.html"))
     result.table_files = write_tables(list(tabs.values()), out_dir / "tables", lang, k,
@@ -430,6 +442,12 @@ def build_study_report(
             dist[dist["group"] == "network"], items, study.wave_ids, **syn)
     if "registry" in has and event_study is not None and len(event_study):
         figs["registry_event_study"] = _fig(figures.event_study, event_study, ind_labels, **syn)
+    if "registry_breakdown" in tabs and sensitivity is not None and len(sensitivity):
+        for ind in breakdown.loc[breakdown["status"] == "ok", "indicator"]:
+            rows = sensitivity[sensitivity["indicator"] == ind].reset_index(drop=True)
+            if len(rows):
+                figs[sens.figure_name(ind)] = _fig(sens.sensitivity_figure, rows,
+                                                   ind_labels.get(ind, ind), **syn)
     themes = tabs["interview_theme_counts"].frame if "interview_theme_counts" in tabs else \
         pd.DataFrame()
     if len(themes):
@@ -557,6 +575,15 @@ def build_study_report(
                 sec.paragraphs = [*sec.paragraphs,
                                   t("not_estimated", lang) + " " + "; ".join(lost) + "."]
             sections.append(sec)
+            if name == "registry" and "registry_breakdown" in tabs:
+                sections.append(Section(
+                    t("sens_title", lang), anchor="registry-sensitivity",
+                    paragraphs=sens.sensitivity_paragraphs(breakdown, ind_labels, lang),
+                    figures=[(f"{ind_labels.get(i, i)}: {t('fig_registry_sensitivity', lang)}",
+                              result.previews[sens.figure_name(i)])
+                             for i in breakdown["indicator"]
+                             if sens.figure_name(i) in result.previews],
+                    tables=[table("registry_breakdown")]))
     sections += [
         Section(t("methods", lang), anchor="methods",
                 paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang,
@@ -827,3 +854,13 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
         lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"
                   for row in text.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def _visible_breakdown(breakdown: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """The breakdown rows of indicators whose published registry effects are not all
+    suppressed (as the pre-trend sentence)."""
+    if "suppressed" not in effects or not len(effects):
+        return breakdown
+    reg = effects[effects["source"] == "registry"]
+    sup = reg.groupby("outcome")["suppressed"].all()
+    return breakdown[~breakdown["indicator"].isin(set(sup[sup].index))].reset_index(drop=True)
