@@ -151,14 +151,19 @@ def _g(x: float, digits: int = 2) -> str:
 
 
 def sensitivity_clause(row) -> str:
-    """The logic-chain note's clause for one indicator's breakdown row, e.g. ``breakdown
-    M̄ = 0.8, M = 0.013 (Rambachan-Roth, average post-period effect); pre-trend Wald χ²(3)
-    p = 0.41``; an empty string without a result."""
-    if row is None or row.get("status") != "ok":
+    """The logic-chain note's clause for one indicator's breakdown row, e.g. ``Rambachan-Roth
+    (average post-period effect): breakdown M̄ = 0.8, M = 0.013; pre-trend Wald χ²(3)
+    p = 0.41``; for an indicator that could not be analysed ``Rambachan-Roth: insufficient
+    data: <why>``; an empty string without a row."""
+    if row is None:
         return ""
+    if row.get("status") != "ok":
+        why = str(row.get("reason") or "")
+        why = why.split(": ", 1)[1] if why.startswith("registry:") and ": " in why else why
+        return f"Rambachan-Roth: insufficient data: {why}".rstrip(": ")
     bd = row["breakdown_rm"]
     if isinstance(bd, float) and math.isnan(bd):
-        rm = "no breakdown M̄ (the event-study CI includes 0 under parallel trends)"
+        rm = "no breakdown M̄, the CI includes 0 under parallel trends"
     elif math.isinf(bd):
         rm = "breakdown M̄ > 20"
     else:
@@ -166,10 +171,10 @@ def sensitivity_clause(row) -> str:
         sd = row["breakdown_sd"]
         if not math.isnan(sd):
             rm += f", M = {'> ' + _g(1024 * row['m_scale']) if math.isinf(sd) else _g(sd)}"
-    wald = (f"pre-trend Wald χ²({int(row['wald_df'])}) p = {_g(row['wald_p'])}"
-            if not math.isnan(row["wald_p"]) else "")
-    return "; ".join(p for p in (f"{rm} (Rambachan-Roth, average post-period effect)", wald)
-                     if p)
+    text = f"Rambachan-Roth (average post-period effect): {rm}"
+    if not math.isnan(row["wald_p"]):
+        text += f"; pre-trend Wald χ²({int(row['wald_df'])}) p = {_g(row['wald_p'])}"
+    return text
 
 
 def with_sensitivity_notes(evidence: pd.DataFrame, breakdown: pd.DataFrame | None
