@@ -18,13 +18,13 @@ from scipy import stats
 
 from evaluation_pipeline.analysis import sensitivity as se
 from evaluation_pipeline.analysis.did import event_study
+from evaluation_pipeline.analysis.effects import effects_frame
 from evaluation_pipeline.analysis.logic_chain import logic_chain_evidence
 from evaluation_pipeline.analysis.registry import (
     registry_dynamic,
     registry_effects,
     registry_panel,
 )
-from evaluation_pipeline.analysis.effects import effects_frame
 from evaluation_pipeline.analysis.registry_sensitivity import (
     BREAKDOWN_COLUMNS,
     SENSITIVITY_COLUMNS,
@@ -75,6 +75,9 @@ def test_original_ci_and_wald_are_the_event_studys_numbers(telemark):
     z = stats.norm.ppf(0.975)
     assert row["ci_low"] == pytest.approx(est - z * sd, rel=1e-10)
     assert row["ci_high"] == pytest.approx(est + z * sd, rel=1e-10)
+    bp = b[pre].to_numpy()
+    w = float(bp @ np.linalg.inv(es.vcov.loc[pre, pre].to_numpy()) @ bp)
+    assert row["wald_statistic"] == pytest.approx(w, rel=1e-10)
     # the Wald statistic is k × the event study's joint F (the same three leads)
     _, tests = registry_dynamic(obs, study)
     f = tests[(tests["indicator"] == ind) & (tests["estimator"] == "TWFE")].iloc[0]
