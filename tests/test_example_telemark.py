@@ -164,3 +164,27 @@ def test_example_readme_names_every_landing_file():
         assert f"landing/registry/{f.name}" in readme
     assert "NLOD 2.0" in readme
     assert Path(TELEMARK / "study.yaml").read_text(encoding="utf-8").count("synthetic: false")
+
+
+def test_report_has_the_parallel_trends_sensitivity(telemark_run):
+    """Issue 23.4: one sensitivity figure (PNG + SVG) per analysable indicator, the breakdown
+    table, the section's text, and the breakdown clause in the registry logic-chain notes."""
+    rc, out = telemark_run
+    assert rc == 0
+    for ind in ("barnevern_tiltak_0_17", "trivsel_10_trinn"):
+        for ext in ("png", "svg"):
+            assert (out / "figures" / f"registry_sensitivity_{ind}.{ext}").stat().st_size > 0
+    assert not (out / "figures" / "registry_sensitivity_psykiske_plager.png").exists()
+    text = _text((out / "report" / "rapport.html").read_text(encoding="utf-8"))
+    assert "Hvor robust er registerresultatet for brudd på parallelle trender?" in text
+    assert "Bruddverdier (M̄): Barn 0–17 år med barnevernstiltak per 1 000: ingen " \
+           "bruddverdi" in text
+    breakdown = pd.read_csv(out / "tables" / "registry_breakdown.csv")
+    assert list(breakdown["indicator"]) == ["barnevern_tiltak_0_17", "psykiske_plager",
+                                            "trivsel_10_trinn", "lavinntekt_0_17"]
+    stored = _table(out, "registry_breakdown").set_index("indicator")
+    assert stored.loc["barnevern_tiltak_0_17", "wald_df"] == 3
+    assert stored.loc["lavinntekt_0_17", "status"] == "insufficient_data"
+    notes = _table(out, "logic_chain_evidence").set_index("indicator")["note"]
+    assert "Rambachan-Roth (average post-period effect): no breakdown M̄" in \
+        notes["barnevern_tiltak_0_17"]
