@@ -577,7 +577,7 @@ def build_study_report(
             sections.append(sec)
             if name == "registry" and "registry_breakdown" in tabs:
                 sections.append(Section(
-                    t("sens_title", lang), anchor="registry-sensitivity",
+                    t("sens_title", lang), anchor="registry-sensitivity", level=3,
                     paragraphs=sens.sensitivity_paragraphs(breakdown, ind_labels, lang),
                     figures=[(f"{ind_labels.get(i, i)}: {t('fig_registry_sensitivity', lang)}",
                               result.previews[sens.figure_name(i)])
