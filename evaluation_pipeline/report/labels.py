@@ -499,6 +499,8 @@ LABELS["nb"].update({
     "sens_breakdowns": "Bruddverdier (M̄):",
     "sens_no_breakdown": "ingen bruddverdi (intervallet inneholder 0 allerede under "
     "parallelle trender)",
+    "sens_no_breakdown_sd": "ingen bruddverdi for M: intervallet inneholder 0 allerede ved "
+    "M = 0 (trenden før innmelding fremskrevet lineært)",
     "sens_insufficient": "for lite data",
     "sens_robust_ci": "Robust 95 % KI",
     "sens_original_ci": "95 % KI under parallelle trender",
@@ -533,6 +535,8 @@ LABELS["en"].update({
     "sens_breakdowns": "Breakdown values (M̄):",
     "sens_no_breakdown": "no breakdown value (the interval includes 0 already under parallel "
     "trends)",
+    "sens_no_breakdown_sd": "no breakdown value for M: the interval includes 0 already at "
+    "M = 0 (the pre-trend extrapolated linearly)",
     "sens_insufficient": "insufficient data",
     "sens_robust_ci": "Robust 95 % CI",
     "sens_original_ci": "95 % CI under parallel trends",

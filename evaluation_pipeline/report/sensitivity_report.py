@@ -96,10 +96,19 @@ def breakdown_table(breakdown: pd.DataFrame, language: str) -> pd.DataFrame:
             if ok else "–",
             "wald_statistic": r["wald_statistic"], "wald_df": r["wald_df"],
             "wald_p": r["wald_p"],
-            "note": (r["reason"] or "") if not ok else
-            ("" if not _isnan(r["breakdown_rm"]) else t("sens_no_breakdown", language)),
+            "note": (r["reason"] or "") if not ok else _note(r, language),
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def _note(r: dict, language: str) -> str:
+    """Why a breakdown value is missing: the CI includes 0 under parallel trends, or (M) the
+    FLCI includes 0 already at M = 0 (the pre-trend extrapolated linearly)."""
+    if _isnan(r["breakdown_rm"]) and _isnan(r["breakdown_sd"]):
+        return t("sens_no_breakdown", language)
+    if _isnan(r["breakdown_sd"]):
+        return t("sens_no_breakdown_sd", language)
+    return ""
 
 
 def _isnan(x) -> bool:
