@@ -502,6 +502,7 @@ LABELS["nb"].update({
     "sens_no_breakdown_sd": "ingen bruddverdi for M: intervallet inneholder 0 allerede ved "
     "M = 0 (trenden før innmelding fremskrevet lineært)",
     "sens_insufficient": "for lite data",
+    "sens_breakdown_line": "Bruddverdi",
     "sens_robust_ci": "Robust 95 % KI",
     "sens_original_ci": "95 % KI under parallelle trender",
     "sens_mbar": "M̄ (relativ størrelse på bruddet)",
@@ -538,6 +539,7 @@ LABELS["en"].update({
     "sens_no_breakdown_sd": "no breakdown value for M: the interval includes 0 already at "
     "M = 0 (the pre-trend extrapolated linearly)",
     "sens_insufficient": "insufficient data",
+    "sens_breakdown_line": "Breakdown value",
     "sens_robust_ci": "Robust 95 % CI",
     "sens_original_ci": "95 % CI under parallel trends",
     "sens_mbar": "M̄ (relative magnitude of the violation)",

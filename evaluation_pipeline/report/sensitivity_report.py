@@ -30,11 +30,12 @@ def figure_name(indicator: str) -> str:
     return f"registry_sensitivity_{indicator}"
 
 
-def sensitivity_figure(table: pd.DataFrame, label: str, *, language: str = "nb",
-                       synthetic: bool = False) -> plt.Figure:
+def sensitivity_figure(table: pd.DataFrame, label: str, *, breakdown: float | None = None,
+                       language: str = "nb", synthetic: bool = False) -> plt.Figure:
     """Robust 95 % CIs of the average post-period effect under Δ^RM(M̄) against M̄ (one
     indicator's ``registry_sensitivity`` rows), the CI under parallel trends left of M̄ = 0,
-    a horizontal line at 0. An end that is open (inf) is drawn to the panel's edge."""
+    a horizontal line at 0 and, when there is one inside the plotted range, a dotted line
+    at the breakdown M̄. An end that is open (inf) is drawn to the panel's edge."""
     rm = table[table["kind"] == "RM"].sort_values("m")
     orig = table[table["kind"] == "original"]
     with figure_style():
@@ -53,11 +54,17 @@ def sensitivity_figure(table: pd.DataFrame, label: str, *, language: str = "nb",
             ax.vlines([-0.6 * step], [o["lb"]], [o["ub"]], color=SEQUENCE[1], lw=2.2,
                       label=t("sens_original_ci", language))
         ax.axhline(0, color="black", lw=0.8)
+        if breakdown is not None and not _isnan(breakdown) and len(rm) and \
+                breakdown <= float(rm["m"].max()):
+            ax.axvline(breakdown, color="grey", lw=0.9, ls=":",
+                       label=f"{t('sens_breakdown_line', language)} M̄ = "
+                             f"{breakdown_text(breakdown, language)}")
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlabel(t("sens_mbar", language))
         ax.set_ylabel(t("sens_effect", language))
         ax.set_title(textwrap.fill(label, 48), loc="left")
-        ax.legend(loc="upper left", fontsize="small", frameon=False)
+        ax.legend(loc="upper left", fontsize="small", frameon=True, framealpha=0.9,
+                  edgecolor="none")
         fig.tight_layout()
         if synthetic:
             _watermark(fig, language)

@@ -446,8 +446,10 @@ def build_study_report(
         for ind in breakdown.loc[breakdown["status"] == "ok", "indicator"]:
             rows = sensitivity[sensitivity["indicator"] == ind].reset_index(drop=True)
             if len(rows):
+                bd = breakdown.loc[breakdown["indicator"] == ind, "breakdown_rm"].iloc[0]
                 figs[sens.figure_name(ind)] = _fig(sens.sensitivity_figure, rows,
-                                                   ind_labels.get(ind, ind), **syn)
+                                                   ind_labels.get(ind, ind),
+                                                   breakdown=float(bd), **syn)
     themes = tabs["interview_theme_counts"].frame if "interview_theme_counts" in tabs else \
         pd.DataFrame()
     if len(themes):
