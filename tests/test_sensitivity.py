@@ -20,7 +20,8 @@ Tolerances: the original CI, the M upper bound and the deterministic ARP CI agre
 inputs' rounding (1e-9). R's FLCI uses a folded-normal quantile simulated from 10⁶ draws
 (sd of that quantile ≈ 0.1 %) where we compute it exactly, so FLCI ends agree to 1e-3
 (half-length 0.04-0.25). R's Δ^RM CIs are grid points (step 0.00076) and its C-LF critical
-value is simulated with R's RNG: our refined C-LF ends agree to 1.5 grid steps, except
+value is simulated with R's RNG: on R's own grid our C-LF ends at M̄ = 1 are R's grid
+points exactly; our refined C-LF ends (the pipeline's search) agree to 1.5 grid steps, except
 M̄ = 2, whose lower end (1000 LF draws: ours and R's differ) agrees to 0.002 and whose
 upper end R cut at its grid's edge (20 sd).
 """
@@ -110,6 +111,15 @@ def test_rm_clf_matches_r(mbar, lb, ub):
                  refine=True)
     assert r[0] == pytest.approx(lb, abs=1.5 * R_GRID_STEP)
     assert r[1] == pytest.approx(ub, abs=1.5 * R_GRID_STEP)
+
+
+def test_rm_clf_on_r_grid_matches_r_exactly():
+    # R1 deltaRM at M̄ = 1 on R's own grid (1000 points, ±20 sd): our least-favourable
+    # critical values are simulated with other draws than R's, yet every grid point is
+    # accepted or rejected as in R, so the ends are the same grid points
+    lb, ub = se.rm_ci(BC_BETAHAT, BC_SIGMA, 4, 4, E1, 1.0, method="C-LF", grid_points=1000)
+    assert lb == pytest.approx(0.06723125075039843, abs=1e-9)
+    assert ub == pytest.approx(0.31868372530838568, abs=1e-9)
 
 
 def test_rm_clf_mbar2_matches_r_where_r_is_not_cut():
