@@ -110,21 +110,30 @@ def _insufficient(indicator: str, estimator: str, reason: str, panel: pd.DataFra
 
 def balanced_panel(panel: pd.DataFrame, outcome: str = "value") -> tuple[pd.DataFrame, str]:
     """The largest simple balanced panel for group-time estimators: years where no kommune has
-    a value (e.g. not yet published) are dropped, then kommuner missing any remaining year.
-    Returns the panel and a note saying what was dropped (and why: the status symbols)."""
+    a value (e.g. not yet published) are dropped, then kommuner missing any remaining year
+    (a missing value, or no row at all for that year).
+    Returns the panel and a note saying what was dropped (and why: the status symbols, and
+    ``no row for some years``)."""
     have = panel.dropna(subset=[outcome])
     years = sorted(have["year"].unique())
     p = panel[panel["year"].isin(years)]
     missing = p[p[outcome].isna()]
-    drop_units = sorted(missing["kommune"].unique())
+    n_years = p.groupby("kommune")["year"].nunique()
+    no_row = set(n_years.index[n_years < len(years)])
+    drop_units = sorted(set(missing["kommune"].unique()) | no_row)
     out = p[~p["kommune"].isin(drop_units)].reset_index(drop=True)
     notes = []
     dropped_years = sorted(set(panel["year"]) - set(years))
     if dropped_years:
         notes.append(f"years without values dropped: {', '.join(map(str, dropped_years))}")
     if drop_units:
-        why = ", ".join(sorted({str(s) for s in missing["status"].dropna()})) or "missing"
-        notes.append(f"kommuner with missing years dropped ({why}): {', '.join(drop_units)}")
+        why = [*sorted({str(s) for s in missing["status"].dropna()})]
+        if not why and len(missing):
+            why = ["missing"]
+        if no_row:
+            why.append("no row for some years")
+        notes.append(f"kommuner with missing years dropped ({', '.join(why)}): "
+                     f"{', '.join(drop_units)}")
     return out, "; ".join(notes)
 
 
