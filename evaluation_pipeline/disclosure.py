@@ -170,7 +170,8 @@ def _protect(values: np.ndarray, status: np.ndarray, candidates: np.ndarray, a: 
     ``candidates``, increases ``u`` and decreases ``v`` (both <= ``need``; a decrease keeps the
     entry >= 1) that keep every line sum, with ``u_k = need``; a published entry may change
     only when it is hidden (binary ``h``), and hiding entry e costs ``values[e] + 1`` (the
-    value hidden plus one cell). Entries already hidden cost nothing. A change of ``need`` is
+    value hidden plus one cell; between equal costs the entries earlier in table order).
+    Entries already hidden cost nothing. A change of ``need`` is
     enough: a larger feasible change contains one of exactly ``need`` (flow decomposition)."""
     m = candidates.size
     vals = values[candidates]
@@ -188,12 +189,15 @@ def _protect(values: np.ndarray, status: np.ndarray, candidates: np.ndarray, a: 
     link = np.block([[eye, np.zeros((m, m)), -np.diag(cap_up)],
                      [np.zeros((m, m)), eye, -np.diag(cap_down)]])
     flow = np.hstack([sub, -sub, np.zeros_like(sub)])
-    cost = np.concatenate([np.zeros(2 * m), np.where(hidden, 0.0, vals + 1.0)])
+    # ties between sets of equal cost: the entries earlier in table order (the ranks add up
+    # to less than 1, the smallest difference of two costs)
+    tie = np.arange(m) * (0.5 / (m * m))
+    cost = np.concatenate([np.zeros(2 * m), np.where(hidden, 0.0, vals + 1.0 + tie)])
     res = milp(cost,
                constraints=[LinearConstraint(flow, 0.0, 0.0),
                             LinearConstraint(link, -np.inf, 0.0)],
                integrality=np.concatenate([np.zeros(2 * m), np.ones(m)]),
-               bounds=Bounds(lo, hi), options={"mip_rel_gap": 0.0})
+               bounds=Bounds(lo, hi), options={"mip_rel_gap": 0.0, "presolve": False})
     if res.status != 0:  # pragma: no cover - hiding a line's margins always works (docstring)
         raise DisclosureError(f"cannot protect a hidden cell: {res.message}")
     status[candidates[(res.x[2 * m:] > 0.5) & ~hidden]] = _SECONDARY
@@ -210,6 +214,28 @@ def _is_certificate(change: np.ndarray, values: np.ndarray, hidden: np.ndarray,
                 and np.all(values[hidden] + change[hidden] >= 1 - 1e-9))
 
 
+def _secondary_line(values: np.ndarray, status: np.ndarray, line: tuple[list[int], int],
+                    threshold: float) -> None:
+    """Secondary suppression of a one-dimensional table (one line), in closed form.
+
+    With its total published, the hidden cells H add up to a known S; each is >= 1, so the
+    attacker's maximum of any hidden cell is ``S - (|H| - 1) = 1 + sum(x - 1 over H)`` and
+    its minimum 1. Every primary cell is protected iff that maximum reaches ``threshold``.
+    If it does not, one more cell is enough: a published non-zero cell is >= ``threshold``
+    and adds ``x - 1 >= threshold - 1`` to the sum. The cheapest is the smallest (ties: the
+    first in table order); without one, the total is hidden (nothing is then bounded). This
+    is what the mixed-integer programme of :func:`_protect` finds for a single line."""
+    interior, total = line
+    if status[total] != _NONE or not (status[interior] == _PRIMARY).any():
+        return
+    hidden = [k for k in interior if status[k] != _NONE]
+    if 1 + sum(values[k] - 1 for k in hidden) >= threshold:
+        return
+    cands = [k for k in interior if status[k] == _NONE and values[k] > 0]
+    pick = min(cands, key=lambda k: (values[k], k)) if cands else total
+    status[pick] = _SECONDARY
+
+
 def _secondary(values: np.ndarray, status: np.ndarray, exists: np.ndarray,
                lines: list[tuple[list[int], int]], threshold: float) -> None:
     """Secondary suppression (in place): every primary entry is protected in turn, the
@@ -217,6 +243,9 @@ def _secondary(values: np.ndarray, status: np.ndarray, exists: np.ndarray,
     not yet reach ``threshold``. Hiding more only widens what the attacker must allow, so a
     change shown feasible once (an LP solution, a certificate of :func:`_protect`) stays
     feasible and protects every primary it raises far enough."""
+    if len(lines) == 1:
+        _secondary_line(values, status, lines[0], threshold)
+        return
     a = _line_matrix(lines, values.size)
     candidates = np.flatnonzero(exists & (values > 0))
     primaries = sorted(np.flatnonzero(status == _PRIMARY), key=lambda k: (values[k], k))

@@ -10,8 +10,8 @@ no argument about the LP's vertices being whole numbers.
 
 A table is given as a grid: a 2-D float array of the extended table (rows × columns, the last
 row the column totals and the last column the row totals; a single row is a one-dimensional
-table, its cells and their total), NaN where hidden; ``present`` marks the entries that are published at all (a margin that is not shown carries no
-equation).
+table, its cells and their total), NaN where hidden; ``present`` marks the entries that are
+published at all (a margin that is not shown carries no equation).
 """
 
 from __future__ import annotations
@@ -47,12 +47,10 @@ class Attack:
         return sorted(set(self.exact()) | set(self.below(threshold)))
 
 
-def attack(grid: np.ndarray, present: np.ndarray | None = None, *,
-           integer: bool = False) -> Attack:
-    """Intervals of the hidden (NaN) entries of an extended table ``grid`` whose last row and
-    last column are the margins. Equations: for each row, the entries left of the last column
-    add up to the last column; for each column, the entries above the last row add up to the
-    last row — whenever all of them are ``present``."""
+def _equations(grid: np.ndarray, present: np.ndarray | None
+               ) -> tuple[list[tuple[int, int]], np.ndarray | None, np.ndarray | None]:
+    """(hidden positions, A, b): ``A x = b`` for the hidden values ``x``, one equation per
+    line (row or column with its margin) that is published whole and holds a hidden entry."""
     g = np.asarray(grid, dtype=float)
     present = np.ones(g.shape, dtype=bool) if present is None else np.asarray(present, bool)
     hidden = np.isnan(g) & present
@@ -78,12 +76,60 @@ def attack(grid: np.ndarray, present: np.ndarray | None = None, *,
         if row.any():
             eqs.append(row)
             rhs.append(b)
+    if not eqs:
+        return positions, None, None
+    return positions, np.array(eqs), np.array(rhs)
+
+
+def exposed(grid: np.ndarray, present: np.ndarray | None, threshold: float
+            ) -> list[tuple[int, int]]:
+    """The hidden entries the attacker pins down exactly or proves to be below
+    ``threshold`` (what ``attack(...).exposed(threshold)`` returns), with fewer LPs: every LP
+    solution is a table the attacker cannot rule out, so an entry already seen at a value >=
+    ``threshold`` and at two values at least 1 apart needs no LP of its own."""
+    positions, a, b = _equations(grid, present)
+    n_var = len(positions)
+    if a is None:
+        return []
+    bounds = [(1, None)] * n_var
+    seen_lo = np.full(n_var, np.inf)
+    seen_hi = np.full(n_var, -np.inf)
+    out = []
+
+    def safe(n: int) -> bool:
+        return bool(seen_hi[n] >= threshold - 1e-6 and np.isfinite(seen_lo[n])
+                    and seen_hi[n] - seen_lo[n] >= 1 - 1e-6)
+
+    for n in range(n_var):
+        for sign in (-1.0, 1.0):  # the maximum first: it is what protects a small entry
+            if safe(n):
+                break
+            c = np.zeros(n_var)
+            c[n] = sign
+            res = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+            assert res.status in (0, 3), f"no table fits what is published: {res.message}"
+            if res.status == 3:  # unbounded above
+                seen_hi[n] = np.inf
+                continue
+            seen_lo = np.minimum(seen_lo, res.x)
+            seen_hi = np.maximum(seen_hi, res.x)
+        if not safe(n):
+            out.append(positions[n])
+    return out
+
+
+def attack(grid: np.ndarray, present: np.ndarray | None = None, *,
+           integer: bool = False) -> Attack:
+    """Intervals of the hidden (NaN) entries of an extended table ``grid`` whose last row and
+    last column are the margins. Equations: for each row, the entries left of the last column
+    add up to the last column; for each column, the entries above the last row add up to the
+    last row — whenever all of them are ``present``."""
+    positions, a, b = _equations(grid, present)
+    n_var = len(positions)
     low = np.ones(n_var)
     high = np.full(n_var, np.inf)
-    if not eqs:
+    if a is None:
         return Attack(positions, low, high)
-    a = np.array(eqs)
-    b = np.array(rhs)
     for n in range(n_var):
         c = np.zeros(n_var)
         c[n] = 1.0
@@ -99,7 +145,7 @@ def attack(grid: np.ndarray, present: np.ndarray | None = None, *,
             if sign > 0:
                 low[n] = res.fun
             else:
-                high[n] = np.inf if res.status == 3 or -res.fun >= BIG - 0.5 else -res.fun
+                high[n] = np.inf if res.status == 3 or -res.fun > BIG / 2 else -res.fun
     return Attack(positions, low, high)
 
 
