@@ -301,7 +301,7 @@ def random_counts(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarra
 def test_random_two_way_tables_are_protected():
     rng = np.random.default_rng(20240601)
     hidden = primaries = 0
-    for _ in range(250):
+    for _ in range(220):
         shape = (int(rng.integers(2, 6)), int(rng.integers(2, 7)))
         counts = random_counts(rng, shape)
         threshold = int(rng.choice([3, 4, 5]))
@@ -310,13 +310,13 @@ def test_random_two_way_tables_are_protected():
         assert attacked(out, threshold) == [], counts
         hidden += int(out["published"].isna().sum())
         primaries += int((out["suppressed"] == "primary").sum())
-    assert hidden > 1500 and primaries > 800  # the tables really had many small cells
+    assert hidden > 1300 and primaries > 700  # the tables really had many small cells
 
 
 def test_random_one_dimensional_tables_are_protected():
     rng = np.random.default_rng(7)
     hidden = 0
-    for _ in range(300):
+    for _ in range(330):
         n = int(rng.integers(2, 11))
         counts = random_counts(rng, (n,))
         t = pd.DataFrame({"r": [f"k{i}" for i in range(n)], "n": counts})
@@ -356,7 +356,7 @@ def test_attacker_bounds_are_whole_number_bounds():
     independent attacker."""
     rng = np.random.default_rng(11)
     compared = 0
-    for it in range(60):
+    for it in range(40):
         shape = (int(rng.integers(2, 5)), int(rng.integers(2, 5)))
         counts = random_counts(rng, shape) + (it % 2)
         t = matrix_table(counts)
@@ -379,7 +379,7 @@ def test_attacker_bounds_are_whole_number_bounds():
             (r_lab[i], c_lab[j]) for i, j in lp.exposed(5))
         assert sorted(exposed(grid, present, 5)) == lp.exposed(5)
         compared += len(keys)
-    assert compared > 200
+    assert compared > 150
 
 
 # ------------------------------------------------------------------------------------------
