@@ -18,34 +18,48 @@ secondary cell suppression) and ch. 5 (frequency tables).
   offices do not count on them; and hiding a true zero as "prikket" would mislead. Because
   only non-zero cells are ever hidden, a hidden cell is at least 1 (counts are assumed to be
   whole numbers).
+* **The attacker** (``hidden_intervals``, ``recoverable_cells``, ``unprotected_cells``) knows
+  the published table and its totals, that counts are whole numbers, that every hidden entry
+  is at least 1 (zeros are published) and the threshold. For each hidden entry it finds the
+  smallest and largest value consistent with that, by linear programming. The LP bounds are
+  whole-number bounds: a one- or two-way table with its margins is a network (every entry
+  lies in two lines of the extended table; rows and the column of row totals on one side,
+  columns and the row of column totals on the other), so its constraint matrix is totally
+  unimodular and every vertex of the LP is a whole-number table.
+* **Protection** (as tau-ARGUS and sdcTable define it for frequency tables): no hidden entry
+  may be pinned down (``max - min >= 1``), and for every primary cell ``x`` the attacker's
+  maximum must reach ``threshold`` (its upper protection level ``threshold - x``): otherwise
+  the attacker proves that a small count is there. Example (issue 23): rows ``1 1 10``,
+  ``1 1 10``, ``5 5 0`` with threshold 5; hiding the four 1s leaves ``a + b = 2`` with
+  ``a, b >= 1`` in each row, so all four are 1, although every line holds two hidden cells.
 * **Secondary suppression** (``totals=True``: row totals, column totals and the grand total are
   published). The table is treated as the extended table with its margins: each row together
   with its row total is a *line*, each column with its column total is a line, and so are the
-  row of column totals and the column of row totals (both ending in the grand total).
-  1. Until nothing changes, every line holding exactly one hidden entry gets a second one: the
-     smallest non-zero, not yet hidden cell of the line (ties: first in the order of the
-     categories as they first appear in the input); if the line has no such cell left, its
-     total is hidden instead.
-  2. "At least two hidden entries per line" is necessary but not sufficient: a hidden cell can
-     still be a *bridge* between two groups of hidden cells and then equals a difference of
-     published sums. Seen as a bipartite graph (row nodes, column nodes, hidden cells as
-     edges; margins included as the extra row/column), a hidden cell is determined by the
-     published values exactly when its edge is a bridge, i.e. lies on no cycle. Every
-     remaining bridge is closed into a cycle by the cheapest path (sum of the counts it newly
-     hides, hidden cells cost nothing) between its two end nodes; those cells are hidden too.
-  Afterwards every hidden entry lies on a cycle of hidden entries, each >= 1. Changing the
-  entries of the cycle by +1 or -1 in turn (a cell and the total of its line move together)
-  keeps every published value, so each hidden value can move at least 1 up and 1 down: its
-  feasible interval is at least 2 wide. ``recoverable_cells`` checks exactly that with linear
-  programming (the criterion is the simple one, "recoverable iff max - min < 1"; stricter
-  protection-interval rules such as "the interval must reach ``threshold``" are not applied).
+  row of column totals and the column of row totals (both ending in the grand total). The
+  primary cells are protected in turn, the smallest first (ties: table order): when the
+  attacker's maximum of a primary cell ``x`` (an LP over the entries hidden so far) is below
+  ``threshold``, a small mixed-integer programme (``scipy.optimize.milp``, HiGHS) hides the
+  cheapest set of further entries that lets ``x`` rise by ``threshold - x``: a change of the
+  hidden entries that keeps every line sum and every hidden entry >= 1. The cost of hiding an
+  entry is its value plus one (value hidden, then cells; ties: earlier in table order); hiding
+  a line's total is allowed and is sometimes the only way (a line of small cells only). Each
+  choice comes with that change as a certificate, and hiding more only widens what the
+  attacker must allow, so a primary protected once stays protected and a secondary entry
+  (which moves in the change that made it hidden) is never pinned down. A one-dimensional
+  table is solved in closed form: with its total published, the attacker's maximum of any
+  hidden cell is ``1 + sum(x - 1)`` over the hidden cells; when that is below ``threshold``
+  the smallest published cell is hidden too (it is >= ``threshold`` and suffices), or the
+  total when there is none. The choice is optimal for each primary in turn, not for the whole
+  table at once; ``benchmarks/disclosure_cost.py`` measures its cost against the rule used
+  before issue 23 (two hidden entries per line, bridges closed), which left many tables
+  exposed to this attacker (BENCHMARKS.md).
+* Not modelled: an attacker who reasons about the suppression algorithm itself (which
+  pattern it would have chosen) or links this table to other tables with shared cells; the
+  caller publishes a hidden total nowhere else (the report hides it where it stands).
 * ``totals=False`` means that no margin is published anywhere: nothing can be recovered from
   sums and only primary suppression is applied. If the margins are published elsewhere (the
   number of respondents in the text, another table), call with ``totals=True`` and drop the
   ``Total`` rows afterwards: their ``suppressed`` marks say which margins must not appear.
-
-The greedy choice of complements is not optimal (it may hide more than the minimal pattern a
-mixed-integer solver would find) but it is deterministic, simple to review and safe.
 
 Why hand-written: no maintained pure-Python package does secondary cell suppression. The
 reference tools are R (sdcTable; SSB's own GaussSuppression/SSBtools) or the Java/C++ program
@@ -54,7 +68,8 @@ wrapper that drives an installed tau-ARGUS program, which cannot be installed fr
 registry), ``ssbkonf`` (wraps R methods, needs R), ``acro`` (SACRO's output checker: threshold
 and dominance checks of cells, no secondary suppression as far as we know) and ``pytauargus``
 (a new, unreviewed package). None is worth a heavy or unreviewed dependency for a short
-algorithm that is verified here by an independent linear-programming attacker.
+algorithm built on scipy's HiGHS solvers (``linprog``, ``milp``) and verified by an independent
+attacker written apart from it (``tests/sdc_attacker.py``).
 
 Personal data (``find_personal_data``, ``is_valid_fnr``)
 --------------------------------------------------------
