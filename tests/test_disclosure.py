@@ -180,6 +180,10 @@ def test_a_complement_too_small_to_protect():
     out = suppress(t, "n", "k")
     assert out["suppressed"].tolist() == ["primary", "primary", "primary", "secondary", None]
     assert unprotected_cells(out, 5) == [] and attacked(out, 5) == []
+    # without the 40 no published cell is left: the total (6, not small) is hidden
+    out = suppress(t.iloc[:3], "n", "k")
+    assert out["suppressed"].tolist() == ["primary", "primary", "primary", "secondary"]
+    assert unprotected_cells(out, 5) == [] and attacked(out, 5) == []
 
 
 def test_threshold_3_ssb_vs_5():

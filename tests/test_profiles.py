@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sdc_attacker import exposed, grid_from_long
 
 from evaluation_pipeline.analysis.registry import registry_panels
 from evaluation_pipeline.analysis.survey import score_scales
@@ -183,6 +184,8 @@ def test_small_survey_n_is_suppressed_with_secondary_cells(study, tmp_path):
         if wave == "w2016":
             assert line.loc[line["kommune"] != "Total", "published"].isna().sum() >= 2
         assert recoverable_cells(line, rows="kommune") == [], (scale, wave)
+        grid, present, _, _ = grid_from_long(line, "kommune", None, "published")
+        assert exposed(grid, present, k) == [], (scale, wave)  # independent attacker
     hidden = {s: set(g.loc[g["published"].isna(), "kommune"])
               for s, g in table[table["wave"] == "w2016"].groupby("scale")}
     assert len({frozenset(v) for v in hidden.values()}) == 1
