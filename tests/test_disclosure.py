@@ -314,6 +314,9 @@ def test_random_two_way_tables_are_protected():
         assert attacked(out, threshold) == [], counts
         hidden += int(out["published"].isna().sum())
         primaries += int((out["suppressed"] == "primary").sum())
+        if primaries % 7 == 0:  # deterministic: the same table gives the same pattern
+            again = suppress(matrix_table(counts), "n", "r", "c", threshold=threshold)
+            assert again["suppressed"].tolist() == out["suppressed"].tolist()
     assert hidden > 1300 and primaries > 700  # the tables really had many small cells
 
 
