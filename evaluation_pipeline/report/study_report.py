@@ -67,11 +67,13 @@ def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: str,
-                     k: int, hide: list[str], total: pd.Series | None = None
-                     ) -> pd.DataFrame:
+                     k: int, hide: list[str], total: pd.Series | None = None,
+                     hidden_totals: list | None = None) -> pd.DataFrame:
     """Primary and secondary suppression of ``count`` over ``category`` cells within each
     ``within`` group whose total is published (the sum, or ``total`` when given); hidden rows
-    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so)."""
+    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so). The groups
+    whose total must be hidden too (no published cell can protect the small ones) are
+    appended to ``hidden_totals``: the caller hides that total where it is published."""
     out = df.copy()
     if "suppressed" not in out:
         out["suppressed"] = False
@@ -79,17 +81,24 @@ def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: 
         out[c] = out[c].astype("float64")
     counts = pd.to_numeric(out[count], errors="coerce").fillna(0).round()
     small = (counts > 0) & (counts < k)
-    for _, idx in out.groupby(within, sort=False, dropna=False).groups.items():
+    for key, idx in out.groupby(within, sort=False, dropna=False).groups.items():
         if not small.loc[idx].any():  # no primary cell: suppress() would hide nothing
             continue
         cells = out.loc[idx, [category]].assign(**{count: counts.loc[idx]})
         cells = cells.astype({count: "int64"}).drop_duplicates(category)
         res = suppress(cells, count, category, None, threshold=k, totals=True)
+        if hidden_totals is not None and res["suppressed"].iloc[-1] is not None:
+            hidden_totals.append(key if isinstance(key, tuple) else (key,))
         hidden = set(res.loc[(res[category] != "Total") & res["suppressed"].notna(), category])
         sel = idx[out.loc[idx, category].isin(hidden).to_numpy()]
         out.loc[sel, hide] = np.nan
         out.loc[sel, "suppressed"] = True
     return out
+
+
+def _in(df: pd.DataFrame, keys: list[str], groups: list[tuple]) -> np.ndarray:
+    """Rows of ``df`` whose ``keys`` are one of ``groups``."""
+    return pd.MultiIndex.from_frame(df[keys]).isin(groups)
 
 
 def _with_totals(df: pd.DataFrame, within: list[str], category: str, count: str
@@ -137,11 +146,20 @@ def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: in
     # the raw counts for secondary suppression (the primary step blanked the small ones)
     raw = theme_role_freq[["n_sources", "n_segments", "sources_in_group"]]
     work = d.assign(_n=raw["n_sources"], _g=raw["sources_in_group"], _s=raw["n_segments"])
-    work = _suppress_within(work, ["wave"], "role", "_g", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide)
+    waves: list = []
+    lines: list = []
+    work = _suppress_within(work, ["wave"], "role", "_g", k, hide, hidden_totals=waves)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide,
+                            hidden_totals=lines)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide,
+                            hidden_totals=lines)
+    # A round's (or a theme's) role counts that only a hidden total could protect are left
+    # out whole: the total is published in interview_theme_counts, and every role listed has
+    # at least one interview, so the listed roles' counts would be bounded by it. With the
+    # rows left out the reader does not learn which roles are there.
+    drop = _in(work, ["wave"], waves) | _in(work, ["theme", "wave"], lines)
     del theme_counts
-    return work.drop(columns=["_n", "_g", "_s"])
+    return work[~drop].drop(columns=["_n", "_g", "_s"])
 
 
 def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -149,7 +167,10 @@ def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
     (published), so small categories are hidden with their complement."""
     d = suppress_small_cells(item_dist, ["n_answered"], k, ["count", "share", "n_missing"])
     d = d.assign(_c=item_dist["count"])
-    d = _suppress_within(d, ["wave", "group", "item"], "category", "_c", k, ["count", "share"])
+    keys, totals = ["wave", "group", "item"], []
+    d = _suppress_within(d, keys, "category", "_c", k, ["count", "share"],
+                         hidden_totals=totals)
+    d.loc[_in(d, keys, totals), ["n_answered", "n_missing"]] = np.nan
     return d.drop(columns=["_c"])
 
 
@@ -160,9 +181,14 @@ def _response(response: pd.DataFrame, k: int) -> pd.DataFrame:
     per = _with_totals(per, ["wave"], "kommune", "respondents")
     body = per[per["kommune"] != "Total"].assign(_r=lambda x: x["respondents"])
     body = suppress_small_cells(body, ["respondents"], k, ["rate", "invited"])
+    totals: list = []
     body = _suppress_within(body, ["wave"], "kommune", "_r", k,
-                            ["respondents", "rate", "invited"]).drop(columns=["_r"])
+                            ["respondents", "rate", "invited"],
+                            hidden_totals=totals).drop(columns=["_r"])
     tot = per[per["kommune"] == "Total"].assign(suppressed=False)
+    hid = _in(tot, ["wave"], totals)
+    tot["respondents"] = tot["respondents"].astype("float64").where(~hid)
+    tot.loc[hid, "suppressed"] = True
     return pd.concat([body, tot], ignore_index=True)
 
 
@@ -174,9 +200,13 @@ def _retention(retention: pd.DataFrame, k: int) -> pd.DataFrame:
     out = suppress_small_cells(d, counts, k, [c for c in cols if c.startswith("share")])
     for c in counts:  # kommuner add up to the "all" row
         body = out[out["kommune"] != "all"].assign(_x=d.loc[out["kommune"] != "all", c])
+        totals: list = []
         body = _suppress_within(body, ["followup"], "kommune", "_x", k,
-                                counts + [c for c in cols if c.startswith("share")])
-        out = pd.concat([body.drop(columns=["_x"]), out[out["kommune"] == "all"]])
+                                counts + [c for c in cols if c.startswith("share")],
+                                hidden_totals=totals)
+        every = out[out["kommune"] == "all"].copy()
+        every[c] = every[c].astype("float64").where(~_in(every, ["followup"], totals))
+        out = pd.concat([body.drop(columns=["_x"]), every])
     return out.sort_index()
 
 
