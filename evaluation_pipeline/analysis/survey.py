@@ -7,7 +7,8 @@ Hedges (1981).
 ``pre_post`` chooses a paired analysis (panel respondents) or independent samples, with
 Hedges' g_av / g and their CIs (Lakens 2013; Cumming 2012; Hedges & Olkin 1985);
 ``adjust_p`` (from :mod:`.multiplicity`) adjusts p-values across a family of Effects (Holm
-1979; Benjamini & Hochberg 1995); ``network_effect`` is the network-vs-comparison difference-in-differences on a scale
+1979; Benjamini & Hochberg 1995); ``network_effect`` is the network-vs-comparison
+difference-in-differences on a scale
 (a mixed model with a random kommune intercept, or OLS with kommune fixed effects and
 cluster-robust SEs; Cameron & Miller 2015).
 """
