@@ -22,7 +22,8 @@ registry    TWFE DiD, network vs comparison kommuner       Callaway & Sant'Anna 
             bootstrap CI (test inversion) when the         ``registry_estimator=
             Effect's note has one, else the CR1 CI         "callaway_santanna"`` swaps the two
 interviews  shift in the share of interviews mentioning    Fisher p and Holm-adjusted p across
-            the theme, pooled over roles (group ``all``),  themes
+            the theme, pooled over roles (group ``all``),  themes (the interview table's
+                                                           family; the verdict's is below)
             last follow-up round - baseline round,
             Newcombe hybrid score CI
 =========== ============================================== =====================================
@@ -42,8 +43,9 @@ Expected direction (column ``expected``)
    construct; an interview theme is expected to be mentioned more). A registry indicator with
    neither ``expected`` nor ``higher_is_better`` is assumed to increase and the note says so.
 
-Verdict of one indicator (``ci`` = the primary row's 95 % CI, ``k`` = the study's
-``small_cell_threshold``), the first rule that applies:
+Verdict of one indicator (``p`` = the primary row's p-value, adjusted for multiplicity
+within its family -- see "Multiplicity" below; ``ci`` = the primary row's 95 % CI;
+``k`` = the study's ``small_cell_threshold``), the first rule that applies:
 
 ===================== ==================================================================
 verdict               rule
@@ -57,14 +59,45 @@ verdict               rule
                       fewer than 2 kommuner in either group of a comparison across
                       kommuner (no cluster inference with one cluster); or the estimate or
                       a CI bound is missing
-``supports``          the CI excludes 0 on the expected side (``ci_low > 0`` for increase,
-                      ``ci_high < 0`` for decrease)
-``contrary``          the CI excludes 0 on the other side
-``no_clear_change``   the CI includes 0 (a bound exactly 0 counts as including it)
+``supports``          adjusted ``p < alpha`` and the estimate on the expected side
+``contrary``          adjusted ``p < alpha`` and the estimate on the other side
+``no_clear_change``   adjusted ``p >= alpha`` (or an estimate of exactly 0)
 ``no_clear_change``   (downgrade) the primary supports but the check row is contrary, or
                       the primary is contrary but the check supports: the estimators
-                      disagree, so neither verdict is safe
+                      disagree, so neither verdict is safe (the check row is judged by its
+                      own 95 % CI, unadjusted: it is a check, not a test of the family)
 ===================== ==================================================================
+
+A primary row without a p-value (every estimator of the pipeline writes one; a
+hand-made Effect may not) is judged by its 95 % CI as before: ``supports`` when the CI excludes 0
+on the expected side, ``contrary`` on the other side, else ``no_clear_change``; it is not in
+the family, and its note says so.
+
+Multiplicity (study.yaml ``inference:``; :mod:`.multiplicity`)
+
+* **The p a verdict uses** (column ``p_value``): survey -- the DiD's (or pre/post's) p;
+  registry TWFE -- the **wild cluster bootstrap p** of the Effect's note when the bootstrap
+  ran (the p that matches the bootstrap CI the table shows; the CR1 p is in the note), else
+  the row's p; Callaway & Sant'Anna -- its p; interviews -- **Fisher's exact p** (not the
+  Newcombe CI, which can exclude 0 while Fisher's p is above 0.05).
+* **The family** (``inference.family``): ``logic_chain`` (default) -- every indicator of the
+  chain with a usable test; ``element`` -- the indicators of one output/outcome/impact;
+  ``source`` -- the chain's indicators of one source; ``none`` -- no adjustment. An indicator
+  bound to two elements is one test (counted once). Rows with insufficient data are not in
+  the family.
+* **The method** (``inference.method``): ``holm`` (default), ``bonferroni``, ``fdr_bh``
+  (false discovery rate), ``none``; at level ``inference.alpha`` (default 0.05). Column
+  ``p_adjusted`` is the adjusted p (= ``p_value`` without adjustment), ``adjustment`` names
+  the method and the family (``"holm, family: 7 indicators of the logic chain"``).
+* **Simultaneous CI** (``sim_ci_low``, ``sim_ci_high``): Bonferroni intervals at level
+  ``1 - alpha/m`` for ``holm`` and ``bonferroni`` (``m`` = tests in the family), ``1 - alpha``
+  without adjustment, none for ``fdr_bh``. Survey and Callaway & Sant'Anna rows: the Wald
+  interval rescaled (:func:`.multiplicity.wald_interval`); interviews: Newcombe's interval at
+  that level; registry TWFE with the bootstrap: none (its test inversion runs at 95 % only;
+  the verdict uses the adjusted bootstrap p). Holm may reject where the Bonferroni interval
+  still covers 0 (Holm is the more powerful test); the note says so when it happens.
+* The reason in ``note`` names it all, e.g. ``Fisher p = 0.0562; Holm-adjusted p = 0.0562 >=
+  0.05 (family: 7 indicators of the logic chain)``.
 
 A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
 estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
