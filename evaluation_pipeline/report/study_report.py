@@ -838,7 +838,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict", "caveat") if c in tb.frame]
+                            "p_value", "p_adjusted", "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
