@@ -274,3 +274,56 @@ def test_no_chain_keeps_columns(example_study):
     ev = logic_chain_evidence(study, pd.DataFrame())
     assert list(ev.columns) == EVIDENCE_COLUMNS
     assert {"p_value", "p_adjusted", "sim_ci_low", "sim_ci_high", "adjustment"} <= set(ev)
+
+
+# --------------------------------------------------------------------------------------------
+# registry effects carry p_adjusted
+
+
+def test_registry_p_adjusted_per_estimator_of_the_bootstrap_p():
+    from evaluation_pipeline.analysis.registry import registry_p_adjusted
+
+    cs = "Callaway-Sant'Anna group-time DiD, simple aggregation (never-treated controls)"
+    twfe = [_twfe("a", 1.0, 0.2, 1.8, 0.012), _twfe("b", 1.0, -0.1, 2.1, 0.300),
+            Effect("registry", "c", DID, TWFE, 0.5, ci_low=0.1, ci_high=0.9, p_value=0.02,
+                   n_treated=30, n_control=30)]  # no bootstrap: its own p
+    css = [Effect("registry", x, DID, cs, 1.0, p_value=p)
+           for x, p in (("a", 0.04), ("b", 0.01), ("c", math.nan))]
+    out = registry_p_adjusted(twfe + css)
+    # TWFE: Holm of (0.012, 0.300, 0.02) by hand: sorted 0.012*3, 0.02*2, 0.3 -> 0.036 0.04 0.3
+    assert [e.p_adjusted for e in out[:3]] == pytest.approx([0.036, 0.3, 0.04])
+    assert [e.p_adjusted for e in out[3:5]] == pytest.approx(
+        list(multipletests([0.04, 0.01], method="holm")[1]))
+    assert math.isnan(out[5].p_adjusted)
+    assert out[0].note.endswith("p_adjusted: Holm across 3 registry indicators, of the wild "
+                                "cluster bootstrap p")
+    assert out[2].note.endswith("p_adjusted: Holm across 3 registry indicators")
+    assert [e.p_value for e in out] == pytest.approx([e.p_value for e in twfe + css],
+                                                     nan_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the report says which family and method
+
+
+@pytest.mark.parametrize(("inf", "lang", "says"), [
+    (Inference(), "nb", ["Holm-justerte p-verdier (α = 0,05)",
+                         "alle 7 indikatorer i endringsteorien", "Bonferroni-intervall"]),
+    (Inference(), "en", ["Holm-adjusted p-values (α = 0.05)",
+                         "all 7 indicators of the logic chain", "Bonferroni intervals"]),
+    (Inference(method="fdr_bh", family="source", alpha=0.1), "en",
+     ["Benjamini–Hochberg-adjusted p-values (α = 0.1)", "from each source of evidence",
+      "false discovery rate"]),
+    (Inference(method="none"), "nb", ["ujusterte p-verdier (α = 0,05)", "uten justering"]),
+])
+def test_report_names_family_and_method(example_study, flip_effects, inf, lang, says):
+    from evaluation_pipeline.report.study_report import _inference_paragraphs
+    from evaluation_pipeline.report.tables import PublishedTable
+
+    study = example_study.model_copy(update={"inference": inf})
+    ev = logic_chain_evidence(study, flip_effects)
+    (text,) = _inference_paragraphs(study, {"logic_chain": PublishedTable("logic_chain", ev)},
+                                    lang)
+    for s in says:
+        assert s in text, (s, text)
+    assert _inference_paragraphs(study, {}, lang) == []

@@ -604,9 +604,12 @@ def _inference_paragraphs(study, tabs: dict[str, PublishedTable], lang: str) -> 
     lc = tabs["logic_chain"].frame
     tested = lc[lc["p_adjusted"].notna()] if "p_adjusted" in lc else lc.iloc[:0]
     m = len(set(zip(tested["source"], tested["indicator"], strict=True)))
-    ci = [t(f"lc_sim_{'holm' if inf.method == 'holm' else inf.method}", lang)]
-    if "basis" in lc and tested["basis"].astype(str).str.contains(
-            "wild cluster bootstrap", regex=False).any() and inf.method != "fdr_bh":
+    boot = (tested["basis"].astype(str).str.contains("wild cluster bootstrap", regex=False)
+            if "basis" in lc else pd.Series(False, index=tested.index))
+    ci = []
+    if inf.method == "fdr_bh" or not boot.all() or not len(boot):
+        ci.append(t(f"lc_sim_{inf.method}", lang))
+    if boot.any() and inf.method != "fdr_bh":
         ci.append(t("lc_sim_bootstrap", lang))
     return [t("lc_inference", lang, method=t(f"inf_{inf.method}", lang), alpha=alpha,
               family=t(f"inf_family_{inf.family}", lang, m=m), ci=" ".join(ci))]
