@@ -327,3 +327,39 @@ def test_report_names_family_and_method(example_study, flip_effects, inf, lang, 
     for s in says:
         assert s in text, (s, text)
     assert _inference_paragraphs(study, {}, lang) == []
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_report_shows_adjusted_next_to_unadjusted(example_study, flip_effects, tmp_path,
+                                                  language):
+    import re
+
+    from evaluation_pipeline.report.study_report import build_study_report
+
+    study = example_study.model_copy(update={"output_dir": str(tmp_path), "language": language})
+    ev = logic_chain_evidence(study, flip_effects)
+    out = build_study_report(
+        study, effects=flip_effects, logic_chain=ev,
+        survey_summary=pd.DataFrame(columns=["scale", "wave", "group", "mean", "sd", "n",
+                                             "ci_low", "ci_high"]),
+        theme_freq=pd.DataFrame(columns=["theme", "wave", "n_segments", "n_sources",
+                                         "sources_in_group", "share_sources"]),
+        registry_means=pd.DataFrame([
+            {"indicator": "completion_5y", "year": y, "group": g, "numerator": 700.0,
+             "denominator": 1000.0, "value": 70.0, "n_kommuner": 4}
+            for y in range(2012, 2020) for g in ("network", "comparison")]))
+    html = out.report.read_text(encoding="utf-8")
+
+    def section(anchor):
+        start = html.index(f"id='{anchor}'")
+        nxt = html.find("<h2", start + 1)
+        return re.sub(r"<[^>]+>", " ", html[start:nxt if nxt > 0 else None])
+
+    lc, methods = section("logic-chain"), section("methods")
+    words = {"nb": ("Holm-justerte p-verdier", "p justert", "Simultant KI nedre"),
+             "en": ("Holm-adjusted p-values", "p adjusted", "Simultaneous CI low")}[language]
+    assert words[0] in lc and words[0] in methods
+    assert words[1] in lc and words[2] in lc
+    # the Møteplasser row: unadjusted Fisher p and its Holm-adjusted p both printed
+    padj = ev.set_index("indicator").loc["Møteplasser og strukturer", "p_adjusted"]
+    assert f"{padj:.3f}".replace(".", "," if language == "nb" else ".") in lc
