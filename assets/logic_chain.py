@@ -15,7 +15,7 @@ from .analysis import INSUFFICIENT_META
 from .resources import StudyResource
 
 PREVIEW_COLUMNS = ["level", "element", "indicator", "source", "estimate", "ci_low", "ci_high",
-                   "expected", "verdict"]
+                   "p_value", "p_adjusted", "expected", "verdict"]
 
 
 def without_evidence(evidence: pd.DataFrame) -> list[str]:
@@ -38,7 +38,9 @@ def without_evidence(evidence: pd.DataFrame) -> list[str]:
     "with the primary Effect (survey: network vs comparison DiD at the last wave; registry: "
     "TWFE DiD with the wild cluster bootstrap CI; interviews: theme share shift), the "
     "expected direction and a verdict (supports / no clear change / contrary / insufficient "
-    "data) from its 95 % CI. Small cells are suppressed first.",
+    "data) from its p-value adjusted for multiplicity within the family study.yaml's "
+    "inference: declares (default: Holm across the logic chain's indicators). Small cells are "
+    "suppressed first.",
 )
 def logic_chain_evidence(
     context: dg.AssetExecutionContext, study: StudyResource, effects: pd.DataFrame

@@ -250,7 +250,8 @@ def _logic_chain_table(evidence: pd.DataFrame, effects: pd.DataFrame) -> pd.Data
                       & (hidden["outcome"] == r.get("indicator"))]
         if len(same) and pd.notna(r.get("estimate")) and np.isclose(
                 same.get("_estimate", pd.Series(dtype=float)), r["estimate"]).any():
-            d.loc[i, ["estimate", "ci_low", "ci_high"]] = np.nan
+            d.loc[i, [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
+                                  "sim_ci_low", "sim_ci_high") if c in d]] = np.nan
             d.loc[i, "suppressed"] = True
     return d
 
@@ -353,7 +354,7 @@ def build_study_report(
         lc = _logic_chain_table(logic_chain, base["effects"])
         add("logic_chain", lc, source=src["all"], method=t("method_logic_chain", lang),
             kinds={c: "text" for c in ("level", "element", "indicator", "source", "expected",
-                                       "verdict", "caveat", "basis", "note")})
+                                       "verdict", "caveat", "basis", "note", "adjustment")})
     add("kommuner", pd.DataFrame(
         [{"code": c, "name": knames[c], "group": "network", "join_year": y}
          for c, y in study.network.items()]
@@ -535,13 +536,15 @@ def build_study_report(
     if "logic_chain" in tabs:
         sections.append(Section(
             t("lc_title", lang), anchor="logic-chain",
-            paragraphs=[t("logic_chain_text", lang)] + _verdict_counts(tabs, lang),
+            paragraphs=[t("logic_chain_text", lang)] + _inference_paragraphs(study, tabs, lang)
+            + _verdict_counts(tabs, lang),
             figures=figs_of("logic_chain"),
             tables=[table("logic_chain", ["level", "element", "indicator", "source",
-                                          "estimate", "ci_low", "ci_high", "expected",
-                                          "verdict", "caveat"])]))
+                                          "estimate", "ci_low", "ci_high", "p_value",
+                                          "p_adjusted", "sim_ci_low", "sim_ci_high",
+                                          "expected", "verdict", "caveat"])]))
     eff_show = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high",
-                "p_value", "n_obs", "estimator"]
+                "p_value", "p_adjusted", "n_obs", "estimator"]
     surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
         drop=True))
     tabs["effects_survey"] = surv_eff
@@ -591,6 +594,7 @@ def build_study_report(
         Section(t("methods", lang), anchor="methods",
                 paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang,
                                                 ind_labels)
+                + _inference_paragraphs(study, tabs, lang)
                 + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
                 paragraphs=_cluster_caveats(study, raw_effects, lang)
@@ -611,6 +615,34 @@ def _label_keys() -> set[str]:
     from .labels import LABELS
 
     return set(LABELS["nb"])
+
+
+def _inference_paragraphs(study, tabs: dict[str, PublishedTable], lang: str) -> list[str]:
+    """Which family and method the logic chain's verdicts are adjusted by (study.yaml
+    ``inference:``; :mod:`evaluation_pipeline.analysis.multiplicity`), in words; nothing
+    without a logic-chain table."""
+    if "logic_chain" not in tabs:
+        return []
+    inf = getattr(study, "inference", None)
+    if inf is None:
+        from ..study import Inference
+
+        inf = Inference()
+    alpha = f"{inf.alpha:g}".replace(".", "," if lang == "nb" else ".")
+    if not inf.adjusted:
+        return [t("lc_inference_none", lang, alpha=alpha)]
+    lc = tabs["logic_chain"].frame
+    tested = lc[lc["p_adjusted"].notna()] if "p_adjusted" in lc else lc.iloc[:0]
+    m = len(set(zip(tested["source"], tested["indicator"], strict=True)))
+    boot = (tested["basis"].astype(str).str.contains("wild cluster bootstrap", regex=False)
+            if "basis" in lc else pd.Series(False, index=tested.index))
+    ci = []
+    if inf.method == "fdr_bh" or not boot.all() or not len(boot):
+        ci.append(t(f"lc_sim_{inf.method}", lang))
+    if boot.any() and inf.method != "fdr_bh":
+        ci.append(t("lc_sim_bootstrap", lang))
+    return [t("lc_inference", lang, method=t(f"inf_{inf.method}", lang), alpha=alpha,
+              family=t(f"inf_family_{inf.family}", lang, m=m), ci=" ".join(ci))]
 
 
 def _verdict_counts(tabs: dict[str, PublishedTable], lang: str) -> list[str]:
@@ -839,7 +871,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict", "caveat") if c in tb.frame]
+                            "p_value", "p_adjusted", "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
