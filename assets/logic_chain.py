@@ -15,7 +15,7 @@ from .analysis import INSUFFICIENT_META
 from .resources import StudyResource
 
 PREVIEW_COLUMNS = ["level", "element", "indicator", "source", "estimate", "ci_low", "ci_high",
-                   "expected", "verdict"]
+                   "p_value", "p_adjusted", "expected", "verdict"]
 
 
 def without_evidence(evidence: pd.DataFrame) -> list[str]:
@@ -36,7 +36,9 @@ DESCRIPTION = (
     "primary Effect (survey: network vs comparison DiD at the last wave; registry: TWFE DiD "
     "with the wild cluster bootstrap CI; interviews: theme share shift), the expected "
     "direction and a verdict (supports / no clear change / contrary / insufficient data) "
-    "from its 95 % CI. Small cells are suppressed first.")
+    "from its p-value adjusted for multiplicity within the family study.yaml's inference: "
+    "declares (default: Holm across the logic chain's indicators). Small cells are "
+    "suppressed first.")
 
 
 def logic_chain_evidence_asset(sources: list[str]) -> dg.AssetsDefinition:

@@ -166,6 +166,29 @@ def test_example_readme_names_every_landing_file():
     assert Path(TELEMARK / "study.yaml").read_text(encoding="utf-8").count("synthetic: false")
 
 
+def test_informed_attacker_has_no_count_of_persons_to_attack(telemark_run):
+    """Issue 23's scan on the registry-only example: it publishes no count of persons with a
+    total (FHI's files are rates without counts; the Effect rows count kommuner), so there is
+    no line for the informed attacker; what it does publish holds no small person count."""
+    import json
+
+    from sdc_scan import exposed_in, profile_lines, report_lines
+
+    _, out = telemark_run
+    manifest = json.loads((out / "tables" / "manifest.json").read_text(encoding="utf-8"))
+    assert not any(meta.get("margins") for meta in manifest["tables"].values())
+    assert report_lines(out) == [] and profile_lines(out) == []
+    assert exposed_in([], 5) == ([], 0, 0)
+    rates = pd.read_csv(out / "tables" / "registry_group_rates.csv")
+    assert rates["numerator"].isna().all() and rates["value"].notna().any()
+    effects = pd.read_csv(out / "tables" / "effects.csv")
+    assert set(effects["n_unit"].dropna()) == {"kommuner"}
+    for csv_file in (out / "profiles").rglob("*.csv"):
+        frame = pd.read_csv(csv_file) if csv_file.stat().st_size > 1 else pd.DataFrame()
+        assert not {"n", "n_baseline", "n_followup", "numerator"} & set(frame.columns) or \
+            frame.empty, csv_file.name
+
+
 def test_report_has_the_parallel_trends_sensitivity(telemark_run):
     """Issue 23.4: one sensitivity figure (PNG + SVG) per analysable indicator, the breakdown
     table, the section's text, and the breakdown clause in the registry logic-chain notes."""

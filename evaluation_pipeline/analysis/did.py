@@ -226,7 +226,7 @@ def _bootstrap_note(boot: dict[str, Any], alpha: float) -> str:
              else f"{boot['draws']} draws")
     lo, hi = boot["boot_ci"]
     level = round(100 * (1 - alpha), 6)
-    return (f"wild cluster bootstrap (WCR, {kind}, {draws}): p={boot['boot_p']:.3f}, "
+    return (f"wild cluster bootstrap (WCR, {kind}, {draws}): p={boot['boot_p']:.4g}, "
             f"{level:g}% CI [{lo:.4g}, {hi:.4g}] (test inversion)")
 
 

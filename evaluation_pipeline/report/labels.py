@@ -195,10 +195,34 @@ LABELS = {
         "lc_title": "Endringsteori og evidens",
         "lc_verdict": "Vurdering",
         "fig_logic_chain": "Endringsteorien fra mål til samfunnseffekter. Hver boks og pil er "
-        "farget og mønstret etter vurderingen av evidensen (95 % KI for hovedestimatet "
-        "sammenlignet med forventet retning).",
+        "farget og mønstret etter vurderingen av evidensen (justert p for hovedestimatet "
+        "og retningen sammenlignet med forventet retning; se teksten).",
         "tab_logic_chain": "Evidens for hvert ledd i endringsteorien: hovedestimat med 95 % KI, "
-        "forventet retning og vurdering.",
+        "ujustert og justert p, simultant KI, forventet retning og vurdering.",
+        # multiplicity (inference: in study.yaml)
+        "inf_holm": "Holm-justerte", "inf_bonferroni": "Bonferroni-justerte",
+        "inf_fdr_bh": "Benjamini–Hochberg-justerte",
+        "inf_family_logic_chain": "alle {m} indikatorer i endringsteorien",
+        "inf_family_element": "indikatorene i hvert ledd av endringsteorien",
+        "inf_family_source": "endringsteoriens indikatorer fra hver datakilde",
+        "lc_inference": "Vurderingene bygger på {method} p-verdier (α = {alpha}); familien "
+        "som justeres samlet er {family}. «Støtter»: justert p under α og estimatet i "
+        "forventet retning; «Motsier»: justert p under α i motsatt retning; «Ingen klar "
+        "endring»: justert p er minst α. {ci}",
+        "lc_inference_none": "Vurderingene bygger på ujusterte p-verdier (α = {alpha}), uten "
+        "justering for at flere indikatorer testes (inference: i study.yaml). «Støtter»: p "
+        "under α og estimatet i forventet retning; «Motsier»: p under α i motsatt retning; "
+        "«Ingen klar endring»: p er minst α.",
+        "lc_sim_bonferroni": "Simultane konfidensintervall er Bonferroni-intervall på nivå "
+        "1 − α/m (m = antall tester i familien).",
+        "lc_sim_holm": "Simultane konfidensintervall er Bonferroni-intervall på nivå 1 − α/m "
+        "(m = antall tester i familien); Holms trinnvise test kan forkaste der intervallet "
+        "ennå dekker 0 (Holm-konsistente intervall, Strassburger og Bretz 2008, sier bare "
+        "hvilken side av 0 effekten ligger på).",
+        "lc_sim_fdr_bh": "Benjamini–Hochberg kontrollerer andelen falske funn, ikke "
+        "sannsynligheten for minst ett falskt funn, og gir ingen simultane intervall.",
+        "lc_sim_bootstrap": "For registerindikatorer med wild cluster bootstrap brukes "
+        "bootstrap-p; intervallet er invertert bare på 95 %-nivå, så simultant KI mangler.",
     },
     "en": {
         "network": "Network kommuner",
@@ -393,10 +417,36 @@ LABELS = {
         "lc_title": "Logic chain and evidence",
         "lc_verdict": "Verdict",
         "fig_logic_chain": "The logic chain from goal to impact. Each box and arrow is coloured "
-        "and patterned by the verdict on its evidence (95% CI of the primary estimate against "
-        "the expected direction).",
+        "and patterned by the verdict on its evidence (adjusted p of the primary estimate and "
+        "its direction against the expected direction; see the text).",
         "tab_logic_chain": "Evidence for each element of the logic chain: primary estimate "
-        "with 95% CI, expected direction and verdict.",
+        "with 95% CI, unadjusted and adjusted p, simultaneous CI, expected direction and "
+        "verdict.",
+        # multiplicity (inference: in study.yaml)
+        "inf_holm": "Holm-adjusted", "inf_bonferroni": "Bonferroni-adjusted",
+        "inf_fdr_bh": "Benjamini–Hochberg-adjusted",
+        "inf_family_logic_chain": "all {m} indicators of the logic chain",
+        "inf_family_element": "the indicators of each element of the logic chain",
+        "inf_family_source": "the logic chain's indicators from each source of evidence",
+        "lc_inference": "The verdicts rest on {method} p-values (α = {alpha}); the family "
+        "adjusted together is {family}. Supports: adjusted p below α and the estimate in the "
+        "expected direction; contrary: adjusted p below α in the other direction; no clear "
+        "change: adjusted p at least α. {ci}",
+        "lc_inference_none": "The verdicts rest on unadjusted p-values (α = {alpha}), with no "
+        "adjustment for testing several indicators (inference: in study.yaml). Supports: p "
+        "below α and the estimate in the expected direction; contrary: p below α in the other "
+        "direction; no clear change: p at least α.",
+        "lc_sim_bonferroni": "Simultaneous confidence intervals are Bonferroni intervals at "
+        "level 1 − α/m (m = the number of tests in the family).",
+        "lc_sim_holm": "Simultaneous confidence intervals are Bonferroni intervals at level "
+        "1 − α/m (m = the number of tests in the family); Holm's step-down test may reject "
+        "where the interval still covers 0 (Holm-consistent intervals, Strassburger and "
+        "Bretz 2008, only tell on which side of 0 the effect lies).",
+        "lc_sim_fdr_bh": "Benjamini–Hochberg controls the false discovery rate, not the "
+        "probability of any false finding, and gives no simultaneous intervals.",
+        "lc_sim_bootstrap": "Registry indicators with the wild cluster bootstrap use the "
+        "bootstrap p; its interval is inverted at the 95% level only, so they have no "
+        "simultaneous CI.",
     },
 }
 
@@ -429,6 +479,9 @@ COLUMNS = {
         "n_answered": "Besvart", "n_missing": "Ubesvart", "role": "Sektor",
         "n_both": "Begge", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
         "p_adjusted": "p justert", "effect_size": "Effektstørrelse",
+        "sim_ci_low": "Simultant KI nedre", "sim_ci_high": "Simultant KI øvre",
+        "twfe_p_adjusted": "TWFE p justert", "boot_p_adjusted": "Bootstrap p justert",
+        "cs_p_adjusted": "C&S p justert",
         "effect_size_kind": "Type effektstørrelse", "n_treated": "n nettverk",
         "n_control": "n sammenligning", "reversed": "Omkodet", "n_kommuner": "Kommuner",
         "numerator": "Teller", "denominator": "Nevner", "a": "Tema A", "b": "Tema B",
@@ -460,6 +513,9 @@ COLUMNS = {
         "n_answered": "Answered", "n_missing": "Not answered", "role": "Sector",
         "n_both": "Both", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
         "p_adjusted": "p adjusted", "effect_size": "Effect size",
+        "sim_ci_low": "Simultaneous CI low", "sim_ci_high": "Simultaneous CI high",
+        "twfe_p_adjusted": "TWFE p adjusted", "boot_p_adjusted": "Bootstrap p adjusted",
+        "cs_p_adjusted": "C&S p adjusted",
         "effect_size_kind": "Effect size kind", "n_treated": "n network",
         "n_control": "n comparison", "reversed": "Reversed", "n_kommuner": "Kommuner",
         "numerator": "Numerator", "denominator": "Denominator", "a": "Theme A", "b": "Theme B",

@@ -68,11 +68,13 @@ def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: str,
-                     k: int, hide: list[str], total: pd.Series | None = None
-                     ) -> pd.DataFrame:
+                     k: int, hide: list[str], total: pd.Series | None = None,
+                     hidden_totals: list | None = None) -> pd.DataFrame:
     """Primary and secondary suppression of ``count`` over ``category`` cells within each
     ``within`` group whose total is published (the sum, or ``total`` when given); hidden rows
-    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so)."""
+    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so). The groups
+    whose total must be hidden too (no published cell can protect the small ones) are
+    appended to ``hidden_totals``: the caller hides that total where it is published."""
     out = df.copy()
     if "suppressed" not in out:
         out["suppressed"] = False
@@ -80,17 +82,24 @@ def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: 
         out[c] = out[c].astype("float64")
     counts = pd.to_numeric(out[count], errors="coerce").fillna(0).round()
     small = (counts > 0) & (counts < k)
-    for _, idx in out.groupby(within, sort=False, dropna=False).groups.items():
+    for key, idx in out.groupby(within, sort=False, dropna=False).groups.items():
         if not small.loc[idx].any():  # no primary cell: suppress() would hide nothing
             continue
         cells = out.loc[idx, [category]].assign(**{count: counts.loc[idx]})
         cells = cells.astype({count: "int64"}).drop_duplicates(category)
         res = suppress(cells, count, category, None, threshold=k, totals=True)
+        if hidden_totals is not None and res["suppressed"].iloc[-1] is not None:
+            hidden_totals.append(key if isinstance(key, tuple) else (key,))
         hidden = set(res.loc[(res[category] != "Total") & res["suppressed"].notna(), category])
         sel = idx[out.loc[idx, category].isin(hidden).to_numpy()]
         out.loc[sel, hide] = np.nan
         out.loc[sel, "suppressed"] = True
     return out
+
+
+def _in(df: pd.DataFrame, keys: list[str], groups: list[tuple]) -> np.ndarray:
+    """Rows of ``df`` whose ``keys`` are one of ``groups``."""
+    return pd.MultiIndex.from_frame(df[keys]).isin(groups)
 
 
 def _with_totals(df: pd.DataFrame, within: list[str], category: str, count: str
@@ -138,11 +147,20 @@ def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: in
     # the raw counts for secondary suppression (the primary step blanked the small ones)
     raw = theme_role_freq[["n_sources", "n_segments", "sources_in_group"]]
     work = d.assign(_n=raw["n_sources"], _g=raw["sources_in_group"], _s=raw["n_segments"])
-    work = _suppress_within(work, ["wave"], "role", "_g", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide)
+    waves: list = []
+    lines: list = []
+    work = _suppress_within(work, ["wave"], "role", "_g", k, hide, hidden_totals=waves)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide,
+                            hidden_totals=lines)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide,
+                            hidden_totals=lines)
+    # A round's (or a theme's) role counts that only a hidden total could protect are left
+    # out whole: the total is published in interview_theme_counts, and every role listed has
+    # at least one interview, so the listed roles' counts would be bounded by it. With the
+    # rows left out the reader does not learn which roles are there.
+    drop = _in(work, ["wave"], waves) | _in(work, ["theme", "wave"], lines)
     del theme_counts
-    return work.drop(columns=["_n", "_g", "_s"])
+    return work[~drop].drop(columns=["_n", "_g", "_s"])
 
 
 def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -150,7 +168,10 @@ def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
     (published), so small categories are hidden with their complement."""
     d = suppress_small_cells(item_dist, ["n_answered"], k, ["count", "share", "n_missing"])
     d = d.assign(_c=item_dist["count"])
-    d = _suppress_within(d, ["wave", "group", "item"], "category", "_c", k, ["count", "share"])
+    keys, totals = ["wave", "group", "item"], []
+    d = _suppress_within(d, keys, "category", "_c", k, ["count", "share"],
+                         hidden_totals=totals)
+    d.loc[_in(d, keys, totals), ["n_answered", "n_missing"]] = np.nan
     return d.drop(columns=["_c"])
 
 
@@ -161,9 +182,14 @@ def _response(response: pd.DataFrame, k: int) -> pd.DataFrame:
     per = _with_totals(per, ["wave"], "kommune", "respondents")
     body = per[per["kommune"] != "Total"].assign(_r=lambda x: x["respondents"])
     body = suppress_small_cells(body, ["respondents"], k, ["rate", "invited"])
+    totals: list = []
     body = _suppress_within(body, ["wave"], "kommune", "_r", k,
-                            ["respondents", "rate", "invited"]).drop(columns=["_r"])
+                            ["respondents", "rate", "invited"],
+                            hidden_totals=totals).drop(columns=["_r"])
     tot = per[per["kommune"] == "Total"].assign(suppressed=False)
+    hid = _in(tot, ["wave"], totals)
+    tot["respondents"] = tot["respondents"].astype("float64").where(~hid)
+    tot.loc[hid, "suppressed"] = True
     return pd.concat([body, tot], ignore_index=True)
 
 
@@ -175,9 +201,13 @@ def _retention(retention: pd.DataFrame, k: int) -> pd.DataFrame:
     out = suppress_small_cells(d, counts, k, [c for c in cols if c.startswith("share")])
     for c in counts:  # kommuner add up to the "all" row
         body = out[out["kommune"] != "all"].assign(_x=d.loc[out["kommune"] != "all", c])
+        totals: list = []
         body = _suppress_within(body, ["followup"], "kommune", "_x", k,
-                                counts + [c for c in cols if c.startswith("share")])
-        out = pd.concat([body.drop(columns=["_x"]), out[out["kommune"] == "all"]])
+                                counts + [c for c in cols if c.startswith("share")],
+                                hidden_totals=totals)
+        every = out[out["kommune"] == "all"].copy()
+        every[c] = every[c].astype("float64").where(~_in(every, ["followup"], totals))
+        out = pd.concat([body.drop(columns=["_x"]), every])
     return out.sort_index()
 
 
@@ -221,7 +251,8 @@ def _logic_chain_table(evidence: pd.DataFrame, effects: pd.DataFrame) -> pd.Data
                       & (hidden["outcome"] == r.get("indicator"))]
         if len(same) and pd.notna(r.get("estimate")) and np.isclose(
                 same.get("_estimate", pd.Series(dtype=float)), r["estimate"]).any():
-            d.loc[i, ["estimate", "ci_low", "ci_high"]] = np.nan
+            d.loc[i, [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
+                                  "sim_ci_low", "sim_ci_high") if c in d]] = np.nan
             d.loc[i, "suppressed"] = True
     return d
 
@@ -330,7 +361,7 @@ def build_study_report(
         lc = _logic_chain_table(logic_chain, base["effects"])
         add("logic_chain", lc, source=src["all"], method=t("method_logic_chain", lang),
             kinds={c: "text" for c in ("level", "element", "indicator", "source", "expected",
-                                       "verdict", "caveat", "basis", "note")})
+                                       "verdict", "caveat", "basis", "note", "adjustment")})
     add("kommuner", pd.DataFrame(
         [{"code": c, "name": knames[c], "group": "network", "join_year": y}
          for c, y in study.network.items()]
@@ -525,13 +556,15 @@ def build_study_report(
     if "logic_chain" in tabs:
         sections.append(Section(
             t("lc_title", lang), anchor="logic-chain",
-            paragraphs=[t("logic_chain_text", lang)] + _verdict_counts(tabs, lang),
+            paragraphs=[t("logic_chain_text", lang)] + _inference_paragraphs(study, tabs, lang)
+            + _verdict_counts(tabs, lang),
             figures=figs_of("logic_chain"),
             tables=[table("logic_chain", ["level", "element", "indicator", "source",
-                                          "estimate", "ci_low", "ci_high", "expected",
-                                          "verdict", "caveat"])]))
+                                          "estimate", "ci_low", "ci_high", "p_value",
+                                          "p_adjusted", "sim_ci_low", "sim_ci_high",
+                                          "expected", "verdict", "caveat"])]))
     eff_show = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high",
-                "p_value", "n_obs", "estimator"]
+                "p_value", "p_adjusted", "n_obs", "estimator"]
     surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
         drop=True))
     tabs["effects_survey"] = surv_eff
@@ -590,6 +623,7 @@ def build_study_report(
         Section(t("methods", lang), anchor="methods",
                 paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang,
                                                 ind_labels)
+                + _inference_paragraphs(study, tabs, lang)
                 + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
                 paragraphs=_cluster_caveats(study, raw_effects, lang)
@@ -610,6 +644,34 @@ def _label_keys() -> set[str]:
     from .labels import LABELS
 
     return set(LABELS["nb"])
+
+
+def _inference_paragraphs(study, tabs: dict[str, PublishedTable], lang: str) -> list[str]:
+    """Which family and method the logic chain's verdicts are adjusted by (study.yaml
+    ``inference:``; :mod:`evaluation_pipeline.analysis.multiplicity`), in words; nothing
+    without a logic-chain table."""
+    if "logic_chain" not in tabs:
+        return []
+    inf = getattr(study, "inference", None)
+    if inf is None:
+        from ..study import Inference
+
+        inf = Inference()
+    alpha = f"{inf.alpha:g}".replace(".", "," if lang == "nb" else ".")
+    if not inf.adjusted:
+        return [t("lc_inference_none", lang, alpha=alpha)]
+    lc = tabs["logic_chain"].frame
+    tested = lc[lc["p_adjusted"].notna()] if "p_adjusted" in lc else lc.iloc[:0]
+    m = len(set(zip(tested["source"], tested["indicator"], strict=True)))
+    boot = (tested["basis"].astype(str).str.contains("wild cluster bootstrap", regex=False)
+            if "basis" in lc else pd.Series(False, index=tested.index))
+    ci = []
+    if inf.method == "fdr_bh" or not boot.all() or not len(boot):
+        ci.append(t(f"lc_sim_{inf.method}", lang))
+    if boot.any() and inf.method != "fdr_bh":
+        ci.append(t("lc_sim_bootstrap", lang))
+    return [t("lc_inference", lang, method=t(f"inf_{inf.method}", lang), alpha=alpha,
+              family=t(f"inf_family_{inf.family}", lang, m=m), ci=" ".join(ci))]
 
 
 def _verdict_counts(tabs: dict[str, PublishedTable], lang: str) -> list[str]:
@@ -838,7 +900,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict", "caveat") if c in tb.frame]
+                            "p_value", "p_adjusted", "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
