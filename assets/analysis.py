@@ -23,6 +23,7 @@ from evaluation_pipeline.analysis.registry import (
     registry_dynamic,
     registry_effects,
 )
+from evaluation_pipeline.analysis.registry_sensitivity import registry_sensitivity
 from evaluation_pipeline.analysis.reliability import scales_reliability
 from evaluation_pipeline.analysis.survey import scale_summary, score_scales, survey_effects
 from evaluation_pipeline.privacy import suppress_effects
@@ -199,6 +200,41 @@ def registry_event_study(study: StudyResource, registry_observations: pd.DataFra
     yield dg.Output(
         tests, output_name="registry_pretrend_tests",
         metadata={"tests": dg.MetadataValue.md(tests.round(3).to_markdown(index=False))},
+    )
+
+
+@dg.multi_asset(
+    name="registry_sensitivity_analysis",
+    group_name="analyse",
+    outs={
+        "registry_sensitivity": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Parallel-trends sensitivity (Rambachan & Roth 2023) of each "
+            "indicator's TWFE event study, average post-period effect: the CI under parallel "
+            "trends and robust CIs under relative-magnitude (M̄, C-LF) and smoothness (M, "
+            "FLCI) bounds.",
+        ),
+        "registry_breakdown": dg.AssetOut(
+            kinds={"pandas", "duckdb"},
+            description="Per indicator: breakdown M̄ and M (largest bound at which the robust "
+            "CI still excludes 0), the joint pre-trend Wald test, the periods used, or "
+            "'insufficient data' with the reason.",
+        ),
+    },
+)
+def registry_sensitivity_analysis(study: StudyResource, registry_observations: pd.DataFrame):
+    table, breakdown = registry_sensitivity(registry_observations, study.load())
+    yield dg.Output(table, output_name="registry_sensitivity", metadata={"rows": len(table)})
+    show = ["indicator", "status", "estimate", "ci_low", "ci_high", "breakdown_rm",
+            "breakdown_sd", "wald_p"]
+    yield dg.Output(
+        breakdown, output_name="registry_breakdown",
+        metadata={
+            "indicators_analysed": int((breakdown["status"] == "ok").sum()),
+            "indicators_insufficient": int((breakdown["status"] != "ok").sum()),
+            "breakdown": dg.MetadataValue.md(
+                breakdown[show].round(3).to_markdown(index=False) if len(breakdown) else "-"),
+        },
     )
 
 

@@ -4,7 +4,7 @@ import dagster as dg
 
 from . import analysis, checks, harmonize, ingest, report
 from .analysis import effects_asset
-from .logic_chain import logic_chain_evidence
+from .logic_chain import logic_chain_evidence_asset
 from .partitions import survey_waves
 from .profiles import PROFILE_JOB, profile_definitions
 from .report import study_report_asset
@@ -49,7 +49,8 @@ SOURCE_ASSETS = {
                  "registry_observations_valid",
                  "registry_observations_rejected", "registry_observations", "registry_panel",
                  "registry_effects_twfe", "registry_event_study", "registry_pretrend_tests",
-                 "registry_group_rates", "registry_reference"},
+                 "registry_group_rates", "registry_reference", "registry_sensitivity",
+                 "registry_breakdown"},
 }
 #: the assets that combine the sources (their inputs are the present sources' assets)
 COMBINING_ASSETS = ["effects", "logic_chain_evidence", "study_report"]
@@ -78,7 +79,7 @@ def build_definitions(study_path: str | None = None, *,
     sources = [s for s in study_sources(study) if s not in without]
     module_assets = [a for a in dg.load_assets_from_modules(ALL_MODULES)
                      if not any(source_of(k) not in (None, *sources) for k in a.keys)]
-    combining = [effects_asset(sources), logic_chain_evidence,
+    combining = [effects_asset(sources), logic_chain_evidence_asset(sources),
                  study_report_asset(sources, without)]
     all_assets = with_downstream_automation([*module_assets, *combining])
     profile_assets, profile_jobs = profile_definitions(study, sources)

@@ -15,7 +15,7 @@ from .analysis import INSUFFICIENT_META
 from .resources import StudyResource
 
 PREVIEW_COLUMNS = ["level", "element", "indicator", "source", "estimate", "ci_low", "ci_high",
-                   "expected", "verdict"]
+                   "p_value", "p_adjusted", "expected", "verdict"]
 
 
 def without_evidence(evidence: pd.DataFrame) -> list[str]:
@@ -31,20 +31,40 @@ def without_evidence(evidence: pd.DataFrame) -> list[str]:
                               for r in rows.itertuples()))
 
 
-@dg.asset(
-    group_name="analyse",
-    kinds={"pandas", "duckdb"},
-    description="The logic-chain evidence table: one row per chain element × bound indicator "
-    "with the primary Effect (survey: network vs comparison DiD at the last wave; registry: "
-    "TWFE DiD with the wild cluster bootstrap CI; interviews: theme share shift), the "
-    "expected direction and a verdict (supports / no clear change / contrary / insufficient "
-    "data) from its 95 % CI. Small cells are suppressed first.",
-)
-def logic_chain_evidence(
-    context: dg.AssetExecutionContext, study: StudyResource, effects: pd.DataFrame
-) -> pd.DataFrame:
+DESCRIPTION = (
+    "The logic-chain evidence table: one row per chain element × bound indicator with the "
+    "primary Effect (survey: network vs comparison DiD at the last wave; registry: TWFE DiD "
+    "with the wild cluster bootstrap CI; interviews: theme share shift), the expected "
+    "direction and a verdict (supports / no clear change / contrary / insufficient data) "
+    "from its p-value adjusted for multiplicity within the family study.yaml's inference: "
+    "declares (default: Holm across the logic chain's indicators). Small cells are "
+    "suppressed first.")
+
+
+def logic_chain_evidence_asset(sources: list[str]) -> dg.AssetsDefinition:
+    """The ``logic_chain_evidence`` asset; with the registry among ``sources`` it also reads
+    ``registry_breakdown`` (the parallel-trends sensitivity: breakdown M̄ and pre-trend Wald
+    test in the registry rows' notes)."""
+    ins = {"effects": dg.AssetIn()}
+    if "registry" in sources:
+        ins["registry_breakdown"] = dg.AssetIn()
+    description = DESCRIPTION + (" Registry rows' notes end with the breakdown M̄ of the "
+                                 "parallel-trends sensitivity." if "registry" in sources
+                                 else "")
+
+    @dg.asset(name="logic_chain_evidence", group_name="analyse", ins=ins,
+              kinds={"pandas", "duckdb"}, description=description)
+    def _logic_chain_evidence(context: dg.AssetExecutionContext, study: StudyResource,
+                              **inputs: pd.DataFrame) -> pd.DataFrame:
+        return _evidence(context, study, inputs["effects"], inputs.get("registry_breakdown"))
+
+    return _logic_chain_evidence
+
+
+def _evidence(context: dg.AssetExecutionContext, study: StudyResource, effects: pd.DataFrame,
+              breakdown: pd.DataFrame | None) -> pd.DataFrame:
     s = study.load()
-    evidence = lc.logic_chain_evidence(s, effects)
+    evidence = lc.logic_chain_evidence(s, effects, sensitivity=breakdown)
     verdicts = lc.element_verdicts(evidence, s)
     elements = verdicts[verdicts["kind"] == "element"]
     meta = {
@@ -67,3 +87,7 @@ def logic_chain_evidence(
         meta["figure"] = dg.MetadataValue.md(f"![logic chain](data:image/png;base64,{png})")
     context.add_output_metadata(meta)
     return evidence
+
+
+#: the asset without the registry's sensitivity input (a study without registry data)
+logic_chain_evidence = logic_chain_evidence_asset([])

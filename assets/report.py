@@ -28,7 +28,7 @@ REPORT_INPUTS = {
                "survey_answers_rejected"],
     "registry": ["registry_group_rates", "registry_event_study", "registry_pretrend_tests",
                  "registry_observations_valid", "registry_observations_rejected",
-                 "registry_reference"],
+                 "registry_reference", "registry_sensitivity", "registry_breakdown"],
     "interviews": ["theme_frequencies", "theme_role_frequencies", "theme_co_occurrence",
                    "intercoder_agreement", "coded_segments_valid", "coded_segments_rejected"],
 }
@@ -92,6 +92,8 @@ def _build(s, inputs: dict[str, pd.DataFrame], sources: list[str],
         registry_reference=inputs.get("registry_reference"),
         sources=sources,
         failed_sources=failed,
+        sensitivity=inputs.get("registry_sensitivity"),
+        breakdown=inputs.get("registry_breakdown"),
     )
     figure_md = "(no figure)"
     if out.main_figure:

@@ -187,14 +187,16 @@ def personal_data_items(answers: pd.DataFrame) -> dict[str, str]:
 
 from .disclosure import (  # noqa: E402  (re-exported: the privacy API in one place)
     find_personal_data,
+    hidden_intervals,
     is_valid_fnr,
     recoverable_cells,
     suppress,
+    unprotected_cells,
 )
 
 __all__ = [
     "KEY_ENV", "PrivacyError", "pseudonym_key", "reads_personal_data", "pseudonymise",
     "suppress_small_cells", "suppress_effects", "drop_free_text", "personal_data_items",
-    "suppress", "recoverable_cells",
+    "suppress", "recoverable_cells", "hidden_intervals", "unprotected_cells",
     "find_personal_data", "is_valid_fnr",
 ]

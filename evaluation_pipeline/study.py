@@ -8,6 +8,7 @@ second study needs a new study.yaml, no code. Every error names the file and the
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -286,6 +287,51 @@ class Privacy(_Strict):
     demo_pseudonym_key: str | None = None
 
 
+class Inference(_Strict):
+    """How the logic chain's verdicts account for testing many indicators (``inference:`` in
+    study.yaml; see :mod:`evaluation_pipeline.analysis.multiplicity`).
+
+    ``family``: which tests are adjusted together -- ``logic_chain`` (every indicator of the
+    logic chain, the default), ``element`` (the indicators of one output/outcome/impact),
+    ``source`` (the logic chain's indicators of one source: survey, registry, interviews) or
+    ``none`` (no adjustment). ``method``: ``holm`` (default), ``bonferroni``, ``fdr_bh``
+    (controls the false discovery rate; no simultaneous intervals) or ``none``. ``alpha``:
+    the level a verdict is tested at (default 0.05)."""
+
+    family: str = "logic_chain"
+    method: str = "holm"
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for key in v:
+                if key not in cls.model_fields:
+                    near = difflib.get_close_matches(str(key), list(cls.model_fields), n=1)
+                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    raise ValueError(f"{key}: not a key of inference (family, method, alpha)"
+                                     f"{hint}")
+        return v
+
+    @field_validator("family", "method")
+    @classmethod
+    def _choice(cls, v: str, info) -> str:
+        choices = {"family": ("logic_chain", "element", "source", "none"),
+                   "method": ("holm", "bonferroni", "fdr_bh", "none")}[info.field_name]
+        if v not in choices:
+            near = difflib.get_close_matches(str(v), choices, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"unknown {info.field_name} {v!r}: use one of "
+                             f"{', '.join(choices)}{hint}")
+        return v
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether the verdicts are adjusted at all (neither family nor method is none)."""
+        return self.family != "none" and self.method != "none"
+
+
 class Study(_Strict):
     """A study as described by study.yaml. ``root`` is the folder holding the file."""
 
@@ -302,6 +348,7 @@ class Study(_Strict):
     logic_chain: LogicChain | None = None
     validation: Validation = Validation()
     privacy: Privacy = Privacy()
+    inference: Inference = Inference()
     output_dir: str = "output"
     root: Path = Path(".")
     source_file: Path | None = None

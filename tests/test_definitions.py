@@ -17,7 +17,8 @@ GROUPS = {
                 "registry_event_study", "registry_pretrend_tests", "scale_reliability",
                 "scale_item_statistics", "item_distribution", "survey_response",
                 "survey_panel_retention", "theme_role_frequencies", "theme_shifts",
-                "theme_co_occurrence", "intercoder_agreement", "logic_chain_evidence"},
+                "theme_co_occurrence", "intercoder_agreement", "logic_chain_evidence",
+                "registry_sensitivity", "registry_breakdown"},
     "report": {"study_report", "kommune_profile"},
 }
 

@@ -164,3 +164,50 @@ def test_example_readme_names_every_landing_file():
         assert f"landing/registry/{f.name}" in readme
     assert "NLOD 2.0" in readme
     assert Path(TELEMARK / "study.yaml").read_text(encoding="utf-8").count("synthetic: false")
+
+
+def test_informed_attacker_has_no_count_of_persons_to_attack(telemark_run):
+    """Issue 23's scan on the registry-only example: it publishes no count of persons with a
+    total (FHI's files are rates without counts; the Effect rows count kommuner), so there is
+    no line for the informed attacker; what it does publish holds no small person count."""
+    import json
+
+    from sdc_scan import exposed_in, profile_lines, report_lines
+
+    _, out = telemark_run
+    manifest = json.loads((out / "tables" / "manifest.json").read_text(encoding="utf-8"))
+    assert not any(meta.get("margins") for meta in manifest["tables"].values())
+    assert report_lines(out) == [] and profile_lines(out) == []
+    assert exposed_in([], 5) == ([], 0, 0)
+    rates = pd.read_csv(out / "tables" / "registry_group_rates.csv")
+    assert rates["numerator"].isna().all() and rates["value"].notna().any()
+    effects = pd.read_csv(out / "tables" / "effects.csv")
+    assert set(effects["n_unit"].dropna()) == {"kommuner"}
+    for csv_file in (out / "profiles").rglob("*.csv"):
+        frame = pd.read_csv(csv_file) if csv_file.stat().st_size > 1 else pd.DataFrame()
+        assert not {"n", "n_baseline", "n_followup", "numerator"} & set(frame.columns) or \
+            frame.empty, csv_file.name
+
+
+def test_report_has_the_parallel_trends_sensitivity(telemark_run):
+    """Issue 23.4: one sensitivity figure (PNG + SVG) per analysable indicator, the breakdown
+    table, the section's text, and the breakdown clause in the registry logic-chain notes."""
+    rc, out = telemark_run
+    assert rc == 0
+    for ind in ("barnevern_tiltak_0_17", "trivsel_10_trinn"):
+        for ext in ("png", "svg"):
+            assert (out / "figures" / f"registry_sensitivity_{ind}.{ext}").stat().st_size > 0
+    assert not (out / "figures" / "registry_sensitivity_psykiske_plager.png").exists()
+    text = _text((out / "report" / "rapport.html").read_text(encoding="utf-8"))
+    assert "Hvor robust er registerresultatet for brudd på parallelle trender?" in text
+    assert "Bruddverdier (M̄): Barn 0–17 år med barnevernstiltak per 1 000: ingen " \
+           "bruddverdi" in text
+    breakdown = pd.read_csv(out / "tables" / "registry_breakdown.csv")
+    assert list(breakdown["indicator"]) == ["barnevern_tiltak_0_17", "psykiske_plager",
+                                            "trivsel_10_trinn", "lavinntekt_0_17"]
+    stored = _table(out, "registry_breakdown").set_index("indicator")
+    assert stored.loc["barnevern_tiltak_0_17", "wald_df"] == 3
+    assert stored.loc["lavinntekt_0_17", "status"] == "insufficient_data"
+    notes = _table(out, "logic_chain_evidence").set_index("indicator")["note"]
+    assert "Rambachan-Roth (average post-period effect): no breakdown M̄" in \
+        notes["barnevern_tiltak_0_17"]

@@ -2,7 +2,10 @@
 the study's small-cell threshold, in any format (machine CSV, publication CSV, XLSX, LaTeX,
 the HTML report, the municipality profiles), and no hidden cell recoverable from the margins
 published with it (checked by ``evaluation_pipeline.disclosure.recoverable_cells``, a linear
-programme independent of how the tables were suppressed).
+programme independent of how the tables were suppressed), and nothing an informed attacker
+(issue 23: hidden counts are >= 1, whole numbers, the threshold known) learns from every line
+of counts and its total, in the report's tables and across the profiles (``tests/sdc_scan.py``
+with the attacker of ``tests/sdc_attacker.py``, which share no code with the pipeline).
 
 Count columns are the ones ``tables/manifest.json`` marks ``count``; in the HTML, the header
 cells with ``data-kind='count'``. A table of Effect rows says per row what ``n_treated`` /
@@ -22,6 +25,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from chromium import example_run
+from sdc_scan import exposed_in, profile_lines, report_lines
 
 from evaluation_pipeline.disclosure import recoverable_cells
 from evaluation_pipeline.report.tables import KINDS
@@ -243,3 +247,72 @@ def test_no_small_count_in_the_profiles(run):
             assert not df[c].map(lambda v: _bad_count(v, k)).any(), f"{csv.name} {c}"
     for page in prof.rglob("*.html"):
         _scan_html(page, k)
+
+
+# ------------------------------------------------------------------------------------------
+# the informed attacker (issue 23)
+# ------------------------------------------------------------------------------------------
+
+
+def test_informed_attacker_learns_nothing_from_the_report_tables(run):
+    """Every line of counts with its published total (the manifest's margins, and the role
+    counts of interview_theme_role against interview_theme_counts): no hidden count is
+    pinned down and none is proven below the threshold."""
+    study, out, _ = run
+    bad, attacked, hidden = exposed_in(report_lines(out), study.small_cell_threshold)
+    assert bad == []
+    assert attacked > 20 and hidden > 100  # the example really has lines with hidden counts
+
+
+def test_informed_attacker_learns_nothing_across_the_profiles(run):
+    """The survey n of the network kommuner in each scale and wave (each kommune's own
+    profile, survey.csv and survey_change.csv) add up to the network n every profile shows;
+    the report's group n add up to its wave n, with a group's n taken from the profiles where
+    the report hides it."""
+    study, out, manifest = run
+    means = pd.read_csv(out / "tables" / manifest["tables"]["survey_scale_means"]["files"][
+        "csv"], dtype={"wave": str})
+    lines = profile_lines(out, means)
+    scales_waves = len(study.survey.scales) * len(study.wave_ids)
+    assert len(lines) == 2 * scales_waves
+    bad, _, _ = exposed_in(lines, study.small_cell_threshold)
+    assert bad == []
+
+
+def _hidden_in_formats(out: Path, manifest: dict, name: str, column: str) -> dict[str, list]:
+    """Which rows of ``column`` are hidden in each format (machine CSV, publication CSV,
+    XLSX sheet, LaTeX)."""
+    meta = manifest["tables"][name]
+    cols = list(meta["columns"])
+    j = cols.index(column)
+    symbols = {"", ":", "nan", "–", "-", ".", "None"}
+    machine = pd.read_csv(out / "tables" / meta["files"]["csv"])
+    sep = ";" if manifest["language"] == "nb" else ","
+    pub = pd.read_csv(out / "tables" / meta["files"]["publication_csv"], sep=sep, dtype=str,
+                      encoding="utf-8-sig", keep_default_na=False)
+    pub = pub.drop(columns=[c for c in ("data",) if c in pub.columns])
+    ws = openpyxl.load_workbook(out / "tables" / meta["files"]["xlsx"])[name[:31]]
+    xlsx = [ws.cell(i, j + 1).value for i in range(5, ws.max_row + 1)]
+    tex = (out / "tables" / meta["files"]["latex"]).read_text(encoding="utf-8")
+    body = tex[tex.index(r"\midrule"):tex.index(r"\bottomrule")].splitlines()[1:]
+    latex = [re.split(r"(?<!\\)&", line.rstrip("\\ "))[j].strip() for line in body]
+    return {
+        "csv": machine[column].isna().tolist(),
+        "publication": [str(v).strip() in symbols for v in pub.iloc[:, j]],
+        "xlsx": [v is None or str(v).strip() in symbols for v in xlsx],
+        "latex": [v in symbols for v in latex],
+    }
+
+
+def test_every_format_hides_what_the_attacked_csv_hides(run):
+    """The attack reads the machine CSV; the publication CSV, the XLSX sheet and the LaTeX
+    table of each table with margins hide exactly the same counts."""
+    _, out, manifest = run
+    seen = 0
+    for name, meta in manifest["tables"].items():
+        for spec in meta.get("margins") or []:
+            formats = _hidden_in_formats(out, manifest, name, spec["count"])
+            for fmt, hidden in formats.items():
+                assert hidden == formats["csv"], (name, spec["count"], fmt)
+            seen += sum(formats["csv"])
+    assert seen > 50  # hidden counts in the example's tables with margins

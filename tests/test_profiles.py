@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sdc_attacker import exposed, grid_from_long
 
 from evaluation_pipeline.analysis.registry import registry_panels
 from evaluation_pipeline.analysis.survey import score_scales
@@ -183,11 +184,47 @@ def test_small_survey_n_is_suppressed_with_secondary_cells(study, tmp_path):
         if wave == "w2016":
             assert line.loc[line["kommune"] != "Total", "published"].isna().sum() >= 2
         assert recoverable_cells(line, rows="kommune") == [], (scale, wave)
+        grid, present, _, _ = grid_from_long(line, "kommune", None, "published")
+        assert exposed(grid, present, k) == [], (scale, wave)  # independent attacker
     hidden = {s: set(g.loc[g["published"].isna(), "kommune"])
               for s, g in table[table["wave"] == "w2016"].groupby("scale")}
     assert len({frozenset(v) for v in hidden.values()}) == 1
     page = out.html.read_text(encoding="utf-8")
     assert "Få svar" in page
+
+
+def test_a_kommune_hidden_in_another_scale_is_not_left_alone(study):
+    """In one wave kommune X is the only one with scored respondents in the first scale (3:
+    X and the network total are hidden) and has 6 in the second, next to Y's 20. X is hidden
+    in the second scale too (n's that agree across scales must not give it away); alone
+    there it would be the total minus Y: Y is hidden too, and the independent attacker
+    learns nothing from any line. Zeros stay published."""
+    kommuner = sorted(study.network)
+    scales, wave = list(study.survey.scales)[:2], study.wave_ids[1]
+    x = kommuner[0]
+    rows = []
+    for scale in scales:
+        for w in study.wave_ids:
+            for kom in kommuner:
+                n = 20
+                if w == wave:
+                    n = {x: 3 if scale == scales[0] else 6,
+                         kommuner[1]: 0 if scale == scales[0] else 20}.get(kom, 0)
+                rows += [(scale, w, kom, f"{kom}-{w}-{i}", 3.0) for i in range(n)]
+    scores = pd.DataFrame(rows, columns=["scale", "wave", "kommune", "respondent_id", "score"])
+    table = P.survey_n_published(scores, study)
+    k = study.small_cell_threshold
+    first = table[(table["scale"] == scales[0]) & (table["wave"] == wave)]
+    assert first.set_index("kommune")["suppressed"].dropna().to_dict() == {
+        x: "primary", "Total": "primary"}
+    second = table[(table["scale"] == scales[1]) & (table["wave"] == wave)]
+    assert second.set_index("kommune")["suppressed"].dropna().to_dict() == {
+        x: "secondary", kommuner[1]: "secondary"}
+    assert (second.loc[second["n"] == 0, "published"] == 0).all()
+    for (scale, w), line in table.groupby(["scale", "wave"]):
+        grid, present, _, _ = grid_from_long(line, "kommune", None, "published")
+        assert exposed(grid, present, k) == [], (scale, w)
+        assert recoverable_cells(line, rows="kommune") == [], (scale, w)
 
 
 def test_small_registry_counts_are_suppressed(study, tmp_path):

@@ -78,6 +78,7 @@ from evaluation_pipeline.disclosure import recoverable_cells  # noqa: E402
 from evaluation_pipeline.report import figures as F  # noqa: E402
 from evaluation_pipeline.report.study_report import (  # noqa: E402
     _item_distributions,
+    _theme_role,
     validation_summary,
 )
 from evaluation_pipeline.report.tables import (  # noqa: E402
@@ -207,6 +208,29 @@ def test_item_distribution_small_categories_hidden_with_their_complement():
         pd.DataFrame({"category": ["Total"], "published": [100.0]}),
     ], ignore_index=True)
     assert recoverable_cells(pub, rows="category") == []
+
+
+def test_small_lines_that_only_a_hidden_total_protects():
+    """Issue 23: roles 2 + 2 + 2 = 6 interviews of a theme in a round, 6 published in
+    interview_theme_counts. Hidden, each is >= 1, so each is at most 4 < 5: only hiding the 6
+    protects them, and it stands in another table, so the role lines are left out. Answer
+    categories 2 + 2 + 2 + 0 of 6 answered: n_answered is hidden with them."""
+    roles = pd.DataFrame({
+        "theme": "T", "role": ["a", "b", "c", "a", "b", "c"],
+        "wave": ["i1"] * 3 + ["i2"] * 3, "n_segments": [9, 9, 9, 9, 9, 9],
+        "n_sources": [2, 2, 2, 6, 7, 8], "sources_in_group": [6, 7, 8, 6, 7, 8],
+        "share_sources": [0.3, 0.3, 0.25, 1.0, 1.0, 1.0],
+    })
+    out = _theme_role(roles, None, 5)
+    assert out["wave"].tolist() == ["i2"] * 3 and not out["suppressed"].any()
+    dist = pd.DataFrame({
+        "wave": "w1", "group": "network", "scale": "s", "item": "q1", "reversed": False,
+        "category": [1, 2, 3, 4], "count": [2, 2, 2, 0], "share": [1 / 3, 1 / 3, 1 / 3, 0],
+        "n_answered": 6, "n_missing": 1,
+    })
+    out = _item_distributions(dist, 5)
+    assert out["count"].isna().tolist() == [True, True, True, False]
+    assert out["n_answered"].isna().all() and out["n_missing"].isna().all()
 
 
 def test_validation_summary_counts_rows_and_rules():

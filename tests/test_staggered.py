@@ -1,7 +1,11 @@
 """Callaway & Sant'Anna group-time ATT (analysis/staggered.py).
 
 The reference is ``csdid`` (the maintained Python port of the ``did`` R package) run on the SAME
-data, mpdta (tests/fixtures/did/mpdta.csv), with analytic (not bootstrap) standard errors.
+data, mpdta (tests/fixtures/did/mpdta.csv), with analytic (not bootstrap) standard errors. The
+estimands are the same (ATT(g,t) with the varying base period; the simple, dynamic and group
+aggregations with cohort-share weights; the aggregations' influence functions include the
+estimation of the weights, csdid's ``wif`` term), so estimates and SEs agree to rounding (about
+1e-15 on mpdta); the tests hold them to 1e-6 absolute for estimates, 1e-6 relative for SEs.
 """
 
 import contextlib
@@ -54,42 +58,53 @@ def _by_contrast(effects):
 
 # -- 1. the reference implementation on the same data ------------------------------------
 
+EST_TOL = 1e-6  # absolute, point estimates
+SE_TOL = 1e-6  # relative, analytic standard errors
+
+
+def _assert_aggregations_match(ours, ref):
+    """simple, dynamic (pre-treatment event times included) and by-group Effects against
+    csdid's aggte(typec=...) on the same data: estimates to EST_TOL, SEs to SE_TOL."""
+    # simple (overall ATT: post cells weighted by cohort share, SE with the weights' wif)
+    assert ours.simple.estimate == pytest.approx(ref["simple"]["overall_att"], rel=0,
+                                                 abs=EST_TOL)
+    assert ours.simple.se == pytest.approx(ref["simple"]["overall_se"], rel=SE_TOL, abs=0)
+
+    # dynamic (event study), pre-treatment event times included
+    dyn = _by_contrast(ours.dynamic)
+    ref_e = ref["dynamic"]
+    assert len(dyn) == len(ref_e["egt"])
+    for e, est, se in zip(ref_e["egt"], ref_e["att_egt"], np.ravel(ref_e["se_egt"]), strict=True):
+        mine = dyn[f"event time {int(e)}"]
+        assert mine.estimate == pytest.approx(est, rel=0, abs=EST_TOL)
+        assert mine.se == pytest.approx(se, rel=SE_TOL, abs=0)
+
+    # by group
+    grp = _by_contrast(ours.by_group)
+    ref_g = ref["group"]
+    assert len(grp) == len(ref_g["egt"])
+    for g, est, se in zip(ref_g["egt"], ref_g["att_egt"], np.ravel(ref_g["se_egt"]), strict=True):
+        mine = grp[f"group {int(g)}"]
+        assert mine.estimate == pytest.approx(est, rel=0, abs=EST_TOL)
+        assert mine.se == pytest.approx(se, rel=SE_TOL, abs=0)
+        assert mine.group == str(int(g))
+
 
 @pytest.mark.parametrize("control", ["never", "notyet"])
 def test_matches_csdid_on_mpdta(mpdta, control):
     ours = staggered_att(mpdta, "lemp", "countyreal", "year", "first.treat", control=control)
     ref_gt, ref = _csdid(mpdta, control)
 
-    # ATT(g,t): the same 12 cells, estimates to 1e-6, analytic SEs to 1e-3 relative
+    # ATT(g,t): the same 12 cells, estimates to 1e-6 absolute, analytic SEs to 1e-6 relative
     assert len(ours.att_gt) == len(ref_gt) == 12
     m = ours.att_gt.merge(ref_gt, on=["group", "time"], suffixes=("", "_ref"), validate="1:1")
     assert len(m) == 12
-    np.testing.assert_allclose(m["att"], m["att_ref"], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=1e-3)
+    np.testing.assert_allclose(m["att"], m["att_ref"], rtol=0, atol=EST_TOL)
+    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=SE_TOL, atol=0)
     assert (ours.att_gt["note"] == "").all()
 
-    # simple
-    assert ours.simple.estimate == pytest.approx(ref["simple"]["overall_att"], abs=1e-3)
-    assert ours.simple.se == pytest.approx(ref["simple"]["overall_se"], rel=1e-3)
-
-    # dynamic (event study), pre-treatment event times included
-    dyn = _by_contrast(ours.dynamic)
-    ref_e = ref["dynamic"]
-    assert len(dyn) == len(ref_e["egt"]) == 7
-    for e, est, se in zip(ref_e["egt"], ref_e["att_egt"], np.ravel(ref_e["se_egt"]), strict=True):
-        mine = dyn[f"event time {int(e)}"]
-        assert mine.estimate == pytest.approx(est, abs=1e-3)
-        assert mine.se == pytest.approx(se, rel=1e-3)
-
-    # by group
-    grp = _by_contrast(ours.by_group)
-    ref_g = ref["group"]
-    assert len(grp) == len(ref_g["egt"]) == 3
-    for g, est, se in zip(ref_g["egt"], ref_g["att_egt"], np.ravel(ref_g["se_egt"]), strict=True):
-        mine = grp[f"group {int(g)}"]
-        assert mine.estimate == pytest.approx(est, abs=1e-3)
-        assert mine.se == pytest.approx(se, rel=1e-3)
-        assert mine.group == str(int(g))
+    assert (len(ours.dynamic), len(ours.by_group)) == (7, 3)
+    _assert_aggregations_match(ours, ref)
 
 
 @pytest.mark.parametrize("anticipation", [1, 2])
@@ -97,14 +112,16 @@ def test_anticipation_base_periods_match_csdid(mpdta, anticipation):
     """With anticipation a, periods t >= g - a use the last period before g - a as base."""
     ours = staggered_att(mpdta, "lemp", "countyreal", "year", "first.treat",
                          control="notyet", anticipation=anticipation, bootstrap=0)
-    ref_gt, _ = _csdid(mpdta, "notyet", anticipation=anticipation)
+    ref_gt, ref = _csdid(mpdta, "notyet", anticipation=anticipation)
     m = ours.att_gt.merge(ref_gt, on=["group", "time"], suffixes=("", "_ref"), validate="1:1")
     assert len(m) == len(ref_gt) == len(ours.att_gt)
-    np.testing.assert_allclose(m["att"], m["att_ref"], atol=1e-6)
-    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=1e-3)
+    np.testing.assert_allclose(m["att"], m["att_ref"], rtol=0, atol=EST_TOL)
+    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=SE_TOL, atol=0)
     # cohort 2004 is treated (net of anticipation) in the first period 2003: dropped
     assert 2004 not in set(ours.att_gt["group"])
     assert "treated in the first period dropped" in ours.simple.note
+    # the aggregations over the cells that remain (cohorts 2006, 2007)
+    _assert_aggregations_match(ours, ref)
 
 
 def test_uniform_band_critical_value_close_to_csdid(mpdta):

@@ -256,7 +256,7 @@ def test_definitions_hold_only_the_present_sources(tmp_path):
     assert parents == {"effects", "logic_chain_evidence", "registry_group_rates",
                        "registry_event_study", "registry_pretrend_tests",
                        "registry_observations_valid", "registry_observations_rejected",
-                       "registry_reference"}
+                       "registry_reference", "registry_sensitivity", "registry_breakdown"}
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("effects")).parent_keys} == {
         "registry_effects_twfe"}
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("kommune_profile")).parent_keys

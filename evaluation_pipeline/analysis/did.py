@@ -226,7 +226,7 @@ def _bootstrap_note(boot: dict[str, Any], alpha: float) -> str:
              else f"{boot['draws']} draws")
     lo, hi = boot["boot_ci"]
     level = round(100 * (1 - alpha), 6)
-    return (f"wild cluster bootstrap (WCR, {kind}, {draws}): p={boot['boot_p']:.3f}, "
+    return (f"wild cluster bootstrap (WCR, {kind}, {draws}): p={boot['boot_p']:.4g}, "
             f"{level:g}% CI [{lo:.4g}, {hi:.4g}] (test inversion)")
 
 
@@ -405,7 +405,9 @@ class EventStudyResult:
     ``n_obs`` counts treated-unit rows at that (binned) event time. ``pretrend_test``: the
     joint cluster-robust Wald test that every pre-period coefficient is 0 (statistic, df1,
     df2, p_value). ``effects``: one :class:`Effect` per estimated coefficient (contrast
-    ``event time e``; the reference period has no Effect).
+    ``event time e``; the reference period has no Effect). ``vcov``: the CR1 covariance of
+    the estimated coefficients, rows and columns labelled by event time (the parallel-trends
+    sensitivity, :mod:`.sensitivity`, needs it).
     """
 
     coefficients: pd.DataFrame
@@ -415,6 +417,7 @@ class EventStudyResult:
     reference: int = -1
     n_clusters: int = 0
     n_obs: int = 0
+    vcov: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The Effects as a DataFrame in the shared shape (:data:`EFFECT_COLUMNS`)."""
@@ -547,4 +550,5 @@ def event_study(
     return EventStudyResult(
         coefficients=coefs, pretrend_test=pretrend, effects=effects, window=(lo_w, hi_w),
         reference=reference, n_clusters=G, n_obs=int(len(d)),
+        vcov=pd.DataFrame(cov.to_numpy(), index=estimated, columns=estimated),
     )

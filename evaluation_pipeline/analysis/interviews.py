@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .effects import INSUFFICIENT_DATA, Effect
-from .survey import adjust_p
+from .multiplicity import adjust_p
 
 QDA_NS = "urn:QDA-XML:project:1.0"
 _LEVEL_COLUMN = {"theme": "theme", "code": "code_path"}

@@ -22,7 +22,8 @@ registry    TWFE DiD, network vs comparison kommuner       Callaway & Sant'Anna 
             bootstrap CI (test inversion) when the         ``registry_estimator=
             Effect's note has one, else the CR1 CI         "callaway_santanna"`` swaps the two
 interviews  shift in the share of interviews mentioning    Fisher p and Holm-adjusted p across
-            the theme, pooled over roles (group ``all``),  themes
+            the theme, pooled over roles (group ``all``),  themes (the interview table's
+                                                           family; the verdict's is below)
             last follow-up round - baseline round,
             Newcombe hybrid score CI
 =========== ============================================== =====================================
@@ -42,8 +43,9 @@ Expected direction (column ``expected``)
    construct; an interview theme is expected to be mentioned more). A registry indicator with
    neither ``expected`` nor ``higher_is_better`` is assumed to increase and the note says so.
 
-Verdict of one indicator (``ci`` = the primary row's 95 % CI, ``k`` = the study's
-``small_cell_threshold``), the first rule that applies:
+Verdict of one indicator (``p`` = the primary row's p-value, adjusted for multiplicity
+within its family -- see "Multiplicity" below; ``ci`` = the primary row's 95 % CI;
+``k`` = the study's ``small_cell_threshold``), the first rule that applies:
 
 ===================== ==================================================================
 verdict               rule
@@ -57,14 +59,45 @@ verdict               rule
                       fewer than 2 kommuner in either group of a comparison across
                       kommuner (no cluster inference with one cluster); or the estimate or
                       a CI bound is missing
-``supports``          the CI excludes 0 on the expected side (``ci_low > 0`` for increase,
-                      ``ci_high < 0`` for decrease)
-``contrary``          the CI excludes 0 on the other side
-``no_clear_change``   the CI includes 0 (a bound exactly 0 counts as including it)
+``supports``          adjusted ``p < alpha`` and the estimate on the expected side
+``contrary``          adjusted ``p < alpha`` and the estimate on the other side
+``no_clear_change``   adjusted ``p >= alpha`` (or an estimate of exactly 0)
 ``no_clear_change``   (downgrade) the primary supports but the check row is contrary, or
                       the primary is contrary but the check supports: the estimators
-                      disagree, so neither verdict is safe
+                      disagree, so neither verdict is safe (the check row is judged by its
+                      own 95 % CI, unadjusted: it is a check, not a test of the family)
 ===================== ==================================================================
+
+A primary row without a p-value (every estimator of the pipeline writes one; a
+hand-made Effect may not) is judged by its 95 % CI as before: ``supports`` when the CI excludes 0
+on the expected side, ``contrary`` on the other side, else ``no_clear_change``; it is not in
+the family, and its note says so.
+
+Multiplicity (study.yaml ``inference:``; :mod:`.multiplicity`)
+
+* **The p a verdict uses** (column ``p_value``): survey -- the DiD's (or pre/post's) p;
+  registry TWFE -- the **wild cluster bootstrap p** of the Effect's note when the bootstrap
+  ran (the p that matches the bootstrap CI the table shows; the CR1 p is in the note), else
+  the row's p; Callaway & Sant'Anna -- its p; interviews -- **Fisher's exact p** (not the
+  Newcombe CI, which can exclude 0 while Fisher's p is above 0.05).
+* **The family** (``inference.family``): ``logic_chain`` (default) -- every indicator of the
+  chain with a usable test; ``element`` -- the indicators of one output/outcome/impact;
+  ``source`` -- the chain's indicators of one source; ``none`` -- no adjustment. An indicator
+  bound to two elements is one test (counted once). Rows with insufficient data are not in
+  the family.
+* **The method** (``inference.method``): ``holm`` (default), ``bonferroni``, ``fdr_bh``
+  (false discovery rate), ``none``; at level ``inference.alpha`` (default 0.05). Column
+  ``p_adjusted`` is the adjusted p (= ``p_value`` without adjustment), ``adjustment`` names
+  the method and the family (``"holm, family: 7 indicators of the logic chain"``).
+* **Simultaneous CI** (``sim_ci_low``, ``sim_ci_high``): Bonferroni intervals at level
+  ``1 - alpha/m`` for ``holm`` and ``bonferroni`` (``m`` = tests in the family), ``1 - alpha``
+  without adjustment, none for ``fdr_bh``. Survey and Callaway & Sant'Anna rows: the Wald
+  interval rescaled (:func:`.multiplicity.wald_interval`); interviews: Newcombe's interval at
+  that level; registry TWFE with the bootstrap: none (its test inversion runs at 95 % only;
+  the verdict uses the adjusted bootstrap p). Holm may reject where the Bonferroni interval
+  still covers 0 (Holm is the more powerful test); the note says so when it happens.
+* The reason in ``note`` names it all, e.g. ``Fisher p = 0.0562; Holm-adjusted p = 0.0562 >=
+  0.05 (family: 7 indicators of the logic chain)``.
 
 A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
 estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
@@ -109,6 +142,7 @@ import pandas as pd
 from ..privacy import suppress_effects
 from .did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
 from .effects import INSUFFICIENT_DATA, PERSON_UNITS
+from .multiplicity import adjusted_p, method_words, simultaneous_level, wald_interval
 
 LEVELS = ("goal", "intervention", "output", "outcome", "impact")
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
@@ -117,6 +151,8 @@ NOT_MEASURED = "not_measured"
 EVIDENCE_COLUMNS = [
     "level", "element", "indicator", "source", "estimate", "ci_low", "ci_high", "expected",
     "verdict", "caveat", "basis", "note",
+    # multiplicity (see "Multiplicity" in the module docstring)
+    "p_value", "p_adjusted", "sim_ci_low", "sim_ci_high", "adjustment",
 ]
 #: the caveat of an evidence row whose primary Effect compares few network kommuner
 FEW_KOMMUNER_CAVEAT = "few_kommuner"
@@ -146,8 +182,16 @@ def indicator_verdict(
     min_units: int = 5,
     suppressed: bool = False,
     unit: str = "",
+    p: float | None = None,
+    alpha: float = 0.05,
+    p_label: str = "p",
+    p_context: str = "",
 ) -> tuple[str, str]:
     """The verdict of one estimate (rules in the module docstring) and the reason, in words.
+
+    With ``p`` (the p-value the verdict uses, adjusted for multiplicity or not; ``p_label``
+    names it in the reason, e.g. ``"Holm-adjusted p"``) the test decides: ``p < alpha`` and
+    the sign of ``estimate`` give the side; without it (or a NaN ``p``) the 95 % CI does.
 
     ``unit``: what ``n_treated`` / ``n_control`` count (``n_unit`` of the Effect). Counts of
     persons (respondents, pairs, interviews; also an empty, unknown unit) below
@@ -169,6 +213,15 @@ def indicator_verdict(
                                          f"{MIN_KOMMUNER} in each group")
     if any(_isnan(v) for v in (estimate, ci_low, ci_high)):
         return "insufficient_data", "no estimate or no confidence interval"
+    if p is not None and not _isnan(p):
+        ctx = f" ({p_context})" if p_context else ""
+        test = f"{p_label} = {_fmt(p, 3)}"
+        if not p < alpha or estimate == 0:
+            return "no_clear_change", f"{test} ≥ {alpha:g}{ctx}"
+        side = "increase" if estimate > 0 else "decrease"
+        if side == expected:
+            return "supports", f"{test} < {alpha:g}{ctx}: {side}, as expected"
+        return "contrary", f"{test} < {alpha:g}{ctx}: {side}, expected {expected}"
     if ci_low > 0:
         side = "increase"
     elif ci_high < 0:
@@ -185,14 +238,24 @@ def logic_chain_evidence(
     effects: pd.DataFrame,
     *,
     registry_estimator: Literal["twfe", "callaway_santanna"] = "twfe",
+    inference=None,
+    sensitivity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per logic-chain element × bound indicator with the primary Effect row, the
     expected direction and the verdict (see the module docstring for every rule).
+
+    ``sensitivity``: the registry breakdown rows (:func:`~.registry_sensitivity.
+    registry_sensitivity`' second frame); a registry row with a verdict then ends its note
+    with the breakdown M̄ and the pre-trend Wald test (the verdict itself is unchanged).
 
     ``effects`` is a frame of Effect rows (:func:`~.effects.effects_frame`), e.g. the
     ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` persons are blanked
     (:func:`~evaluation_pipeline.privacy.suppress_effects`) before anything is read; counts
     of kommuner are not suppressed.
+
+    ``inference``: the multiplicity adjustment (:class:`~evaluation_pipeline.study.Inference`:
+    family, method, alpha); default the study's ``inference:`` (Holm across every indicator
+    of the logic chain at alpha 0.05).
     """
     if registry_estimator not in ("twfe", "callaway_santanna"):
         raise ValueError(
@@ -206,18 +269,28 @@ def logic_chain_evidence(
                if c not in effects.columns]
     if missing:
         raise ValueError(f"logic_chain_evidence: effects lacks the Effect column(s) {missing}")
+    inf = _inference(study, inference)
     k = int(study.small_cell_threshold)
     eff = suppress_effects(effects.reset_index(drop=True), k)
-    rows = []
+    if "p_value" not in eff.columns:
+        eff["p_value"] = math.nan
+    picked = []
     for level, attr in (("output", "outputs"), ("outcome", "outcomes"), ("impact", "impact")):
         for el in getattr(chain, attr):
             for ref in el.indicators:
                 source, _, ident = ref.partition(":")
                 expected, exp_note = _expected(study, el, ref, source, ident)
                 sel = _select(study, eff, source, ident, registry_estimator)
-                rows.append(_evidence_row(level, el.name, ident, source, expected, exp_note,
-                                          sel, k))
-    return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+                picked.append((level, el.name, ident, source, expected, exp_note, sel))
+    tests = _family_tests(picked, inf, k)
+    rows = [_evidence_row(level, name, ident, source, expected, exp_note, sel, k,
+                          tests.get(i), inf)
+            for i, (level, name, ident, source, expected, exp_note, sel) in enumerate(picked)]
+    out = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
+    if sensitivity is not None:
+        from .registry_sensitivity import with_sensitivity_notes
+        out = with_sensitivity_notes(out, sensitivity)
+    return out
 
 
 def element_verdicts(evidence: pd.DataFrame, study=None) -> pd.DataFrame:
@@ -272,6 +345,8 @@ class _Selection:
     basis: str
     note: str
     ci: tuple[float, float] | None = None  # CI to judge by, when not the row's own
+    p: float = math.nan  # the p-value the verdict uses (its test matches ``ci``)
+    p_name: str = "p"  # what that p is, in words
 
 
 def _isnan(x) -> bool:
@@ -325,7 +400,7 @@ def _select_survey(study, rows: pd.DataFrame, scale: str) -> _Selection:
         basis = (f"survey, network vs comparison DiD, {last} - {base}: {primary['estimator']} "
                  f"({_n(primary['n_treated'])} network, {_n(primary['n_control'])} comparison "
                  "kommuner)")
-        return _Selection(primary, check, basis, "")
+        return _Selection(primary, check, basis, "", p=_pval(primary))
     pp = _first(rows[(rows["contrast"] == f"{last} - {base}") & (rows["group"] == "network")])
     if pp is not None:
         counts = ("" if _hidden(pp) else
@@ -333,7 +408,7 @@ def _select_survey(study, rows: pd.DataFrame, scale: str) -> _Selection:
         basis = (f"survey, pre/post in the network kommuner only, {last} - {base}: "
                  f"{pp['estimator']}{counts}")
         return _Selection(pp, None, basis, "no network vs comparison estimate: a change in the "
-                          "network kommuner, not an effect of the network")
+                          "network kommuner, not an effect of the network", p=_pval(pp))
     return _Selection(None, None, "", f"no survey Effect for scale {scale!r}, {last} - {base}")
 
 
@@ -343,6 +418,17 @@ def _bootstrap_ci(note: str) -> tuple[float, float] | None:
         return None
     lo, hi = float(m["lo"]), float(m["hi"])
     return None if math.isnan(lo) or math.isnan(hi) else (lo, hi)
+
+
+def _bootstrap_p(note: str) -> float:
+    """The wild cluster bootstrap p of an Effect's note (NaN without one)."""
+    m = _WCR.search(note or "")
+    return float(m["p"]) if m else math.nan
+
+
+def _pval(row: pd.Series) -> float:
+    p = row.get("p_value")
+    return math.nan if _isnan(p) else float(p)
 
 
 def _select_registry(rows: pd.DataFrame, ind: str, registry_estimator: str) -> _Selection:
@@ -361,12 +447,13 @@ def _select_registry(rows: pd.DataFrame, ind: str, registry_estimator: str) -> _
     if ci is not None and not _isnan(primary["estimate"]):
         basis = (f"registry, network vs comparison kommuner after joining: {primary['estimator']}"
                  f" {units}; CI: wild cluster bootstrap (test inversion)")
-        note = (f"CR1 CI {_fmt(primary['ci_low'])} to {_fmt(primary['ci_high'])}")
-    else:
-        basis = (f"registry, network vs comparison kommuner after joining: {primary['estimator']}"
-                 f" {units}")
-        note = ""
-    return _Selection(primary, check, basis, note, ci)
+        note = (f"CR1 CI {_fmt(primary['ci_low'])} to {_fmt(primary['ci_high'])}, CR1 p = "
+                f"{_fmt(primary.get('p_value'), 3)}")
+        return _Selection(primary, check, basis, note, ci, p=_bootstrap_p(primary["note"]),
+                          p_name="wild cluster bootstrap p")
+    basis = (f"registry, network vs comparison kommuner after joining: {primary['estimator']}"
+             f" {units}")
+    return _Selection(primary, check, basis, "", ci, p=_pval(primary))
 
 
 def _select_interviews(study, rows: pd.DataFrame, theme: str) -> _Selection:
@@ -384,9 +471,103 @@ def _select_interviews(study, rows: pd.DataFrame, theme: str) -> _Selection:
               f" ({_n(row['n_control'])} and {_n(row['n_treated'])} interviews)")
     basis = (f"interviews, share of interviews mentioning the theme, {row['contrast']}"
              f"{counts}, Newcombe CI")
-    note = f"Fisher p = {_fmt(row.get('p_value'), 3)}, Holm-adjusted across themes p = " \
-           f"{_fmt(row.get('p_adjusted'), 3)}"
-    return _Selection(row, None, basis, note)
+    note = (f"in the interview tables: Fisher p = {_fmt(row.get('p_value'), 3)}, "
+            f"Holm-adjusted across themes p = {_fmt(row.get('p_adjusted'), 3)}")
+    return _Selection(row, None, basis, note, p=_pval(row), p_name="Fisher p")
+
+
+@dataclass
+class _Test:
+    """The multiplicity-adjusted test of one evidence row."""
+
+    p: float
+    p_adjusted: float
+    m: int  # the number of tests in its family
+    family: str  # the family in words
+    level: float | None  # the level of its simultaneous CI (None: no simultaneous CI)
+
+
+def _inference(study, inference):
+    if inference is not None:
+        return inference
+    inf = getattr(study, "inference", None)
+    if inf is None:
+        from ..study import Inference
+
+        inf = Inference()
+    return inf
+
+
+def _usable(sel: _Selection, k: int) -> bool:
+    """Whether the row gets a verdict other than insufficient data (so its test counts in the
+    family)."""
+    p = sel.primary
+    if p is None:
+        return False
+    lo, hi = sel.ci if sel.ci is not None else (p["ci_low"], p["ci_high"])
+    v, _ = indicator_verdict(p["estimate"], lo, hi, "increase", n_treated=p["n_treated"],
+                             n_control=p["n_control"], min_units=k, suppressed=_hidden(p),
+                             unit=_unit(p))
+    return v != "insufficient_data"
+
+
+def _family_tests(picked: list, inf, k: int) -> dict[int, _Test]:
+    """The adjusted p of every row with a usable primary test, within the declared family.
+    One indicator bound to two elements is one test (counted once in its family)."""
+    families: dict[object, dict[str, float]] = {}
+    member: dict[int, tuple[object, str]] = {}
+    for i, (level, name, ident, source, _e, _n, sel) in enumerate(picked):
+        if not _usable(sel, k) or _isnan(sel.p):
+            continue
+        fam = {"logic_chain": "chain", "element": (level, name), "source": source,
+               "none": i}[inf.family]
+        key = f"{source}:{ident}"
+        families.setdefault(fam, {})[key] = float(sel.p)
+        member[i] = (fam, key)
+    method = inf.method if inf.family != "none" else "none"
+    adjusted: dict[object, dict[str, float]] = {}
+    for fam, tests in families.items():
+        adj = adjusted_p(list(tests.values()), method)
+        adjusted[fam] = dict(zip(tests, adj, strict=True))
+    out = {}
+    for i, (fam, key) in member.items():
+        m = len(families[fam])
+        level, name, _ident, source = picked[i][:4]
+        if method == "none":
+            words = "unadjusted"
+        elif inf.family == "logic_chain":
+            words = f"family: {m} indicator{'s' if m != 1 else ''} of the logic chain"
+        elif inf.family == "element":
+            words = f"family: {m} indicator{'s' if m != 1 else ''} of {name!r}"
+        else:
+            words = f"family: {m} {source} indicator{'s' if m != 1 else ''} of the logic chain"
+        out[i] = _Test(families[fam][key], float(adjusted[fam][key]), m, words,
+                       simultaneous_level(m, method, inf.alpha))
+    return out
+
+
+_SHARES = re.compile(r"share (\d+)/(\d+) = \S+ at [^,]+, (\d+)/(\d+) = ")
+
+
+def _simultaneous_ci(sel: _Selection, level: float | None) -> tuple[float, float]:
+    """The primary estimate's CI at the simultaneous ``level`` (module docstring,
+    "Multiplicity"); NaN bounds where there is none."""
+    p = sel.primary
+    if level is None or p is None:
+        return math.nan, math.nan
+    if sel.ci is not None and str(p["estimator"]).startswith("TWFE"):
+        return math.nan, math.nan  # the bootstrap CI is inverted at 95 % only
+    if p["source"] == "interviews":
+        m = _SHARES.search(str(p.get("note") or ""))
+        if not m:
+            return math.nan, math.nan
+        from .interviews import newcombe_diff_ci
+
+        x0, n0, x1, n1 = (int(g) for g in m.groups())
+        _, lo, hi = newcombe_diff_ci(x1, n1, x0, n0, 1 - level)
+        return lo, hi
+    ci = wald_interval(p["estimate"], p.get("se"), p["ci_low"], p["ci_high"], level)
+    return ci if ci is not None else (math.nan, math.nan)
 
 
 def _hidden(row: pd.Series) -> bool:
@@ -421,19 +602,30 @@ def _few_cluster_method(p: pd.Series) -> str:
 
 
 def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selection,
-                  k: int) -> dict:
+                  k: int, test: _Test | None = None, inf=None) -> dict:
+    inf = _inference(None, inf)
     notes = [n for n in (exp_note,) if n]
+    none = {"p_value": math.nan, "p_adjusted": math.nan, "sim_ci_low": math.nan,
+            "sim_ci_high": math.nan, "adjustment": ""}
     if sel.primary is None:
         return {"level": level, "element": element, "indicator": ident, "source": source,
                 "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                 "expected": expected, "verdict": "insufficient_data", "caveat": "",
-                "basis": "", "note": "; ".join([*notes, sel.note])}
+                "basis": "", "note": "; ".join([*notes, sel.note]), **none}
     p = sel.primary
     lo, hi = sel.ci if sel.ci is not None else (p["ci_low"], p["ci_high"])
+    adjusted = test is not None and inf.adjusted
+    kw = {}
+    if test is not None:
+        kw = {"p": test.p_adjusted, "alpha": inf.alpha,
+              "p_label": (f"{method_words(inf.method)} p" if adjusted else sel.p_name),
+              "p_context": test.family}
     v, reason = indicator_verdict(
         p["estimate"], lo, hi, expected, n_treated=p["n_treated"], n_control=p["n_control"],
-        min_units=k, suppressed=_hidden(p), unit=_unit(p),
+        min_units=k, suppressed=_hidden(p), unit=_unit(p), **kw,
     )
+    if test is not None and adjusted:
+        reason = f"{sel.p_name} = {_fmt(test.p, 3)}; {reason}"
     why = str(p.get("note") or "")
     if why.startswith(INSUFFICIENT_DATA) and _isnan(p["estimate"]):
         # the analysis could not estimate it: its reason (indicator, file, what is missing)
@@ -443,7 +635,36 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
         return {"level": level, "element": element, "indicator": ident, "source": source,
                 "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                 "expected": expected, "verdict": v, "caveat": "", "basis": sel.basis,
-                "note": "; ".join(notes)}
+                "note": "; ".join(notes), **none}
+    if test is None:
+        notes.append("no p-value: judged by its 95 % CI, outside the multiplicity family")
+        sim_lo, sim_hi, adjustment = math.nan, math.nan, "none (no p-value)"
+    else:
+        sim_lo, sim_hi = _simultaneous_ci(sel, test.level)
+        adjustment = (f"{inf.method}, {test.family}" if adjusted else "none")
+        if test.level is not None and not (_isnan(sim_lo) or _isnan(sim_hi)):
+            lvl = f"{100 * test.level:.4g} %"
+            covers = sim_lo <= 0 <= sim_hi
+            rejects = v in ("supports", "contrary")
+            notes.append(f"{'simultaneous ' if adjusted else ''}{lvl} CI {_fmt(sim_lo)} to "
+                         f"{_fmt(sim_hi)}")
+            if covers and rejects:
+                notes.append(f"the {lvl} CI includes 0 although the test rejects: "
+                             + ("Holm's step-down rejects more than Bonferroni intervals show"
+                                if inf.method == "holm" and adjusted else
+                                "the interval and the test are different methods"))
+            elif not covers and not rejects:
+                notes.append(f"the {lvl} CI excludes 0 although the test does not reject: "
+                             "the interval and the test are different methods")
+        elif test.level is None:
+            notes.append("no simultaneous CI: Benjamini-Hochberg controls the false discovery "
+                         "rate, not the family-wise error")
+        elif adjusted and sel.ci is not None:
+            notes.append("no simultaneous CI: the wild cluster bootstrap CI is inverted at "
+                         "95 % only (the verdict uses its adjusted p)")
+        elif adjusted:
+            notes.append("no simultaneous CI: the printed CI is not one the pipeline can "
+                         "recompute at another level")
     caveat, caveat_note = _caveat(p)
     if caveat_note:
         notes.append(caveat_note)
@@ -467,7 +688,11 @@ def _evidence_row(level, element, ident, source, expected, exp_note, sel: _Selec
             v = "no_clear_change"
     return {"level": level, "element": element, "indicator": ident, "source": source,
             "estimate": est, "ci_low": float(lo), "ci_high": float(hi), "expected": expected,
-            "verdict": v, "caveat": caveat, "basis": sel.basis, "note": "; ".join(notes)}
+            "verdict": v, "caveat": caveat, "basis": sel.basis, "note": "; ".join(notes),
+            "p_value": test.p if test else math.nan,
+            "p_adjusted": test.p_adjusted if test else math.nan,
+            "sim_ci_low": float(sim_lo), "sim_ci_high": float(sim_hi),
+            "adjustment": adjustment}
 
 
 def _aggregate(counts: dict[str, int]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ The estimators live in ``did`` (two-way fixed effects, event study) and ``stagge
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -17,11 +18,13 @@ from ..errors import AnalysisError
 from ..observations import did_weights, indicator_notes
 from .did import did_twfe, event_study
 from .effects import Effect, effects_frame, insufficient_effect
+from .multiplicity import METHOD_NAMES, adjusted_p
 from .staggered import staggered_att
 
 __all__ = [
     "did_twfe", "event_study", "staggered_att", "registry_panel", "registry_panels",
-    "balanced_panel", "registry_effects", "registry_dynamic", "group_means", "unreadable_reason",
+    "balanced_panel", "registry_effects", "registry_p_adjusted", "registry_dynamic",
+    "group_means", "unreadable_reason",
 ]
 
 
@@ -110,21 +113,30 @@ def _insufficient(indicator: str, estimator: str, reason: str, panel: pd.DataFra
 
 def balanced_panel(panel: pd.DataFrame, outcome: str = "value") -> tuple[pd.DataFrame, str]:
     """The largest simple balanced panel for group-time estimators: years where no kommune has
-    a value (e.g. not yet published) are dropped, then kommuner missing any remaining year.
-    Returns the panel and a note saying what was dropped (and why: the status symbols)."""
+    a value (e.g. not yet published) are dropped, then kommuner missing any remaining year
+    (a missing value, or no row at all for that year).
+    Returns the panel and a note saying what was dropped (and why: the status symbols, and
+    ``no row for some years``)."""
     have = panel.dropna(subset=[outcome])
     years = sorted(have["year"].unique())
     p = panel[panel["year"].isin(years)]
     missing = p[p[outcome].isna()]
-    drop_units = sorted(missing["kommune"].unique())
+    n_years = p.groupby("kommune")["year"].nunique()
+    no_row = set(n_years.index[n_years < len(years)])
+    drop_units = sorted(set(missing["kommune"].unique()) | no_row)
     out = p[~p["kommune"].isin(drop_units)].reset_index(drop=True)
     notes = []
     dropped_years = sorted(set(panel["year"]) - set(years))
     if dropped_years:
         notes.append(f"years without values dropped: {', '.join(map(str, dropped_years))}")
     if drop_units:
-        why = ", ".join(sorted({str(s) for s in missing["status"].dropna()})) or "missing"
-        notes.append(f"kommuner with missing years dropped ({why}): {', '.join(drop_units)}")
+        why = [*sorted({str(s) for s in missing["status"].dropna()})]
+        if not why and len(missing):
+            why = ["missing"]
+        if no_row:
+            why.append("no row for some years")
+        notes.append(f"kommuner with missing years dropped ({', '.join(why)}): "
+                     f"{', '.join(drop_units)}")
     return out, "; ".join(notes)
 
 
@@ -180,7 +192,38 @@ def registry_effects(observations: pd.DataFrame, study,
         except (AnalysisError, np.linalg.LinAlgError) as err:
             effects.append(_insufficient(ind, CS_ESTIMATOR, f"{_where(study, ind)}: {err}",
                                          panel))
-    return effects
+    return registry_p_adjusted(effects)
+
+
+_WCR_P = re.compile(r"wild cluster bootstrap \([^)]*\): p=([-+0-9.eE]+|nan)")
+
+
+def registry_p_adjusted(effects: list[Effect], method: str = "holm") -> list[Effect]:
+    """The registry Effects with ``p_adjusted``: Holm (default) across the study's registry
+    indicators, one family per estimator (TWFE; Callaway & Sant'Anna), like the survey and
+    interview tables' families. A TWFE row whose note has the wild cluster bootstrap is
+    adjusted from the **bootstrap p** (the p its inference and the logic chain's verdict
+    use; the ``p_value`` column keeps the CR1 p), and its note says so."""
+    out = list(effects)
+    for estimator in dict.fromkeys(e.estimator for e in effects):
+        idx = [i for i, e in enumerate(effects) if e.estimator == estimator]
+        ps, boot = [], []
+        for i in idx:
+            m = _WCR_P.search(effects[i].note or "")
+            boot.append(m is not None)
+            ps.append(float(m[1]) if m else effects[i].p_value)
+        adj = adjusted_p(ps, method)
+        m_tests = int(np.sum(~np.isnan(np.asarray(ps, dtype=float))))
+        for i, a, b in zip(idx, adj, boot, strict=True):
+            e = effects[i]
+            if np.isnan(a):
+                continue
+            what = (f"p_adjusted: {METHOD_NAMES[method]} across {m_tests} registry "
+                    f"indicator{'s' if m_tests != 1 else ''}"
+                    + (", of the wild cluster bootstrap p" if b else ""))
+            out[i] = replace(e, p_adjusted=float(a),
+                             note="; ".join(n for n in (e.note, what) if n))
+    return out
 
 
 def _staggered(panel: pd.DataFrame, indicator: str):

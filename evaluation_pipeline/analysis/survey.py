@@ -6,16 +6,16 @@ Hedges (1981).
 
 ``pre_post`` chooses a paired analysis (panel respondents) or independent samples, with
 Hedges' g_av / g and their CIs (Lakens 2013; Cumming 2012; Hedges & Olkin 1985);
-``adjust_p`` adjusts p-values across a family of Effects (Holm 1979; Benjamini & Hochberg
-1995); ``network_effect`` is the network-vs-comparison difference-in-differences on a scale,
-with inference at the kommune level: the two-step estimator on role-adjusted kommune × wave
-means with t(K - 2) (Donald & Lang 2007; Wooldridge 2010, ch. 20) and a restricted wild cluster
-bootstrap check (MacKinnon & Webb 2017).
+``adjust_p`` (from :mod:`.multiplicity`) adjusts p-values across a family of Effects (Holm
+1979; Benjamini & Hochberg 1995); ``network_effect`` is the network-vs-comparison
+difference-in-differences on a scale, with inference at the kommune level: the two-step
+estimator on role-adjusted kommune × wave means, precision-weighted, with t(K - 2) (Donald &
+Lang 2007; Wooldridge 2010, ch. 20) and a restricted wild cluster bootstrap check (MacKinnon &
+Webb 2017).
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +28,7 @@ from ..errors import AnalysisError
 from ..study import Scale
 from .did import FEW_CLUSTERS, FEW_TREATED_CLUSTERS, wild_cluster_bootstrap
 from .effects import Effect, insufficient_effect
+from .multiplicity import adjust_p  # noqa: F401  (its home is .multiplicity; kept importable here)
 
 SCORE_COLUMNS = [
     "respondent_id", "wave", "kommune", "role", "scale", "score", "n_items", "n_answered",
@@ -499,39 +500,6 @@ def pre_post(
             effects.append(_pre_post_one(s.iloc[rows[value]], outcome, baseline, followup,
                                          str(value), strict=False, **kw))
     return effects
-
-
-def adjust_p(effects: list[Effect], method: str = "holm") -> list[Effect]:
-    """The Effects with ``p_adjusted`` filled in across the whole list
-    (``statsmodels.stats.multitest.multipletests``: ``"holm"`` -- Holm 1979, family-wise error
-    -- or ``"fdr_bh"`` -- Benjamini & Hochberg 1995, false discovery rate). Effects with a NaN
-    p-value keep a NaN ``p_adjusted`` and do not count in the family.
-
-    Pass one family per call. In a study the family is the study's outcomes for one contrast:
-    every scale × follow-up wave of, e.g., the network-vs-comparison DiD (as
-    :func:`network_effects` does) or of the network kommuner's pre/post change; per-kommune
-    rows are descriptive and belong to a family of their own, if adjusted at all.
-    """
-    from dataclasses import replace
-
-    from statsmodels.stats.multitest import multipletests
-
-    if method not in ("holm", "fdr_bh"):
-        raise ValueError(f"adjust_p: method={method!r}; use 'holm' or 'fdr_bh'")
-    p = np.array([e.p_value for e in effects], dtype=float)
-    ok = ~np.isnan(p)
-    adjusted = np.full(len(p), np.nan)
-    if ok.any():
-        # statsmodels' Holm branch ends with gc.collect(): a full collection over every object
-        # of the process (~0.3 s once great-expectations and matplotlib are loaded, paid once
-        # per family). Objects frozen before the call are skipped by that collection; they go
-        # back to the collector afterwards (freeze/unfreeze only move list heads).
-        gc.freeze()
-        try:
-            adjusted[ok] = multipletests(p[ok], method=method)[1]
-        finally:
-            gc.unfreeze()
-    return [replace(e, p_adjusted=float(a)) for e, a in zip(effects, adjusted, strict=True)]
 
 
 def _did_frame(

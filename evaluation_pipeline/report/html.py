@@ -56,6 +56,8 @@ class Section:
     tables: list[tuple] = field(default_factory=list)
     figures: list[tuple[str, bytes]] = field(default_factory=list)
     anchor: str = ""
+    #: heading level: 2 a section, 3 a subsection of the section before it
+    level: int = 2
 
 
 def display_table(
@@ -124,7 +126,8 @@ def render_report(
     if synthetic:
         parts.append(f"<p class='synthetic'>{t('synthetic_caveat', language)}</p>")
     for s in sections:
-        parts.append(f"<h2 id='{html.escape(s.anchor)}'>{html.escape(s.title)}</h2>")
+        h = f"h{s.level}"
+        parts.append(f"<{h} id='{html.escape(s.anchor)}'>{html.escape(s.title)}</{h}>")
         parts += [f"<p>{html.escape(p)}</p>" for p in s.paragraphs]
         for cap, png in s.figures:
             b64 = base64.b64encode(png).decode("ascii")

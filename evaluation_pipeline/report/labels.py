@@ -202,10 +202,34 @@ LABELS = {
         "lc_title": "Endringsteori og evidens",
         "lc_verdict": "Vurdering",
         "fig_logic_chain": "Endringsteorien fra mål til samfunnseffekter. Hver boks og pil er "
-        "farget og mønstret etter vurderingen av evidensen (95 % KI for hovedestimatet "
-        "sammenlignet med forventet retning).",
+        "farget og mønstret etter vurderingen av evidensen (justert p for hovedestimatet "
+        "og retningen sammenlignet med forventet retning; se teksten).",
         "tab_logic_chain": "Evidens for hvert ledd i endringsteorien: hovedestimat med 95 % KI, "
-        "forventet retning og vurdering.",
+        "ujustert og justert p, simultant KI, forventet retning og vurdering.",
+        # multiplicity (inference: in study.yaml)
+        "inf_holm": "Holm-justerte", "inf_bonferroni": "Bonferroni-justerte",
+        "inf_fdr_bh": "Benjamini–Hochberg-justerte",
+        "inf_family_logic_chain": "alle {m} indikatorer i endringsteorien",
+        "inf_family_element": "indikatorene i hvert ledd av endringsteorien",
+        "inf_family_source": "endringsteoriens indikatorer fra hver datakilde",
+        "lc_inference": "Vurderingene bygger på {method} p-verdier (α = {alpha}); familien "
+        "som justeres samlet er {family}. «Støtter»: justert p under α og estimatet i "
+        "forventet retning; «Motsier»: justert p under α i motsatt retning; «Ingen klar "
+        "endring»: justert p er minst α. {ci}",
+        "lc_inference_none": "Vurderingene bygger på ujusterte p-verdier (α = {alpha}), uten "
+        "justering for at flere indikatorer testes (inference: i study.yaml). «Støtter»: p "
+        "under α og estimatet i forventet retning; «Motsier»: p under α i motsatt retning; "
+        "«Ingen klar endring»: p er minst α.",
+        "lc_sim_bonferroni": "Simultane konfidensintervall er Bonferroni-intervall på nivå "
+        "1 − α/m (m = antall tester i familien).",
+        "lc_sim_holm": "Simultane konfidensintervall er Bonferroni-intervall på nivå 1 − α/m "
+        "(m = antall tester i familien); Holms trinnvise test kan forkaste der intervallet "
+        "ennå dekker 0 (Holm-konsistente intervall, Strassburger og Bretz 2008, sier bare "
+        "hvilken side av 0 effekten ligger på).",
+        "lc_sim_fdr_bh": "Benjamini–Hochberg kontrollerer andelen falske funn, ikke "
+        "sannsynligheten for minst ett falskt funn, og gir ingen simultane intervall.",
+        "lc_sim_bootstrap": "For registerindikatorer med wild cluster bootstrap brukes "
+        "bootstrap-p; intervallet er invertert bare på 95 %-nivå, så simultant KI mangler.",
     },
     "en": {
         "network": "Network kommuner",
@@ -407,10 +431,36 @@ LABELS = {
         "lc_title": "Logic chain and evidence",
         "lc_verdict": "Verdict",
         "fig_logic_chain": "The logic chain from goal to impact. Each box and arrow is coloured "
-        "and patterned by the verdict on its evidence (95% CI of the primary estimate against "
-        "the expected direction).",
+        "and patterned by the verdict on its evidence (adjusted p of the primary estimate and "
+        "its direction against the expected direction; see the text).",
         "tab_logic_chain": "Evidence for each element of the logic chain: primary estimate "
-        "with 95% CI, expected direction and verdict.",
+        "with 95% CI, unadjusted and adjusted p, simultaneous CI, expected direction and "
+        "verdict.",
+        # multiplicity (inference: in study.yaml)
+        "inf_holm": "Holm-adjusted", "inf_bonferroni": "Bonferroni-adjusted",
+        "inf_fdr_bh": "Benjamini–Hochberg-adjusted",
+        "inf_family_logic_chain": "all {m} indicators of the logic chain",
+        "inf_family_element": "the indicators of each element of the logic chain",
+        "inf_family_source": "the logic chain's indicators from each source of evidence",
+        "lc_inference": "The verdicts rest on {method} p-values (α = {alpha}); the family "
+        "adjusted together is {family}. Supports: adjusted p below α and the estimate in the "
+        "expected direction; contrary: adjusted p below α in the other direction; no clear "
+        "change: adjusted p at least α. {ci}",
+        "lc_inference_none": "The verdicts rest on unadjusted p-values (α = {alpha}), with no "
+        "adjustment for testing several indicators (inference: in study.yaml). Supports: p "
+        "below α and the estimate in the expected direction; contrary: p below α in the other "
+        "direction; no clear change: p at least α.",
+        "lc_sim_bonferroni": "Simultaneous confidence intervals are Bonferroni intervals at "
+        "level 1 − α/m (m = the number of tests in the family).",
+        "lc_sim_holm": "Simultaneous confidence intervals are Bonferroni intervals at level "
+        "1 − α/m (m = the number of tests in the family); Holm's step-down test may reject "
+        "where the interval still covers 0 (Holm-consistent intervals, Strassburger and "
+        "Bretz 2008, only tell on which side of 0 the effect lies).",
+        "lc_sim_fdr_bh": "Benjamini–Hochberg controls the false discovery rate, not the "
+        "probability of any false finding, and gives no simultaneous intervals.",
+        "lc_sim_bootstrap": "Registry indicators with the wild cluster bootstrap use the "
+        "bootstrap p; its interval is inverted at the 95% level only, so they have no "
+        "simultaneous CI.",
     },
 }
 
@@ -443,6 +493,9 @@ COLUMNS = {
         "n_answered": "Besvart", "n_missing": "Ubesvart", "role": "Sektor",
         "n_both": "Begge", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
         "p_adjusted": "p justert", "effect_size": "Effektstørrelse",
+        "sim_ci_low": "Simultant KI nedre", "sim_ci_high": "Simultant KI øvre",
+        "twfe_p_adjusted": "TWFE p justert", "boot_p_adjusted": "Bootstrap p justert",
+        "cs_p_adjusted": "C&S p justert",
         "effect_size_kind": "Type effektstørrelse", "n_treated": "n nettverk",
         "n_control": "n sammenligning", "reversed": "Omkodet", "n_kommuner": "Kommuner",
         "numerator": "Teller", "denominator": "Nevner", "a": "Tema A", "b": "Tema B",
@@ -474,6 +527,9 @@ COLUMNS = {
         "n_answered": "Answered", "n_missing": "Not answered", "role": "Sector",
         "n_both": "Both", "n_a": "n A", "n_b": "n B", "jaccard": "Jaccard", "se": "SE",
         "p_adjusted": "p adjusted", "effect_size": "Effect size",
+        "sim_ci_low": "Simultaneous CI low", "sim_ci_high": "Simultaneous CI high",
+        "twfe_p_adjusted": "TWFE p adjusted", "boot_p_adjusted": "Bootstrap p adjusted",
+        "cs_p_adjusted": "C&S p adjusted",
         "effect_size_kind": "Effect size kind", "n_treated": "n network",
         "n_control": "n comparison", "reversed": "Reversed", "n_kommuner": "Kommuner",
         "numerator": "Numerator", "denominator": "Denominator", "a": "Theme A", "b": "Theme B",
@@ -491,3 +547,89 @@ def t(key: str, language: str = "nb", **fmt: object) -> str:
     """The label ``key`` in ``language``."""
     text = LABELS.get(language, LABELS["nb"]).get(key) or LABELS["nb"][key]
     return text.format(**fmt) if fmt else text
+
+
+# Parallel-trends sensitivity of the registry DiD (analysis.registry_sensitivity,
+# report.sensitivity_report): kept together here so the other labels stay untouched
+LABELS["nb"].update({
+    "sens_title": "Hvor robust er registerresultatet for brudd på parallelle trender?",
+    "sens_text": (
+        "Forskjell-i-forskjeller forutsetter at nettverks- og sammenligningskommunene ville "
+        "ha utviklet seg parallelt uten nettverket. Analysen etter Rambachan og Roth (2023) "
+        "spør hvor store brudd på denne forutsetningen som tåles før konklusjonen faller bort. "
+        "M̄ sier hvor stor endringen i trendforskjellen etter innmelding kan være, i forhold "
+        "til den største endringen fra år til år før innmelding (M̄ = 1: like stor som den "
+        "verste før innmelding). Figurene viser et robust 95 % konfidensintervall for "
+        "gjennomsnittlig effekt i årene etter innmelding (TWFE-hendelsesstudien) for hver M̄, "
+        "og intervallet under parallelle trender. Bruddverdien er den største M̄ der "
+        "intervallet fortsatt utelukker 0: jo større, jo mer robust. M er den tilsvarende "
+        "grensen for hvor mye trendforskjellens helning kan endre seg fra år til år "
+        "(glatthet). Testen av parallelle trender før innmelding (Wald, χ²) har lav styrke "
+        "med få kommuner: et ikke-signifikant resultat beviser ikke parallelle trender."),
+    "sens_breakdowns": "Bruddverdier (M̄):",
+    "sens_no_breakdown": "ingen bruddverdi (intervallet inneholder 0 allerede under "
+    "parallelle trender)",
+    "sens_no_breakdown_sd": "ingen bruddverdi for M: intervallet inneholder 0 allerede ved "
+    "M = 0 (trenden før innmelding fremskrevet lineært)",
+    "sens_insufficient": "for lite data",
+    "sens_breakdown_line": "Bruddverdi",
+    "sens_robust_ci": "Robust 95 % KI",
+    "sens_original_ci": "95 % KI under parallelle trender",
+    "sens_mbar": "M̄ (relativ størrelse på bruddet)",
+    "sens_effect": "Gj.sn. effekt etter innmelding",
+    "fig_registry_sensitivity": "Robust 95 % konfidensintervall for gjennomsnittlig effekt "
+    "etter innmelding mot M̄ (Rambachan og Roth 2023, relative størrelser); til venstre "
+    "intervallet under parallelle trender.",
+    "tab_registry_breakdown": "Følsomhet for brudd på parallelle trender: bruddverdier og "
+    "test av parallelle trender før innmelding.",
+    "method_registry_breakdown": "Rambachan og Roth (2023) på TWFE-hendelsesstudien "
+    "(gjennomsnitt av årene etter innmelding); M̄: ARP-test med minst gunstige hybrid (C-LF), "
+    "M: optimalt intervall med fast lengde (FLCI); Wald-test (χ²) av koeffisientene før "
+    "innmelding.",
+})
+LABELS["en"].update({
+    "sens_title": "How robust is the registry result to violations of parallel trends?",
+    "sens_text": (
+        "Difference-in-differences assumes that the network and comparison kommuner would "
+        "have developed in parallel without the network. The analysis after Rambachan and "
+        "Roth (2023) asks how large a violation of this assumption can be before the "
+        "conclusion goes away. M̄ says how large the change in the difference in trends after "
+        "joining may be, relative to the largest year-to-year change before joining (M̄ = 1: "
+        "as large as the worst one before joining). The figures show a robust 95 % confidence "
+        "interval of the average effect in the years after joining (the TWFE event study) for "
+        "each M̄, and the interval under parallel trends. The breakdown value is the largest "
+        "M̄ at which the interval still excludes 0: the larger, the more robust. M is the "
+        "corresponding bound on how much the slope of the difference in trends may change "
+        "from one year to the next (smoothness). The test of parallel pre-trends (Wald, χ²) "
+        "has little power with few kommuner: a non-significant result does not prove "
+        "parallel trends."),
+    "sens_breakdowns": "Breakdown values (M̄):",
+    "sens_no_breakdown": "no breakdown value (the interval includes 0 already under parallel "
+    "trends)",
+    "sens_no_breakdown_sd": "no breakdown value for M: the interval includes 0 already at "
+    "M = 0 (the pre-trend extrapolated linearly)",
+    "sens_insufficient": "insufficient data",
+    "sens_breakdown_line": "Breakdown value",
+    "sens_robust_ci": "Robust 95 % CI",
+    "sens_original_ci": "95 % CI under parallel trends",
+    "sens_mbar": "M̄ (relative magnitude of the violation)",
+    "sens_effect": "Avg. effect after joining",
+    "fig_registry_sensitivity": "Robust 95 % confidence interval of the average effect after "
+    "joining against M̄ (Rambachan and Roth 2023, relative magnitudes); on the left the "
+    "interval under parallel trends.",
+    "tab_registry_breakdown": "Sensitivity to violations of parallel trends: breakdown values "
+    "and the test of parallel pre-trends.",
+    "method_registry_breakdown": "Rambachan and Roth (2023) on the TWFE event study (average "
+    "of the years after joining); M̄: ARP test with the least-favourable hybrid (C-LF), M: "
+    "optimal fixed-length CI (FLCI); Wald test (χ²) of the coefficients before joining.",
+})
+COLUMNS["nb"].update({
+    "pre_periods": "År før", "post_periods": "År etter", "breakdown_rm": "Bruddverdi M̄",
+    "breakdown_sd": "Bruddverdi M", "wald_statistic": "Wald χ²", "wald_df": "fg",
+    "wald_p": "Wald p",
+})
+COLUMNS["en"].update({
+    "pre_periods": "Years before", "post_periods": "Years after",
+    "breakdown_rm": "Breakdown M̄", "breakdown_sd": "Breakdown M",
+    "wald_statistic": "Wald χ²", "wald_df": "df", "wald_p": "Wald p",
+})

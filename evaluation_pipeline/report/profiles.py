@@ -453,7 +453,8 @@ def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
     sum (the network n). Each scale × wave line gets primary and secondary suppression
     (:func:`evaluation_pipeline.privacy.suppress`), and the kommuner hidden in a wave are then
     hidden in every scale of that wave, so n's that agree across scales cannot be combined to
-    recover a hidden one.
+    recover a hidden one; a line left with a single hidden n gets a second one (its smallest
+    shown kommune, in every scale of the wave).
     """
     k = study.small_cell_threshold
     s = scores[scores["score"].notna() & scores["kommune"].isin(list(study.network))]
@@ -473,12 +474,33 @@ def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
     if not lines:
         return pd.DataFrame(columns=cols)
     out = pd.concat(lines, ignore_index=True)
-    extra = [(w, kom) for w, koms in hidden.items() for kom in koms]
-    for w, kom in extra:
-        sel = (out["wave"] == w) & (out["kommune"] == kom) & out["published"].notna()
+
+    def hide(sel: pd.Series) -> None:
+        sel = sel & out["published"].notna() & (out["n"] > 0)  # a zero is never hidden
         out.loc[sel, "published"] = np.nan
         out.loc[sel, "suppressed"] = "secondary"
-    return out[cols]
+
+    for w, koms in hidden.items():
+        hide((out["wave"] == w) & out["kommune"].isin(koms))
+    # A line whose only hidden n is one hidden in another scale would give it away (total
+    # minus the rest): its smallest shown kommune is hidden too, in every scale of the wave
+    # (or, with none left, the line's total), until no line has a single hidden n.
+    while True:
+        single = []
+        for (scale, wave), line in out.groupby(["scale", "wave"], sort=False):
+            body = line[line["kommune"] != "Total"]
+            total_shown = line.loc[line["kommune"] == "Total", "published"].notna().all()
+            if body["published"].isna().sum() == 1 and total_shown:
+                single.append((scale, wave, body[body["published"].notna() & (body["n"] > 0)]))
+        if not single:
+            return out[cols]
+        for scale, wave, shown in single:
+            if len(shown):
+                kom = shown.sort_values(["n", "kommune"])["kommune"].iloc[0]
+                hide((out["wave"] == wave) & (out["kommune"] == kom))
+            else:
+                hide((out["scale"] == scale) & (out["wave"] == wave)
+                     & (out["kommune"] == "Total"))
 
 
 _NO_SCORES = (np.array([], dtype=float), np.array([], dtype=object))

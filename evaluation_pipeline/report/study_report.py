@@ -22,6 +22,7 @@ from ..analysis.effects import insufficient_data_notes
 from ..disclosure import suppress
 from ..privacy import suppress_effects, suppress_small_cells
 from . import figures
+from . import sensitivity_report as sens
 from .html import Cell, Section, render_report, write_report
 from .labels import t
 from .tables import PublishedTable, formatted, registry_did_table, write_tables
@@ -67,11 +68,13 @@ def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: str,
-                     k: int, hide: list[str], total: pd.Series | None = None
-                     ) -> pd.DataFrame:
+                     k: int, hide: list[str], total: pd.Series | None = None,
+                     hidden_totals: list | None = None) -> pd.DataFrame:
     """Primary and secondary suppression of ``count`` over ``category`` cells within each
     ``within`` group whose total is published (the sum, or ``total`` when given); hidden rows
-    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so)."""
+    get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so). The groups
+    whose total must be hidden too (no published cell can protect the small ones) are
+    appended to ``hidden_totals``: the caller hides that total where it is published."""
     out = df.copy()
     if "suppressed" not in out:
         out["suppressed"] = False
@@ -79,17 +82,24 @@ def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: 
         out[c] = out[c].astype("float64")
     counts = pd.to_numeric(out[count], errors="coerce").fillna(0).round()
     small = (counts > 0) & (counts < k)
-    for _, idx in out.groupby(within, sort=False, dropna=False).groups.items():
+    for key, idx in out.groupby(within, sort=False, dropna=False).groups.items():
         if not small.loc[idx].any():  # no primary cell: suppress() would hide nothing
             continue
         cells = out.loc[idx, [category]].assign(**{count: counts.loc[idx]})
         cells = cells.astype({count: "int64"}).drop_duplicates(category)
         res = suppress(cells, count, category, None, threshold=k, totals=True)
+        if hidden_totals is not None and res["suppressed"].iloc[-1] is not None:
+            hidden_totals.append(key if isinstance(key, tuple) else (key,))
         hidden = set(res.loc[(res[category] != "Total") & res["suppressed"].notna(), category])
         sel = idx[out.loc[idx, category].isin(hidden).to_numpy()]
         out.loc[sel, hide] = np.nan
         out.loc[sel, "suppressed"] = True
     return out
+
+
+def _in(df: pd.DataFrame, keys: list[str], groups: list[tuple]) -> np.ndarray:
+    """Rows of ``df`` whose ``keys`` are one of ``groups``."""
+    return pd.MultiIndex.from_frame(df[keys]).isin(groups)
 
 
 def _with_totals(df: pd.DataFrame, within: list[str], category: str, count: str
@@ -137,11 +147,20 @@ def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: in
     # the raw counts for secondary suppression (the primary step blanked the small ones)
     raw = theme_role_freq[["n_sources", "n_segments", "sources_in_group"]]
     work = d.assign(_n=raw["n_sources"], _g=raw["sources_in_group"], _s=raw["n_segments"])
-    work = _suppress_within(work, ["wave"], "role", "_g", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide)
-    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide)
+    waves: list = []
+    lines: list = []
+    work = _suppress_within(work, ["wave"], "role", "_g", k, hide, hidden_totals=waves)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_n", k, hide,
+                            hidden_totals=lines)
+    work = _suppress_within(work, ["theme", "wave"], "role", "_s", k, hide,
+                            hidden_totals=lines)
+    # A round's (or a theme's) role counts that only a hidden total could protect are left
+    # out whole: the total is published in interview_theme_counts, and every role listed has
+    # at least one interview, so the listed roles' counts would be bounded by it. With the
+    # rows left out the reader does not learn which roles are there.
+    drop = _in(work, ["wave"], waves) | _in(work, ["theme", "wave"], lines)
     del theme_counts
-    return work.drop(columns=["_n", "_g", "_s"])
+    return work[~drop].drop(columns=["_n", "_g", "_s"])
 
 
 def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -149,7 +168,10 @@ def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
     (published), so small categories are hidden with their complement."""
     d = suppress_small_cells(item_dist, ["n_answered"], k, ["count", "share", "n_missing"])
     d = d.assign(_c=item_dist["count"])
-    d = _suppress_within(d, ["wave", "group", "item"], "category", "_c", k, ["count", "share"])
+    keys, totals = ["wave", "group", "item"], []
+    d = _suppress_within(d, keys, "category", "_c", k, ["count", "share"],
+                         hidden_totals=totals)
+    d.loc[_in(d, keys, totals), ["n_answered", "n_missing"]] = np.nan
     return d.drop(columns=["_c"])
 
 
@@ -160,9 +182,14 @@ def _response(response: pd.DataFrame, k: int) -> pd.DataFrame:
     per = _with_totals(per, ["wave"], "kommune", "respondents")
     body = per[per["kommune"] != "Total"].assign(_r=lambda x: x["respondents"])
     body = suppress_small_cells(body, ["respondents"], k, ["rate", "invited"])
+    totals: list = []
     body = _suppress_within(body, ["wave"], "kommune", "_r", k,
-                            ["respondents", "rate", "invited"]).drop(columns=["_r"])
+                            ["respondents", "rate", "invited"],
+                            hidden_totals=totals).drop(columns=["_r"])
     tot = per[per["kommune"] == "Total"].assign(suppressed=False)
+    hid = _in(tot, ["wave"], totals)
+    tot["respondents"] = tot["respondents"].astype("float64").where(~hid)
+    tot.loc[hid, "suppressed"] = True
     return pd.concat([body, tot], ignore_index=True)
 
 
@@ -174,9 +201,13 @@ def _retention(retention: pd.DataFrame, k: int) -> pd.DataFrame:
     out = suppress_small_cells(d, counts, k, [c for c in cols if c.startswith("share")])
     for c in counts:  # kommuner add up to the "all" row
         body = out[out["kommune"] != "all"].assign(_x=d.loc[out["kommune"] != "all", c])
+        totals: list = []
         body = _suppress_within(body, ["followup"], "kommune", "_x", k,
-                                counts + [c for c in cols if c.startswith("share")])
-        out = pd.concat([body.drop(columns=["_x"]), out[out["kommune"] == "all"]])
+                                counts + [c for c in cols if c.startswith("share")],
+                                hidden_totals=totals)
+        every = out[out["kommune"] == "all"].copy()
+        every[c] = every[c].astype("float64").where(~_in(every, ["followup"], totals))
+        out = pd.concat([body.drop(columns=["_x"]), every])
     return out.sort_index()
 
 
@@ -220,7 +251,8 @@ def _logic_chain_table(evidence: pd.DataFrame, effects: pd.DataFrame) -> pd.Data
                       & (hidden["outcome"] == r.get("indicator"))]
         if len(same) and pd.notna(r.get("estimate")) and np.isclose(
                 same.get("_estimate", pd.Series(dtype=float)), r["estimate"]).any():
-            d.loc[i, ["estimate", "ci_low", "ci_high"]] = np.nan
+            d.loc[i, [c for c in ("estimate", "ci_low", "ci_high", "p_value", "p_adjusted",
+                                  "sim_ci_low", "sim_ci_high") if c in d]] = np.nan
             d.loc[i, "suppressed"] = True
     return d
 
@@ -274,6 +306,8 @@ def build_study_report(
     registry_reference: pd.DataFrame | None = None,
     sources: list[str] | None = None,
     failed_sources: dict[str, str] | None = None,
+    sensitivity: pd.DataFrame | None = None,
+    breakdown: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``.
 
@@ -287,7 +321,10 @@ def build_study_report(
     ``sources``: the sources of evidence the report covers (default: every section study.yaml
     has: ``survey``, ``registry``, ``interviews``); only they get a section, tables, figures,
     methods and caveats. ``failed_sources`` (source -> why) are sources left out because they
-    could not be read or failed validation: their section says so instead."""
+    could not be read or failed validation: their section says so instead. ``sensitivity``
+    and ``breakdown``: the registry's parallel-trends sensitivity
+    (:func:`~evaluation_pipeline.analysis.registry_sensitivity.registry_sensitivity`): a
+    subsection after the registry's, one figure per indicator and the breakdown table."""
     failed = dict(failed_sources or {})
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry")
@@ -297,6 +334,7 @@ def build_study_report(
         survey_summary = reliability = item_dist = response = retention = None
     if "registry" not in has:
         registry_means = event_study = pretrend = registry_reference = None
+        sensitivity = breakdown = None
     if "interviews" not in has:
         theme_freq = theme_role_freq = co_occ = intercoder = None
     lang = study.language
@@ -323,7 +361,7 @@ def build_study_report(
         lc = _logic_chain_table(logic_chain, base["effects"])
         add("logic_chain", lc, source=src["all"], method=t("method_logic_chain", lang),
             kinds={c: "text" for c in ("level", "element", "indicator", "source", "expected",
-                                       "verdict", "caveat", "basis", "note")})
+                                       "verdict", "caveat", "basis", "note", "adjustment")})
     add("kommuner", pd.DataFrame(
         [{"code": c, "name": knames[c], "group": "network", "join_year": y}
          for c, y in study.network.items()]
@@ -383,6 +421,11 @@ def build_study_report(
         add("intercoder_reliability", intercoder.assign(suppressed=False),
             source=src["interviews"])
 
+    if breakdown is not None and len(breakdown):
+        breakdown = _visible_breakdown(breakdown, base["effects"])
+        add("registry_breakdown", sens.breakdown_table(breakdown, lang).assign(
+            suppressed=False), source=src["registry"],
+            method=t("method_registry_breakdown", lang), kinds=sens.TABLE_KINDS)
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if lang == "nb" else
                                                        "report.html"))
     result.table_files = write_tables(list(tabs.values()), out_dir / "tables", lang, k,
@@ -430,6 +473,14 @@ def build_study_report(
             dist[dist["group"] == "network"], items, study.wave_ids, **syn)
     if "registry" in has and event_study is not None and len(event_study):
         figs["registry_event_study"] = _fig(figures.event_study, event_study, ind_labels, **syn)
+    if "registry_breakdown" in tabs and sensitivity is not None and len(sensitivity):
+        for ind in breakdown.loc[breakdown["status"] == "ok", "indicator"]:
+            rows = sensitivity[sensitivity["indicator"] == ind].reset_index(drop=True)
+            if len(rows):
+                bd = breakdown.loc[breakdown["indicator"] == ind, "breakdown_rm"].iloc[0]
+                figs[sens.figure_name(ind)] = _fig(sens.sensitivity_figure, rows,
+                                                   ind_labels.get(ind, ind),
+                                                   breakdown=float(bd), **syn)
     themes = tabs["interview_theme_counts"].frame if "interview_theme_counts" in tabs else \
         pd.DataFrame()
     if len(themes):
@@ -505,13 +556,15 @@ def build_study_report(
     if "logic_chain" in tabs:
         sections.append(Section(
             t("lc_title", lang), anchor="logic-chain",
-            paragraphs=[t("logic_chain_text", lang)] + _verdict_counts(tabs, lang),
+            paragraphs=[t("logic_chain_text", lang)] + _inference_paragraphs(study, tabs, lang)
+            + _verdict_counts(tabs, lang),
             figures=figs_of("logic_chain"),
             tables=[table("logic_chain", ["level", "element", "indicator", "source",
-                                          "estimate", "ci_low", "ci_high", "expected",
-                                          "verdict", "caveat"])]))
+                                          "estimate", "ci_low", "ci_high", "p_value",
+                                          "p_adjusted", "sim_ci_low", "sim_ci_high",
+                                          "expected", "verdict", "caveat"])]))
     eff_show = ["source", "outcome", "contrast", "group", "estimate", "ci_low", "ci_high",
-                "p_value", "n_obs", "estimator"]
+                "p_value", "p_adjusted", "n_obs", "estimator"]
     surv_eff = PublishedTable("effects_survey", e[e["source"] == "survey"].reset_index(
         drop=True))
     tabs["effects_survey"] = surv_eff
@@ -557,10 +610,20 @@ def build_study_report(
                 sec.paragraphs = [*sec.paragraphs,
                                   t("not_estimated", lang) + " " + "; ".join(lost) + "."]
             sections.append(sec)
+            if name == "registry" and "registry_breakdown" in tabs:
+                sections.append(Section(
+                    t("sens_title", lang), anchor="registry-sensitivity", level=3,
+                    paragraphs=sens.sensitivity_paragraphs(breakdown, ind_labels, lang),
+                    figures=[(f"{ind_labels.get(i, i)}: {t('fig_registry_sensitivity', lang)}",
+                              result.previews[sens.figure_name(i)])
+                             for i in breakdown["indicator"]
+                             if sens.figure_name(i) in result.previews],
+                    tables=[table("registry_breakdown")]))
     sections += [
         Section(t("methods", lang), anchor="methods",
                 paragraphs=_methods_paragraphs(study, raw_effects, scale_labels, lang,
                                                 ind_labels)
+                + _inference_paragraphs(study, tabs, lang)
                 + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
                 paragraphs=_cluster_caveats(study, raw_effects, lang)
@@ -581,6 +644,34 @@ def _label_keys() -> set[str]:
     from .labels import LABELS
 
     return set(LABELS["nb"])
+
+
+def _inference_paragraphs(study, tabs: dict[str, PublishedTable], lang: str) -> list[str]:
+    """Which family and method the logic chain's verdicts are adjusted by (study.yaml
+    ``inference:``; :mod:`evaluation_pipeline.analysis.multiplicity`), in words; nothing
+    without a logic-chain table."""
+    if "logic_chain" not in tabs:
+        return []
+    inf = getattr(study, "inference", None)
+    if inf is None:
+        from ..study import Inference
+
+        inf = Inference()
+    alpha = f"{inf.alpha:g}".replace(".", "," if lang == "nb" else ".")
+    if not inf.adjusted:
+        return [t("lc_inference_none", lang, alpha=alpha)]
+    lc = tabs["logic_chain"].frame
+    tested = lc[lc["p_adjusted"].notna()] if "p_adjusted" in lc else lc.iloc[:0]
+    m = len(set(zip(tested["source"], tested["indicator"], strict=True)))
+    boot = (tested["basis"].astype(str).str.contains("wild cluster bootstrap", regex=False)
+            if "basis" in lc else pd.Series(False, index=tested.index))
+    ci = []
+    if inf.method == "fdr_bh" or not boot.all() or not len(boot):
+        ci.append(t(f"lc_sim_{inf.method}", lang))
+    if boot.any() and inf.method != "fdr_bh":
+        ci.append(t("lc_sim_bootstrap", lang))
+    return [t("lc_inference", lang, method=t(f"inf_{inf.method}", lang), alpha=alpha,
+              family=t(f"inf_family_{inf.family}", lang, m=m), ci=" ".join(ci))]
 
 
 def _verdict_counts(tabs: dict[str, PublishedTable], lang: str) -> list[str]:
@@ -814,7 +905,7 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
     if "logic_chain" in tabs:
         tb = tabs["logic_chain"]
         show = [c for c in ("level", "element", "indicator", "estimate", "ci_low", "ci_high",
-                            "verdict", "caveat") if c in tb.frame]
+                            "p_value", "p_adjusted", "verdict", "caveat") if c in tb.frame]
         sub = PublishedTable(tb.name, tb.frame[show + ["suppressed"]], kinds=tb.kinds)
         text = formatted(sub, lang, names)
         if "verdict" in show:
@@ -832,3 +923,13 @@ def _preview_markdown(study, tabs: dict[str, PublishedTable], lang: str,
         lines += ["| " + " | ".join(str(v).replace("|", "/") for v in row) + " |"
                   for row in text.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def _visible_breakdown(breakdown: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """The breakdown rows of indicators whose published registry effects are not all
+    suppressed (as the pre-trend sentence)."""
+    if "suppressed" not in effects or not len(effects):
+        return breakdown
+    reg = effects[effects["source"] == "registry"]
+    sup = reg.groupby("outcome")["suppressed"].all()
+    return breakdown[~breakdown["indicator"].isin(set(sup[sup].index))].reset_index(drop=True)

@@ -62,7 +62,8 @@ KINDS: dict[str, str] = {
         "year", "n_kommuner", "n_units", "n_coders", "rows_valid", "rows_rejected",
         "join_year", "denominator", "invited", "rows", "n_missing", "category",
     )},
-    **{c: "p" for c in ("p_value", "p_adjusted", "twfe_p", "boot_p", "cs_p")},
+    **{c: "p" for c in ("p_value", "p_adjusted", "twfe_p", "boot_p", "cs_p",
+                        "twfe_p_adjusted", "boot_p_adjusted", "cs_p_adjusted")},
     **{c: "share" for c in ("share_sources", "share", "rate", "share_of_baseline",
                             "share_of_followup", "percent_agreement")},
     "value": "rate",
@@ -388,16 +389,22 @@ def registry_did_table(effects: pd.DataFrame, names: dict[str, str]) -> pd.DataF
                 m = _BOOT.search(str(e["note"]))
                 row |= ({"boot_p": float(m[1]), "boot_ci_low": float(m[2]),
                          "boot_ci_high": float(m[3])} if m else {})
+                # p_adjusted of a TWFE row is of the bootstrap p where it ran
+                # (analysis.registry.registry_p_adjusted)
+                row |= {"boot_p_adjusted" if m else "twfe_p_adjusted": e.get("p_adjusted",
+                                                                             math.nan)}
         if len(cs):
             e = cs.iloc[0]
             if hidden.loc[cs.index[0]]:
                 row["suppressed"] = True
             else:
                 row |= {"cs": e["estimate"], "cs_ci_low": e["ci_low"],
-                        "cs_ci_high": e["ci_high"], "cs_p": e["p_value"]}
+                        "cs_ci_high": e["ci_high"], "cs_p": e["p_value"],
+                        "cs_p_adjusted": e.get("p_adjusted", math.nan)}
         rows.append(row)
-    cols = ["indicator", "twfe", "twfe_ci_low", "twfe_ci_high", "twfe_p", "boot_p",
-            "boot_ci_low", "boot_ci_high", "cs", "cs_ci_low", "cs_ci_high", "cs_p"]
+    cols = ["indicator", "twfe", "twfe_ci_low", "twfe_ci_high", "twfe_p", "twfe_p_adjusted",
+            "boot_p", "boot_p_adjusted", "boot_ci_low", "boot_ci_high", "cs", "cs_ci_low",
+            "cs_ci_high", "cs_p", "cs_p_adjusted"]
     out = pd.DataFrame(rows)
     if out.empty:
         return pd.DataFrame(columns=[*cols, "suppressed"])
