@@ -14,8 +14,8 @@ source      primary Effect row                             check (in ``note``)
 =========== ============================================== =====================================
 survey      network vs comparison DiD at the last          the same DiD reweighted to the
             follow-up wave against the baseline wave, as   baseline role mix. Without a DiD
-            answered (mixed model with a random kommune    row (no comparison kommuner): the
-            intercept, or its OLS fallback), contrast      pooled pre/post change in the network
+            answered (two-step DiD on kommune × wave       row (no comparison kommuner): the
+            means, t(K - 2)), contrast                     pooled pre/post change in the network
             ``<last> - <baseline>, network - comparison``  kommuner (a change, not an effect)
 registry    TWFE DiD, network vs comparison kommuner       Callaway & Sant'Anna ATT (simple
             after joining; its CI is the wild cluster      aggregation, never-joined controls);
@@ -101,7 +101,7 @@ Multiplicity (study.yaml ``inference:``; :mod:`.multiplicity`)
 
 A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
 estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
-cluster bootstrap CI; the survey model's OLS fallback with t(G - 1) inference). When the
+cluster bootstrap CI; the survey DiD's t(K - 2) on kommune × wave means). When the
 primary row compares fewer than :data:`~.did.FEW_TREATED_CLUSTERS` (10) network kommuner --
 where the TWFE DiD adds the wild cluster bootstrap -- the column ``caveat`` says
 ``few_kommuner`` and the note gives the number: the report shows it next to the verdict
