@@ -139,6 +139,9 @@ LABELS = {
         "tab_registry_group_rates": "Samlet rate per år, indikator og gruppe.",
         "tab_interview_theme_counts": "Kodinger og intervjuer per tema og runde.",
         "tab_interview_theme_role": "Intervjuer som nevner temaet, per sektor og runde.",
+        "tab_interview_theme_role_left_out": "sektorfordelingen er utelatt for {n} kombinasjon(er) "
+        "av tema og runde der bare en skjult sum kunne beskytte små tall (summen står i tabellen "
+        "over temaer)",
         "tab_interview_co_occurrence": "Samforekomst av temaer i samme intervju.",
         "tab_intercoder_reliability": "Samsvar mellom kodere på dobbeltkodede intervjuer.",
         "fig_survey_pre_post": "Gjennomsnittlig skåre i baseline og siste oppfølging, nettverk "
@@ -366,6 +369,9 @@ LABELS = {
         "tab_registry_group_rates": "Pooled rate by year, indicator and group.",
         "tab_interview_theme_counts": "Codings and interviews by theme and round.",
         "tab_interview_theme_role": "Interviews mentioning the theme, by sector and round.",
+        "tab_interview_theme_role_left_out": "the sector breakdown is left out for {n} "
+        "theme × round combination(s) where only a hidden total could protect small counts (the "
+        "total is published in the theme table)",
         "tab_interview_co_occurrence": "Themes mentioned in the same interview.",
         "tab_intercoder_reliability": "Agreement between coders on double-coded interviews.",
         "fig_survey_pre_post": "Mean score at baseline and at the last follow-up, network and "

@@ -410,8 +410,11 @@ def build_study_report(
         add("interview_theme_counts", base["interview_theme_counts"],
             source=src["interviews"])
     if theme_role_freq is not None and len(theme_role_freq):
-        add("interview_theme_role", _theme_role(theme_role_freq, theme_freq, k),
-            source=src["interviews"],
+        role_tab = _theme_role(theme_role_freq, theme_freq, k)
+        left_out = (len(theme_role_freq[["theme", "wave"]].drop_duplicates())
+                    - len(role_tab[["theme", "wave"]].drop_duplicates()))
+        add("interview_theme_role", role_tab, source=src["interviews"],
+            method=t("tab_interview_theme_role_left_out", lang, n=left_out) if left_out else "",
             margins=[{"count": "n_sources", "category": "role", "within": ["theme", "wave"],
                       "total_table": "interview_theme_counts", "total_column": "n_sources"}])
     if co_occ is not None and len(co_occ):
