@@ -29,7 +29,6 @@ import argparse
 import heapq
 import math
 import platform
-import re
 import sys
 import time
 from collections import deque
@@ -40,6 +39,7 @@ import numpy as np
 import pandas as pd
 import scipy
 
+from benchmarks.sections import write_section
 from evaluation_pipeline import disclosure
 from evaluation_pipeline.disclosure import hidden_intervals, suppress
 
@@ -259,15 +259,6 @@ def run(tables: int, seed: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## (?!#)|\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -279,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     text = run(a.tables, a.seed)
     print(text)
     if a.write:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section(text, ROOT / "BENCHMARKS.md", SECTION)
         print(f"written to {ROOT / 'BENCHMARKS.md'}", file=sys.stderr)
     return 0
 

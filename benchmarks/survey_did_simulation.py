@@ -28,7 +28,6 @@ import argparse
 import math
 import multiprocessing
 import os
-import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from benchmarks.sections import write_section
 from evaluation_pipeline.analysis.survey import network_effect
 
 #: (network, total) kommuner, respondents per kommune and wave in network / comparison kommuner
@@ -218,15 +218,6 @@ def run(sims: int, draws: int, jobs: int, seed: int, effect: float) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -245,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     text = run(a.sims, a.draws, a.jobs, a.seed, a.effect)
     print(text)
     if a.write:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section(text, ROOT / "BENCHMARKS.md", SECTION)
         print(f"written to {ROOT / 'BENCHMARKS.md'}", file=sys.stderr)
     return 0
 
