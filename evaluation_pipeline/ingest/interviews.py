@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InterviewFileError
-from .registry import _decode_text, _garbled
+from .text import decode_text, garbled, sniff_separator
 
 #: the REFI-QDA Project schema 1.0 (Project-mrt2019.xsd, MIT licence, REFI www.qdasoftware.org)
 PROJECT_XSD = Path(__file__).resolve().parent.parent / "reference" / "refi_qda_project_1.0.xsd"
@@ -828,15 +828,14 @@ def _key(header: str) -> str:
 
 
 def _read_segment_csv(p: Path) -> pd.DataFrame:
-    text, encoding = _decode_text(p.read_bytes())
+    text, encoding = decode_text(p.read_bytes())
     if not text.strip():
         raise InterviewFileError(p, "expected a coded-segment table, found an empty file")
-    garbled = _garbled(text, encoding)
-    if garbled:
-        raise InterviewFileError(p, garbled)
+    garbled_line = garbled(text, encoding)
+    if garbled_line:
+        raise InterviewFileError(p, garbled_line)
     first = text.splitlines()[0]
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
-    sep = max(counts, key=lambda s: (counts[s], s == ","))
+    sep, _ = sniff_separator([first])
     try:
         raw = pd.read_csv(
             io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False

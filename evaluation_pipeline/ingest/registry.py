@@ -40,8 +40,6 @@ vectorized: every cell's category positions come from one ``numpy.unravel_index`
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 import json
 import math
@@ -54,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RegistryFileError
+from .text import decode_text, garbled, header_line, sniff_separator
 
 REGISTRY_COLUMNS = [
     "kommune",
@@ -99,52 +98,8 @@ _NA_FREE = {"kommune_name", "period", "indicator", "indicator_label"}
 
 
 # --------------------------------------------------------------------------------------------
-# shared helpers (also used by the survey and interview readers)
+# helpers
 # --------------------------------------------------------------------------------------------
-def _decode_text(data: bytes) -> tuple[str, str]:
-    """Decode file bytes: BOMs first, UTF-16 when the bytes hold NULs, then UTF-8, then
-    Windows-1252 / ISO-8859-1. Returns (text, encoding used)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return data.decode("utf-16", errors="replace"), "utf-16"
-    sample = data[:4096]
-    if sample and sample.count(0) >= len(sample) // 4:
-        odd_nuls = sample[1::2].count(0)
-        even_nuls = sample[0::2].count(0)
-        enc = "utf-16-le" if odd_nuls >= even_nuls else "utf-16-be"
-        return data.decode(enc, errors="replace"), enc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
-
-
-_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
-_CONTROL_OR_UNDECODABLE_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
-
-
-def _garbled(text: str, encoding: str) -> str | None:
-    """'line N: ...' naming the first line with binary data (control characters) or, in text
-    decoded from UTF-16, bytes the decoder could not read (U+FFFD); else None. (A U+FFFD in
-    UTF-8 text was in the file already and is left to the reader.)"""
-    utf16 = encoding.startswith("utf-16")
-    m = (_CONTROL_OR_UNDECODABLE_RE if utf16 else _CONTROL_RE).search(text)
-    if m is None:
-        return None
-    line = text.count("\n", 0, m.start()) + 1
-    ch = m.group()
-    if ch == "\ufffd":
-        what = f"bytes that are not valid {encoding.upper()} (mangled or cut)"
-    else:
-        what = f"binary data (control character 0x{ord(ch):02X})"
-    return f"line {line}: expected CSV text (UTF-8, Latin-1 or UTF-16), found {what}"
-
-
 def _looks_like(text: str) -> str | None:
     """'an HTML page', 'an XML document', 'JSON' or None, judged from the first characters."""
     head = text.lstrip()[:2048].lower()
@@ -211,7 +166,7 @@ def read_registry(
 # JSON-stat
 # --------------------------------------------------------------------------------------------
 def _read_jsonstat_file(p: Path, *, indicator: str | None, dataset: str | None) -> pd.DataFrame:
-    text, _ = _decode_text(p.read_bytes())
+    text, _ = decode_text(p.read_bytes())
     if not text.strip():
         raise RegistryFileError(p, "expected JSON-stat (JSON), found an empty file")
     kind = _looks_like(text)
@@ -542,53 +497,17 @@ def _length(cols: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------------------------
 # CSV / XLSX tables
 # --------------------------------------------------------------------------------------------
-def _field_counts(lines: list[str], sep: str) -> list[int]:
-    counts = []
-    for line in lines:
-        if not line.strip():
-            counts.append(0)
-            continue
-        try:
-            counts.append(len(next(csv.reader([line], delimiter=sep))))
-        except (csv.Error, StopIteration):
-            counts.append(0)
-    return counts
-
-
-def _header_line(counts: list[int]) -> int | None:
-    for i, c in enumerate(counts):
-        if c >= 2 and (i + 1 >= len(counts) or counts[i + 1] == c):
-            return i
-    return None
-
-
-def _sniff_table(lines: list[str], hint: str | None) -> tuple[str, int]:
-    """(separator, index of the header line) from the first lines of a text table."""
-    head = lines[:60]
-    best: tuple[int, str, int] | None = None
-    for sep in [hint] if hint else [";", "\t", ","]:
-        counts = _field_counts(head, sep)
-        h = _header_line(counts)
-        if h is None:
-            continue
-        if best is None or counts[h] > best[0]:
-            best = (counts[h], sep, h)
-    if best is None:
-        return hint or ",", 0
-    return best[1], best[2]
-
-
 def _read_csv_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
-    text, encoding = _decode_text(p.read_bytes())
+    text, encoding = decode_text(p.read_bytes())
     if not text.strip():
         raise RegistryFileError(p, "expected a CSV table, found an empty file")
     kind = _looks_like(text)
     if kind is not None:
         extra = " (name it .json if it is JSON-stat)" if kind == "JSON" else ""
         raise RegistryFileError(p, f"expected a CSV table, found {kind}{extra}")
-    garbled = _garbled(text, encoding)
-    if garbled:
-        raise RegistryFileError(p, garbled)
+    garbled_line = garbled(text, encoding)
+    if garbled_line:
+        raise RegistryFileError(p, garbled_line)
     lines = text.splitlines()
     hint = None
     sep_line = re.fullmatch(r'"?sep=(.)"?', lines[0]) if lines else None
@@ -597,7 +516,7 @@ def _read_csv_file(p: Path, *, indicator: str | None) -> pd.DataFrame:
         hint = sep_line.group(1)
         lines = lines[1:]
         skipped = 1
-    sep, h = _sniff_table(lines, hint)
+    sep, h = sniff_separator(lines, find_header=True, hint=hint)
     body = "\n".join(lines[h:])
     try:
         df = pd.read_csv(
@@ -687,7 +606,7 @@ def _read_xlsx_file(
         hint = f" (the workbook's sheets: {listed})"
     grid = raw.map(_xlsx_cell_text) if raw.size else raw.astype(str)
     counts = [int((row != "").sum()) for row in grid.to_numpy()[:60]]
-    h = _header_line(counts)
+    h = header_line(counts)
     if h is None:
         raise RegistryFileError(
             p, f"expected a table with a header row on {where}{hint}"

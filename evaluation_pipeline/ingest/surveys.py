@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SurveyFileError
-from .registry import _decode_text, _garbled
+from .text import decode_text, garbled, sniff_separator
 
 SURVEY_COLUMNS = [
     "respondent_id",
@@ -102,18 +102,17 @@ def read_survey(
 # reading the raw tables
 # --------------------------------------------------------------------------------------------
 def _read_csv(p: Path) -> tuple[pd.DataFrame, bool]:
-    text, encoding = _decode_text(p.read_bytes())
+    text, encoding = decode_text(p.read_bytes())
     if not text.strip():
         raise SurveyFileError(p, "expected a CSV table with a header row, found an empty file")
     head = text.lstrip()[:512].lower()
     if head.startswith("<") or head.startswith("{"):
         raise SurveyFileError(p, "expected a CSV table, found HTML/XML/JSON text")
-    garbled = _garbled(text, encoding)
-    if garbled:
-        raise SurveyFileError(p, garbled)
+    garbled_line = garbled(text, encoding)
+    if garbled_line:
+        raise SurveyFileError(p, garbled_line)
     first = text.splitlines()[0]
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
-    sep = max(counts, key=lambda s: (counts[s], s == ","))
+    sep, _ = sniff_separator([first])
     try:
         raw = pd.read_csv(
             io.StringIO(text),
@@ -459,7 +458,7 @@ def _check_spss_header(p: Path, ext: str) -> None:
         return
     if not head:
         found = "an empty file"
-    elif _garbled(head.decode("latin-1"), "latin-1") is None:
+    elif garbled(head.decode("latin-1"), "latin-1") is None:
         text = head.decode("utf-8", errors="replace").splitlines()[0][:40]
         found = f"text starting {text!r} (a CSV or text file renamed {ext}?)"
     else:

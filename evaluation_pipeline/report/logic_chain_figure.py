@@ -25,8 +25,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle  # noqa: E402
 
 from ..analysis.logic_chain import LEVELS, NOT_MEASURED, VERDICTS, element_verdicts  # noqa: E402
-from .figures import RC  # noqa: E402
 from .labels import LABELS, t  # noqa: E402
+from .style import RC  # noqa: E402
 
 #: colour (Okabe–Ito), pale box tint, hatch, arrow line style and indicator symbol per verdict
 VERDICT_STYLE: dict[str, dict[str, str]] = {
