@@ -25,6 +25,7 @@ from . import figures
 from . import sensitivity_report as sens
 from .html import Cell, Section, render_report, write_report
 from .labels import t
+from .logic_chain_figure import logic_chain_figure
 from .tables import PublishedTable, formatted, registry_did_table, write_tables
 
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
@@ -313,10 +314,10 @@ def build_study_report(
 
     ``logic_chain`` is the evidence table of
     :func:`evaluation_pipeline.analysis.logic_chain.logic_chain_evidence` (shown first among
-    the results, with its figure when :mod:`evaluation_pipeline.report.logic_chain_figure`
-    exists); ``validation`` the frame of :func:`validation_summary`; ``retention`` the panel
-    retention of the survey; ``registry_reference`` the country and fylke series drawn in the
-    registry trends.
+    the results, with its figure drawn by
+    :mod:`evaluation_pipeline.report.logic_chain_figure`); ``validation`` the frame of
+    :func:`validation_summary`; ``retention`` the panel retention of the survey;
+    ``registry_reference`` the country and fylke series drawn in the registry trends.
 
     ``sources``: the sources of evidence the report covers (default: every section study.yaml
     has: ``survey``, ``registry``, ``interviews``); only they get a section, tables, figures,
@@ -442,13 +443,7 @@ def build_study_report(
     figs: dict[str, tuple] = {}
     syn = {"language": lang, "synthetic": study.synthetic}
     if "logic_chain" in tabs:
-        try:
-            from .logic_chain_figure import logic_chain_figure
-        except ImportError:  # the figure module arrives with the logic-chain analysis
-            logic_chain_figure = None
-        if logic_chain_figure is not None:
-            figs["logic_chain"] = _fig(logic_chain_figure, tabs["logic_chain"].frame, study,
-                                       lang)
+        figs["logic_chain"] = _fig(logic_chain_figure, tabs["logic_chain"].frame, study, lang)
     means = tabs["survey_scale_means"].frame if "survey_scale_means" in tabs else \
         pd.DataFrame()
     if "registry_group_rates" in tabs and len(tabs["registry_group_rates"].frame):
