@@ -11,7 +11,8 @@ The names a notebook or script needs are exported here (``__all__``, listed in t
     import evaluation_pipeline as ep
 
     study = ep.load_study(ep.default_study_path())
-    scores = ep.query_warehouse(study, "select * from evaluation.scale_scores")
+    with ep.connect_warehouse(ep.warehouse_path(study)) as con:  # read-only
+        scores = con.execute("select * from evaluation.scale_scores").df()
 
 They are imported on first use, so ``import evaluation_pipeline`` stays cheap (no pandas,
 statsmodels or matplotlib until a name needs them).
@@ -29,7 +30,6 @@ _EXPORTS = {
     "connect_warehouse": ".warehouse",
     "default_study_path": ".warehouse",
     "load_study": ".warehouse",
-    "query_warehouse": ".warehouse",
     "warehouse_path": ".warehouse",
     # readers of landing files
     "read_interview_codes": ".ingest",
@@ -74,7 +74,6 @@ __all__ = [
     "load_study",
     "network_effect",
     "pre_post",
-    "query_warehouse",
     "read_interview_codes",
     "read_registry",
     "read_survey",

@@ -78,13 +78,3 @@ def connect_warehouse(path: str | Path, *, read_only: bool = True,
             time.sleep(min(pause, left))
             pause = min(pause * 2, 2.0)
 
-
-def query_warehouse(study: Study, sql: str, *params):
-    """The result of ``sql`` (with ``?`` parameters ``params``) on the study's warehouse as a
-    DataFrame (tables live in the schema ``evaluation``).
-
-    Each call opens its own read-only connection and closes it: DuckDB lets one process write
-    the file, or any number read it, so a connection kept open in a notebook would keep a
-    running pipeline from storing its results. If a run is writing, the query waits for it."""
-    with connect_warehouse(warehouse_path(study)) as con:
-        return con.execute(sql, list(params)).df()
