@@ -1,10 +1,5 @@
 """Resources: the study (from study.yaml) and the DuckDB warehouse IO manager."""
 
-import os
-import time
-from functools import lru_cache
-from pathlib import Path
-
 import dagster as dg
 import duckdb
 import numpy as np
@@ -16,9 +11,17 @@ from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
 from evaluation_pipeline.study import Study
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STUDY = PROJECT_ROOT / "examples" / "sunnmore" / "study.yaml"
-STUDY_ENV = "EVALUATION_STUDY"
+# warehouse access lives in the library (notebooks use it without dagster); re-exported here
+from evaluation_pipeline.warehouse import (  # noqa: F401
+    DEFAULT_STUDY,
+    PROJECT_ROOT,
+    STUDY_ENV,
+    WAREHOUSE_LOCK_WAIT_S,
+    connect_warehouse,
+    default_study_path,
+    load_study,
+    warehouse_path,
+)
 
 #: op tags of the steps the municipality profiles need from the study job (the registry panel
 #: and its upstream): run before the other steps, so that `evaluation-pipeline run` can start
@@ -69,22 +72,6 @@ def execute_in_process(job: dg.JobDefinition, **kwargs) -> dg.ExecuteInProcessRe
         eip.core_execute_in_process = core
 
 
-def default_study_path() -> str:
-    """The study to load: $EVALUATION_STUDY, else the shipped example study."""
-    return os.environ.get(STUDY_ENV) or str(DEFAULT_STUDY)
-
-
-@lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> Study:
-    return Study.load(path)
-
-
-def load_study(path: str) -> Study:
-    p = Path(path)
-    f = p / "study.yaml" if p.is_dir() else p
-    return _load(str(f.resolve()), f.stat().st_mtime if f.exists() else 0.0)
-
-
 #: the three sources of evidence a study may have (its study.yaml sections)
 SOURCES = ("survey", "interviews", "registry")
 
@@ -112,46 +99,6 @@ class StudyResource(dg.ConfigurableResource):
 
     def load(self) -> Study:
         return without_sources(load_study(self.study_path), self.without)
-
-
-def warehouse_path(study: Study) -> Path:
-    """The DuckDB warehouse file of a study: ``<output>/warehouse.duckdb``."""
-    return study.output / "warehouse.duckdb"
-
-
-#: how long :func:`connect_warehouse` waits for another process's lock on the warehouse file
-#: (the DuckDB IO manager's own retries wait up to ~100 s)
-WAREHOUSE_LOCK_WAIT_S = 120.0
-
-
-def connect_warehouse(path: str | Path, *, read_only: bool = True,
-                      wait_s: float = WAREHOUSE_LOCK_WAIT_S) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection to the warehouse file that waits while another process holds the
-    file's lock.
-
-    DuckDB lets one process write a database file at a time, and a writer shuts out readers in
-    other processes. Under the multiprocess executor a step that reads the warehouse directly
-    (not through the IO manager) runs while other steps store their outputs, and a plain
-    ``duckdb.connect`` then fails at once with "Could not set lock on file". This waits with
-    growing pauses (50 ms up to 2 s) for ``wait_s`` seconds, then raises an ``IOException``
-    naming the file and the wait, with DuckDB's message (it names the holding process).
-    """
-    deadline = time.monotonic() + wait_s
-    pause = 0.05
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as err:
-            left = deadline - time.monotonic()
-            if "lock" not in str(err).lower():
-                raise
-            if left <= 0:
-                raise duckdb.IOException(
-                    f"the warehouse {path} stayed locked by another process for {wait_s:g} s "
-                    f"(another run or a notebook holding a connection?): {err}"
-                ) from err
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 2.0)
 
 
 class WarehouseTypeHandler(DuckDBPandasTypeHandler):

@@ -1,8 +1,107 @@
 """evaluation_pipeline: the library behind the evaluation pipeline.
 
 Pure functions on pandas DataFrames: reading landing files (``ingest``), the study model
-(``study``), kommune geography (``geography``), privacy (``privacy``), analyses (``analysis``)
-and reports (``report``). It never imports dagster; the Dagster layer lives in ``assets``.
+(``study``), kommune geography (``geography``), privacy (``privacy``, ``disclosure``),
+analyses (``analysis``), reports (``report``) and access to a study's warehouse
+(``warehouse``). It never imports dagster; the Dagster layer lives in ``assets``.
+
+The names a notebook or script needs are exported here (``__all__``, listed in the README's
+"Public API")::
+
+    import evaluation_pipeline as ep
+
+    study = ep.load_study(ep.default_study_path())
+    with ep.connect_warehouse(ep.warehouse_path(study)) as con:  # read-only
+        scores = con.execute("select * from evaluation.scale_scores").df()
+
+They are imported on first use, so ``import evaluation_pipeline`` stays cheap (no pandas,
+statsmodels or matplotlib until a name needs them).
 """
 
+from importlib import import_module
+
 __version__ = "0.1.0"
+
+#: exported name -> the module (relative to this package) that defines it
+_EXPORTS = {
+    # the study
+    "Study": ".study",
+    # warehouse access
+    "connect_warehouse": ".warehouse",
+    "default_study_path": ".warehouse",
+    "load_study": ".warehouse",
+    "warehouse_path": ".warehouse",
+    # readers of landing files
+    "read_interview_codes": ".ingest",
+    "read_registry": ".ingest",
+    "read_survey": ".ingest",
+    # geography
+    "kommune_name": ".geography",
+    # estimators
+    "did_twfe": ".analysis.did",
+    "event_study": ".analysis.did",
+    "staggered_att": ".analysis.staggered",
+    "sensitivity_analysis": ".analysis.sensitivity",
+    "score_scales": ".analysis.survey",
+    "network_effect": ".analysis.survey",
+    "survey_effects": ".analysis.survey",
+    "pre_post": ".analysis.survey",
+    "theme_shift": ".analysis.interviews",
+    "intercoder_reliability": ".analysis.interviews",
+    "adjust_p": ".analysis.multiplicity",
+    # reliability
+    "scale_reliability": ".analysis.reliability",
+    "scales_reliability": ".analysis.reliability",
+    # suppression
+    "suppress": ".disclosure",
+    "suppress_small_cells": ".privacy",
+    "suppress_effects": ".privacy",
+    "suppress_scale_means": ".report.study_report",
+    "suppress_item_distributions": ".report.study_report",
+    # report helpers
+    "study_labels": ".report.study_report",
+}
+
+__all__ = [
+    "Study",
+    "adjust_p",
+    "connect_warehouse",
+    "default_study_path",
+    "did_twfe",
+    "event_study",
+    "intercoder_reliability",
+    "kommune_name",
+    "load_study",
+    "network_effect",
+    "pre_post",
+    "read_interview_codes",
+    "read_registry",
+    "read_survey",
+    "scale_reliability",
+    "scales_reliability",
+    "score_scales",
+    "sensitivity_analysis",
+    "staggered_att",
+    "study_labels",
+    "suppress",
+    "suppress_effects",
+    "suppress_item_distributions",
+    "suppress_scale_means",
+    "suppress_small_cells",
+    "survey_effects",
+    "theme_shift",
+    "warehouse_path",
+]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -77,8 +77,8 @@ import pytest  # noqa: E402
 from evaluation_pipeline.disclosure import recoverable_cells  # noqa: E402
 from evaluation_pipeline.report import figures as F  # noqa: E402
 from evaluation_pipeline.report.study_report import (  # noqa: E402
-    _item_distributions,
     _theme_role,
+    suppress_item_distributions,
     validation_summary,
 )
 from evaluation_pipeline.report.tables import (  # noqa: E402
@@ -200,7 +200,7 @@ def test_item_distribution_small_categories_hidden_with_their_complement():
         "category": [1, 2, 3], "count": [3, 40, 57], "share": [0.03, 0.40, 0.57],
         "n_answered": 100, "n_missing": 0,
     })
-    out = _item_distributions(dist, 5)
+    out = suppress_item_distributions(dist, 5)
     assert out["suppressed"].tolist() == [True, True, False]
     assert out.loc[2, "count"] == 57 and np.isnan(out.loc[0, "share"])
     pub = pd.concat([
@@ -228,7 +228,7 @@ def test_small_lines_that_only_a_hidden_total_protects():
         "category": [1, 2, 3, 4], "count": [2, 2, 2, 0], "share": [1 / 3, 1 / 3, 1 / 3, 0],
         "n_answered": 6, "n_missing": 1,
     })
-    out = _item_distributions(dist, 5)
+    out = suppress_item_distributions(dist, 5)
     assert out["count"].isna().tolist() == [True, True, True, False]
     assert out["n_answered"].isna().all() and out["n_missing"].isna().all()
 

@@ -48,7 +48,7 @@ class ReportOutput:
 # --------------------------------------------------------------------------------------------
 
 
-def _suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
+def suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
     """Mean scores by scale × wave × group: within each scale and wave the group counts and
     their total (the wave's n, published as ``n_wave``) go through primary and secondary
     suppression, so a hidden group cannot be recovered as total minus the other groups."""
@@ -127,7 +127,7 @@ def publishable_tables(
         "effects": suppress_effects(effects, k),
     }
     if survey_summary is not None:
-        out["survey_scale_means"] = _suppress_scale_means(survey_summary, k)
+        out["survey_scale_means"] = suppress_scale_means(survey_summary, k)
     if registry_means is not None:
         out["registry_group_rates"] = suppress_small_cells(
             registry_means, ["numerator"], k, ["value", "denominator"])
@@ -164,7 +164,7 @@ def _theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: in
     return work[~drop].drop(columns=["_n", "_g", "_s"])
 
 
-def _item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
+def suppress_item_distributions(item_dist: pd.DataFrame, k: int) -> pd.DataFrame:
     """Answers per category: the category counts of an item add up to ``n_answered``
     (published), so small categories are hidden with their complement."""
     d = suppress_small_cells(item_dist, ["n_answered"], k, ["count", "share", "n_missing"])
@@ -263,7 +263,9 @@ def _logic_chain_table(evidence: pd.DataFrame, effects: pd.DataFrame) -> pd.Data
 # --------------------------------------------------------------------------------------------
 
 
-def _names(study) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def study_labels(study) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The labels of a study in its language: registry indicators, survey scales (id ->
+    label, the id where study.yaml gives none) and kommune names (code -> name)."""
     from ..geography import kommune_name
 
     ind = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
@@ -341,7 +343,7 @@ def build_study_report(
     lang = study.language
     out_dir = study.output
     k = study.small_cell_threshold
-    ind_labels, scale_labels, knames = _names(study)
+    ind_labels, scale_labels, knames = study_labels(study)
     names = {**ind_labels, **scale_labels, **knames, "all": t("all", lang),
              "Total": t("total", lang)}
     raw_effects = effects
@@ -396,7 +398,7 @@ def build_study_report(
             margins=[{"count": c, "category": "kommune", "within": ["followup"],
                       "total_label": "all"} for c in ("n_baseline", "n_followup", "retained")])
     if item_dist is not None and len(item_dist):
-        add("survey_item_distributions", _item_distributions(item_dist, k),
+        add("survey_item_distributions", suppress_item_distributions(item_dist, k),
             source=src["survey"],
             margins=[{"count": "count", "category": "category",
                       "within": ["wave", "group", "item"], "total_column": "n_answered"}])
