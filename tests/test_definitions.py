@@ -162,8 +162,9 @@ def test_lazy_definitions_load(study_copy, monkeypatch):
     deployed code location is the same Definitions with another executor."""
     import runpy
 
-    import assets.definitions as m
     from conftest import ROOT
+
+    import assets.definitions as m
 
     monkeypatch.setenv("EVALUATION_STUDY", str(study_copy / "study.yaml"))
     monkeypatch.setenv("EVALUATION_EXECUTOR", "multiprocess")
