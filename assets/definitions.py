@@ -1,4 +1,9 @@
-"""The one Definitions object of the code location."""
+"""The code location's Definitions: ``defs``, loaded lazily.
+
+``defs`` is a ``@dg.definitions`` function: Dagster (``dagster dev``, ``workspace.yaml``,
+``[tool.dagster] module_name``) calls it when it loads the code location, so importing this
+module reads no study.yaml and creates no folder. ``build_definitions`` builds them for any
+study (the command line, the tests, ``deploy/code_location.py``)."""
 
 import dagster as dg
 
@@ -66,13 +71,17 @@ def source_of(key: dg.AssetKey) -> str | None:
 
 
 def build_definitions(study_path: str | None = None, *,
-                      without: dict[str, str] | None = None) -> dg.Definitions:
+                      without: dict[str, str] | None = None,
+                      executor: dg.ExecutorDefinition = dg.in_process_executor,
+                      ) -> dg.Definitions:
     """Definitions for one study (default: $EVALUATION_STUDY or the shipped example).
 
     Only the sources of evidence study.yaml has (``survey``, ``interviews``, ``registry``)
     get assets; the combining assets (effects, logic chain, report, profiles) take only
     theirs as inputs. ``without``: sources to leave out although study.yaml has them (source
-    -> why; the command line's report after a source's blocking check failed says so)."""
+    -> why; the command line's report after a source's blocking check failed says so).
+    ``executor``: the runs' default executor (in-process: fast for a study of the example's
+    size; ``deploy/code_location.py`` chooses another by configuration)."""
     path = study_path or default_study_path()
     study = load_study(path)
     without = dict(without or {})
@@ -137,8 +146,12 @@ def build_definitions(study_path: str | None = None, *,
             "study": StudyResource(study_path=str(study.source_file), without=list(without)),
             "io_manager": io_manager_for(study),
         },
-        executor=dg.in_process_executor,
+        executor=executor,
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The study of $EVALUATION_STUDY (else the shipped example), built when Dagster loads
+    the code location, not at import."""
+    return build_definitions()

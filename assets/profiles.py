@@ -339,13 +339,17 @@ class ProfileRuns:
 
 
 def _load_definitions(module: str, attribute: str, python_file: str | None) -> dg.Definitions:
+    """The code location's Definitions; a lazy ``@dg.definitions`` function (as
+    ``assets.definitions.defs``) is called, as Dagster does when it loads the location."""
     if python_file:
         import runpy
 
-        return runpy.run_path(python_file)[attribute]
-    import importlib
+        found = runpy.run_path(python_file)[attribute]
+    else:
+        import importlib
 
-    return getattr(importlib.import_module(module), attribute)
+        found = getattr(importlib.import_module(module), attribute)
+    return found if isinstance(found, dg.Definitions) else found()
 
 
 def _worker(argv: list[str] | None = None) -> int:

@@ -1,8 +1,9 @@
 """The project's code location for a deployed instance, with the executor chosen by configuration.
 
-Same assets, checks, jobs, sensors, schedules and resources as ``assets.definitions`` (built by
-``build_definitions``); only the executor differs. ``assets.definitions`` runs every step in one
-process (fast for the example study); here ``EVALUATION_EXECUTOR`` picks:
+Same assets, checks, jobs, sensors, schedules and resources as ``assets.definitions``: both are
+built by ``build_definitions``, only its ``executor`` argument differs. ``assets.definitions``
+runs every step in one process (fast for the example study); here ``EVALUATION_EXECUTOR``
+picks:
 
 ``multiprocess`` (default)
     ``multi_or_in_process_executor``: one process per step, at most ``max_concurrent`` at a time;
@@ -53,26 +54,14 @@ def executor_for(name: str) -> dg.ExecutorDefinition:
     raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected one of {', '.join(EXECUTORS)}")
 
 
-def with_executor(defs: dg.Definitions, executor: dg.ExecutorDefinition) -> dg.Definitions:
-    """``defs`` with every part kept and the default executor replaced."""
-    return dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        schedules=defs.schedules,
-        sensors=defs.sensors,
-        jobs=defs.jobs,
-        resources=defs.resources,
-        loggers=defs.loggers,
-        metadata=defs.metadata,
-        executor=executor,
-    )
-
-
 def build_deployed_definitions(study_path: str | None = None,
                                executor: str | None = None) -> dg.Definitions:
     """The study's Definitions (default: $EVALUATION_STUDY) with the chosen executor."""
     name = executor or os.environ.get(EXECUTOR_ENV) or "multiprocess"
-    return with_executor(build_definitions(study_path), executor_for(name))
+    return build_definitions(study_path, executor=executor_for(name))
 
 
-defs = build_deployed_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built when Dagster loads the code location (nothing is read or created at import)."""
+    return build_deployed_definitions()

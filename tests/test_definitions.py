@@ -126,3 +126,56 @@ def test_bad_refresh_cron_is_a_clear_error(study_copy):
                          encoding="utf-8")
     with pytest.raises(StudyConfigError, match=r"refresh_cron.*5 fields.*'monthly'"):
         Study.load(yaml_path)
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_importing_the_code_locations_creates_nothing(study_copy, tmp_path):
+    """``assets.definitions`` and ``deploy/code_location.py`` are lazy (``@dg.definitions``):
+    importing them reads no study and creates no folder; Dagster builds them when it loads
+    the code location."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    before = _files(study_copy)
+    code = (
+        "import runpy, dagster as dg\n"
+        "import assets.definitions as m\n"
+        "assert not isinstance(m.defs, dg.Definitions)\n"
+        "ns = runpy.run_path('deploy/code_location.py')\n"
+        "assert not isinstance(ns['defs'], dg.Definitions)\n"
+    )
+    env = {**os.environ, "EVALUATION_STUDY": str(study_copy / "study.yaml"),
+           "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+    assert _files(study_copy) == before
+    assert not (tmp_path / "home").exists()
+
+
+def test_lazy_definitions_load(study_copy, monkeypatch):
+    """Calling the lazy ``defs`` (as Dagster does) builds the study of $EVALUATION_STUDY; the
+    deployed code location is the same Definitions with another executor."""
+    import runpy
+
+    from conftest import ROOT
+
+    import assets.definitions as m
+
+    monkeypatch.setenv("EVALUATION_STUDY", str(study_copy / "study.yaml"))
+    monkeypatch.setenv("EVALUATION_EXECUTOR", "multiprocess")
+    local = m.defs()
+    deployed = runpy.run_path(str(ROOT / "deploy" / "code_location.py"))["defs"]()
+    assert isinstance(local, dg.Definitions) and isinstance(deployed, dg.Definitions)
+    assert local.executor is dg.in_process_executor
+    assert deployed.executor is dg.multi_or_in_process_executor
+    keys = lambda d: set(d.resolve_asset_graph().get_all_asset_keys())  # noqa: E731
+    assert keys(local) == keys(deployed)
+    jobs = lambda d: {j.name for j in d.jobs}  # noqa: E731
+    assert jobs(local) == jobs(deployed)
+    assert {s.name for s in local.sensors} == {s.name for s in deployed.sensors}
+    assert set(local.resources) == set(deployed.resources)

@@ -8,10 +8,11 @@ import shutil
 import dagster as dg
 import pytest
 from conftest import EXAMPLE
+from run_requests import automation_run_requests, execute_run_requests
 
 from assets.definitions import WAVE_JOB, build_definitions
 from assets.partitions import survey_waves
-from assets.sensors import WAVE_SENSOR, automation_run_requests, execute_run_requests
+from assets.sensors import WAVE_SENSOR
 
 
 @pytest.fixture(scope="module")
