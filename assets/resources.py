@@ -1,16 +1,19 @@
-"""Resources: the study (from study.yaml) and the DuckDB warehouse IO manager."""
+"""Resources: the study (from study.yaml) and the DuckDB warehouse IO manager.
+
+Private Dagster imports (each checked for Dagster 1.13; keep this list short):
+
+- ``TableMetadataSet``: the typed ``dagster/column_schema`` + ``dagster/row_count`` metadata
+  set; not exported as ``dg.TableMetadataSet`` in 1.13.
+- ``DuckDbClient`` (``dagster_duckdb.io_manager``): its ``get_select_statement`` builds the
+  SELECT the IO manager uses; not exported from ``dagster_duckdb``.
+- ``dagster._core.execution.execute_in_process`` (in :func:`execute_in_process`): switches
+  off the capture of every step output; see that function's docstring.
+"""
 
 import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
-# Private Dagster imports (each checked for Dagster 1.13; keep this list short):
-# - TableMetadataSet: the typed dagster/column_schema + dagster/row_count metadata set; not
-#   exported as dg.TableMetadataSet in 1.13.
-# - DuckDbClient (dagster_duckdb.io_manager): its get_select_statement builds the SELECT the
-#   IO manager uses; not exported from dagster_duckdb.
-# - dagster._core.execution.execute_in_process (in execute_in_process below): switches off
-#   the capture of every step output; see that function's docstring.
 from dagster._core.definitions.metadata import TableMetadataSet
 from dagster_duckdb import DuckDBIOManager
 from dagster_duckdb.io_manager import DuckDbClient
