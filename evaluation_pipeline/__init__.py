@@ -18,7 +18,7 @@ They are imported on first use, so ``import evaluation_pipeline`` stays cheap (n
 statsmodels or matplotlib until a name needs them).
 """
 
-from importlib import import_module
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -62,46 +62,4 @@ _EXPORTS = {
     "study_labels": ".report.study_report",
 }
 
-__all__ = [
-    "Study",
-    "adjust_p",
-    "connect_warehouse",
-    "default_study_path",
-    "did_twfe",
-    "event_study",
-    "intercoder_reliability",
-    "kommune_name",
-    "load_study",
-    "network_effect",
-    "pre_post",
-    "read_interview_codes",
-    "read_registry",
-    "read_survey",
-    "scale_reliability",
-    "scales_reliability",
-    "score_scales",
-    "sensitivity_analysis",
-    "staggered_att",
-    "study_labels",
-    "suppress",
-    "suppress_effects",
-    "suppress_item_distributions",
-    "suppress_scale_means",
-    "suppress_small_cells",
-    "survey_effects",
-    "theme_shift",
-    "warehouse_path",
-]
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

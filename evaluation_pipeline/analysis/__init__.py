@@ -6,7 +6,7 @@ use; the modules hold the rest (``did``, ``staggered``, ``sensitivity``, ``surve
 ``logic_chain``).
 """
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 #: exported name -> the module (relative to this package) that defines it
 _EXPORTS = {
@@ -36,42 +36,4 @@ _EXPORTS = {
     "logic_chain_evidence": ".logic_chain",
 }
 
-__all__ = [
-    "adjust_p",
-    "co_occurrence",
-    "code_frequencies",
-    "did_twfe",
-    "event_study",
-    "intercoder_reliability",
-    "item_distributions",
-    "logic_chain_evidence",
-    "network_effect",
-    "network_effects",
-    "pre_post",
-    "registry_effects",
-    "registry_panel",
-    "response_rates",
-    "scale_reliability",
-    "scale_summary",
-    "scales_reliability",
-    "score_scales",
-    "sensitivity_analysis",
-    "staggered_att",
-    "survey_effects",
-    "theme_shift",
-    "welch_difference",
-    "wild_cluster_bootstrap",
-]
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

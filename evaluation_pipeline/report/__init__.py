@@ -5,7 +5,7 @@ The functions a notebook uses are exported here (``__all__``), imported on first
 :mod:`evaluation_pipeline.report.figures`.
 """
 
-from importlib import import_module
+from .._lazy import lazy_exports
 
 #: exported name -> the module (relative to this package) that defines it
 _EXPORTS = {
@@ -22,29 +22,4 @@ _EXPORTS = {
     "write_tables": ".tables",
 }
 
-__all__ = [
-    "PublishedTable",
-    "build_kommune_profile",
-    "build_profiles",
-    "build_study_report",
-    "format_value",
-    "publishable_tables",
-    "study_labels",
-    "suppress_item_distributions",
-    "suppress_scale_means",
-    "validation_summary",
-    "write_tables",
-]
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
