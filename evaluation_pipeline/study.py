@@ -317,8 +317,9 @@ class Inference(_Strict):
     @field_validator("family", "method")
     @classmethod
     def _choice(cls, v: str, info) -> str:
-        choices = {"family": ("logic_chain", "element", "source", "none"),
-                   "method": ("holm", "bonferroni", "fdr_bh", "none")}[info.field_name]
+        from .analysis.multiplicity import FAMILIES, METHODS  # the one list of each
+
+        choices = {"family": FAMILIES, "method": METHODS}[info.field_name]
         if v not in choices:
             near = difflib.get_close_matches(str(v), choices, n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
