@@ -57,9 +57,10 @@ def run_example(tree: Path, into: Path, profiles: bool = True) -> Path:
     return into
 
 
-def compare(saved: Path, now: Path) -> list[str]:
-    """Differences between two folders of CSVs (empty: identical)."""
-    a, b = _csvs_in(saved), _csvs_in(now)
+def compare(saved: Path, now: Path, profiles: bool = True) -> list[str]:
+    """Differences between two folders of CSVs (empty: identical); without ``profiles`` only
+    ``tables/`` is compared."""
+    a, b = _csvs_in(saved, profiles), _csvs_in(now, profiles)
     out = [f"missing now: {rel}" for rel in sorted(set(a) - set(b))]
     out += [f"new now: {rel}" for rel in sorted(set(b) - set(a))]
     out += [f"differs: {rel}" for rel in sorted(set(a) & set(b))
@@ -67,8 +68,9 @@ def compare(saved: Path, now: Path) -> list[str]:
     return out
 
 
-def _csvs_in(folder: Path) -> dict[str, Path]:
-    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*.csv"))}
+def _csvs_in(folder: Path, profiles: bool = True) -> dict[str, Path]:
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*.csv"))
+            if profiles or p.relative_to(folder).parts[0] == "tables"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             saved = args.against
         now = run_example(ROOT, Path(tmp) / "now", profiles)
-        diffs = compare(saved, now)
+        diffs = compare(saved, now, profiles)
         n = len(_csvs_in(now))
         if diffs:
             print("\n".join(diffs))
