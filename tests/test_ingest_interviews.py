@@ -779,7 +779,7 @@ def test_fast_schema_check_agrees_with_xmlschema(path: Path):
     on every real project we have."""
     import xml.etree.ElementTree as ET
 
-    from evaluation_pipeline.ingest.interviews import _project_schema, _valid_fast
+    from evaluation_pipeline.ingest.interviews.refi_qda_schema import _project_schema, _valid_fast
 
     data = _qde_text(path).encode("utf-8")
     assert _valid_fast(data) == _project_schema().is_valid(ET.fromstring(data))

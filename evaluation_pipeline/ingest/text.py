@@ -3,8 +3,10 @@
 What they are for: every CSV reader of :mod:`evaluation_pipeline.ingest` first turns the file's
 bytes into text the same way (:func:`decode_text`: BOMs, UTF-16 with or without BOM, UTF-8,
 Windows-1252 / Latin-1), rejects binary or mangled files the same way (:func:`garbled`) and
-then finds the column separator (:func:`sniff_separator`). Keeping them in one module means a
-fix to encoding or separator detection reaches every reader.
+then finds the column separator and the header line (:func:`sniff_separator`,
+:func:`header_line`; the only separator sniffing of the package). :func:`looks_like` tells an
+HTML page, an XML document or JSON from a table (the registry readers). Keeping them in one
+module means a fix to encoding or separator detection reaches every reader.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import codecs
 import csv
 import re
 
-__all__ = ["decode_text", "garbled", "header_line", "sniff_separator"]
+__all__ = ["decode_text", "garbled", "header_line", "looks_like", "sniff_separator"]
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -58,6 +60,18 @@ def garbled(text: str, encoding: str) -> str | None:
     else:
         what = f"binary data (control character 0x{ord(ch):02X})"
     return f"line {line}: expected CSV text (UTF-8, Latin-1 or UTF-16), found {what}"
+
+
+def looks_like(text: str) -> str | None:
+    """'an HTML page', 'an XML document', 'JSON' or None, judged from the first characters."""
+    head = text.lstrip()[:2048].lower()
+    if head.startswith("<"):
+        if "<html" in head or "<!doctype html" in head:
+            return "an HTML page"
+        return "an XML document"
+    if head.startswith("{") or head.startswith("["):
+        return "JSON"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
