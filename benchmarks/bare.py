@@ -70,7 +70,8 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
         registry_panels,
     )
     from evaluation_pipeline.analysis.reliability import scales_reliability
-    from evaluation_pipeline.analysis.survey import scale_summary, score_scales, survey_effects
+    from evaluation_pipeline.analysis.scales import scale_summary, score_scales
+    from evaluation_pipeline.analysis.survey import survey_effects
     from evaluation_pipeline.contracts import validate
     from evaluation_pipeline.geography import add_rates, code_history, harmonize, kommune_name
     from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey

@@ -26,7 +26,8 @@ def _national_panel(seed: int = 0) -> pd.DataFrame:
 
 
 def cases() -> dict[str, callable]:
-    from evaluation_pipeline.analysis.did import did_twfe, wild_cluster_bootstrap
+    from evaluation_pipeline.analysis.did import did_twfe
+    from evaluation_pipeline.analysis.linear_model import wild_cluster_bootstrap
     from evaluation_pipeline.analysis.staggered import staggered_att
     from evaluation_pipeline.disclosure import find_personal_data
     from evaluation_pipeline.privacy import pseudonymise

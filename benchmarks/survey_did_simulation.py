@@ -1,4 +1,4 @@
-"""Monte Carlo check of the survey network DiD (``survey.network_effect``) with few kommuner.
+"""Monte Carlo check of the survey network DiD (``survey_did.network_effect``) with few kommuner.
 
     python -m benchmarks.survey_did_simulation --sims 2000 [--jobs 2] [--write]
 
@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from benchmarks.sections import write_section
-from evaluation_pipeline.analysis.survey import network_effect
+from evaluation_pipeline.analysis.survey_did import network_effect
 
 #: (network, total) kommuner, respondents per kommune and wave in network / comparison kommuner
 EQUAL = ((25, 60), (25, 60))
@@ -202,7 +202,7 @@ def run(sims: int, draws: int, jobs: int, seed: int, effect: float) -> str:
         f"N(0, {PERSON_SD}²) + the network effect at follow-up in the network kommuner: 0 "
         f"for size and coverage under H0, {effect:g} for power and coverage of the planted "
         f"effect; {sims} surveys per case and effect (seeds `seed + 100000·case + i`). Each "
-        "survey is analysed by `survey.network_effect` as the pipeline calls it: the primary "
+        "survey is analysed by `survey_did.network_effect` as the pipeline calls it: the primary "
         "Effect (two-step DiD on role-adjusted kommune × wave means, precision-weighted "
         "comparison of the kommuner's changes, t(K-2)) and the check in its note (restricted "
         f"wild cluster bootstrap on the cell means, {draws} draws, Webb weights below 12 "

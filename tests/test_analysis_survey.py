@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evaluation_pipeline.analysis.survey import score_scales, wave_difference
+from evaluation_pipeline.analysis.scales import score_scales
+from evaluation_pipeline.analysis.survey import wave_difference
 from evaluation_pipeline.errors import AnalysisError
 from evaluation_pipeline.study import Scale
 

@@ -18,7 +18,7 @@ from evaluation_pipeline.analysis.composition import (
     role_mix,
     study_groups,
 )
-from evaluation_pipeline.analysis.survey import score_scales
+from evaluation_pipeline.analysis.scales import score_scales
 from evaluation_pipeline.errors import AnalysisError
 from evaluation_pipeline.study import Scale, Study
 

@@ -13,12 +13,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from evaluation_pipeline.analysis.did import (
-    bootstrap_weight_matrix,
-    did_twfe,
-    event_study,
-)
+from evaluation_pipeline.analysis.did import did_twfe, event_study
 from evaluation_pipeline.analysis.effects import EFFECT_COLUMNS
+from evaluation_pipeline.analysis.linear_model import bootstrap_weight_matrix
 
 ORGAN = Path(__file__).parent / "fixtures" / "did" / "organ_donations.csv"
 

@@ -309,7 +309,8 @@ def example_effects():
 
     from evaluation_pipeline.analysis.interviews import theme_shift
     from evaluation_pipeline.analysis.registry import registry_effects
-    from evaluation_pipeline.analysis.survey import score_scales, survey_effects
+    from evaluation_pipeline.analysis.scales import score_scales
+    from evaluation_pipeline.analysis.survey import survey_effects
     from evaluation_pipeline.geography import add_rates, harmonize
     from evaluation_pipeline.ingest import read_interview_codes, read_registry, read_survey
     from evaluation_pipeline.observations import registry_observations

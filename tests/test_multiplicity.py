@@ -50,10 +50,7 @@ def test_adjusted_p_by_hand():
         adjusted_p(p, "holmes")
 
 
-def test_adjust_p_still_importable_from_survey_and_fills_p_adjusted():
-    from evaluation_pipeline.analysis import survey
-
-    assert survey.adjust_p is adjust_p
+def test_adjust_p_fills_p_adjusted():
     effects = [Effect("registry", f"i{i}", "c", "x", 0.0, p_value=p)
                for i, p in enumerate([0.01, 0.2, math.nan])]
     out = adjust_p(effects, "bonferroni")

@@ -15,7 +15,7 @@ from scipy import stats
 from sdc_attacker import exposed, grid_from_long
 
 from evaluation_pipeline.analysis.registry import registry_panels
-from evaluation_pipeline.analysis.survey import score_scales
+from evaluation_pipeline.analysis.scales import score_scales
 from evaluation_pipeline.geography import add_rates, harmonize
 from evaluation_pipeline.ingest import read_registry, read_survey
 from evaluation_pipeline.observations import registry_observations

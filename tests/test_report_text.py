@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from evaluation_pipeline.analysis.effects import Effect, effects_frame
-from evaluation_pipeline.analysis.survey import network_effect
+from evaluation_pipeline.analysis.survey_did import network_effect
 from evaluation_pipeline.report import figures as F
 from evaluation_pipeline.report import profiles as P
 from evaluation_pipeline.report.study_report import build_study_report

@@ -13,15 +13,14 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from evaluation_pipeline.analysis.effect_sizes import hedges_g, hedges_g_av
 from evaluation_pipeline.analysis.effects import Effect
-from evaluation_pipeline.analysis.survey import (
+from evaluation_pipeline.analysis.multiplicity import adjust_p
+from evaluation_pipeline.analysis.survey import pre_post
+from evaluation_pipeline.analysis.survey_did import (
     DID_ESTIMATOR,
-    adjust_p,
-    hedges_g,
-    hedges_g_av,
     network_effect,
     network_effects,
-    pre_post,
 )
 from evaluation_pipeline.errors import AnalysisError
 from evaluation_pipeline.synthetic import PLANTED
@@ -403,7 +402,7 @@ def test_wild_bootstrap_check_is_wildboottest_on_the_cell_means():
     Webb draws injected, give the same p-value."""
     import wildboottest.wildboottest as wbt  # a test dependency (pyproject [test])
 
-    from evaluation_pipeline.analysis.did import bootstrap_weight_matrix
+    from evaluation_pipeline.analysis.linear_model import bootstrap_weight_matrix
 
     study = _study(2, 6)
     scores = _did_data(study, seed=8, did=0.5)
@@ -500,7 +499,7 @@ def test_simulation_benchmark_smoke():
 
 @pytest.fixture(scope="module")
 def example():
-    from evaluation_pipeline.analysis.survey import score_scales
+    from evaluation_pipeline.analysis.scales import score_scales
     from evaluation_pipeline.ingest import read_survey
     from evaluation_pipeline.study import Study
 
@@ -552,7 +551,7 @@ def test_wilcoxon_p_equals_scipy_including_small_tied_samples():
     """wilcoxon_p gives scipy.stats.wilcoxon's p-value in every branch: small samples with
     ties or zeros (exact permutation), without ties (exact distribution), larger ones
     (normal approximation)."""
-    from evaluation_pipeline.analysis.survey import wilcoxon_p
+    from evaluation_pipeline.analysis.effect_sizes import wilcoxon_p
 
     rng = np.random.default_rng(3)
     checked = 0

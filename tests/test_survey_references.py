@@ -23,16 +23,11 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from evaluation_pipeline.analysis.effect_sizes import hedges_g, hedges_g_av
 from evaluation_pipeline.analysis.effects import Effect
-from evaluation_pipeline.analysis.survey import (
-    adjust_p,
-    hedges_g,
-    hedges_g_av,
-    pre_post,
-    scale_summary,
-    score_scales,
-    wave_differences,
-)
+from evaluation_pipeline.analysis.multiplicity import adjust_p
+from evaluation_pipeline.analysis.scales import scale_summary, score_scales
+from evaluation_pipeline.analysis.survey import pre_post, wave_differences
 from evaluation_pipeline.study import Scale
 
 # --------------------------------------------------------------------------------------------

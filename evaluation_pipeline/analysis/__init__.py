@@ -1,9 +1,9 @@
 """The analyses: pure functions on pandas DataFrames.
 
 The estimators and tests a notebook uses are exported here (``__all__``), imported on first
-use; the modules hold the rest (``did``, ``staggered``, ``sensitivity``, ``survey``,
-``reliability``, ``interviews``, ``registry``, ``composition``, ``multiplicity``,
-``logic_chain``).
+use; the modules hold the rest (``did``, ``linear_model``, ``staggered``, ``sensitivity``,
+``survey``, ``scales``, ``effect_sizes``, ``survey_did``, ``reliability``, ``interviews``,
+``registry``, ``composition``, ``multiplicity``, ``logic_chain``).
 """
 
 from .._lazy import lazy_exports
@@ -12,13 +12,13 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "did_twfe": ".did",
     "event_study": ".did",
-    "wild_cluster_bootstrap": ".did",
+    "wild_cluster_bootstrap": ".linear_model",
     "staggered_att": ".staggered",
     "sensitivity_analysis": ".sensitivity",
-    "score_scales": ".survey",
-    "scale_summary": ".survey",
-    "network_effect": ".survey",
-    "network_effects": ".survey",
+    "score_scales": ".scales",
+    "scale_summary": ".scales",
+    "network_effect": ".survey_did",
+    "network_effects": ".survey_did",
     "survey_effects": ".survey",
     "pre_post": ".survey",
     "welch_difference": ".survey",

@@ -36,7 +36,7 @@ def count_unit(source: str, contrast: str = "", estimator: str = "") -> str:
     """What ``n_treated`` / ``n_control`` of an Effect count, by the rule of the estimators in
     :mod:`evaluation_pipeline.analysis`: every registry Effect is a comparison across kommuner
     (TWFE DiD, event study, Callaway & Sant'Anna); a survey ``network - comparison`` contrast
-    counts kommuner (:func:`~evaluation_pipeline.analysis.survey.network_effect`), a paired
+    counts kommuner (:func:`~evaluation_pipeline.analysis.survey_did.network_effect`), a paired
     pre/post pairs, any other survey contrast respondents; an interview Effect interviews.
     Anything else: ``""`` (unknown, treated as persons)."""
     source, contrast, estimator = str(source), str(contrast), str(estimator)

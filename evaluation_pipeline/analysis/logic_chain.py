@@ -102,7 +102,7 @@ Multiplicity (study.yaml ``inference:``; :mod:`.multiplicity`)
 A count of kommuner is never a privacy matter: a network of 2 or more kommuner gets an
 estimate and a verdict with the few-cluster inference of its estimator (the TWFE DiD's wild
 cluster bootstrap CI; the survey DiD's t(K - 2) on kommune × wave means). When the
-primary row compares fewer than :data:`~.did.FEW_TREATED_CLUSTERS` (10) network kommuner --
+primary row compares fewer than :data:`~.linear_model.FEW_TREATED_CLUSTERS` (10) network kommuner --
 where the TWFE DiD adds the wild cluster bootstrap -- the column ``caveat`` says
 ``few_kommuner`` and the note gives the number: the report shows it next to the verdict
 ("få kommuner").
@@ -140,8 +140,8 @@ from typing import Literal
 import pandas as pd
 
 from ..privacy import suppress_effects
-from .did import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
 from .effects import INSUFFICIENT_DATA, PERSON_UNITS
+from .linear_model import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
 from .multiplicity import adjusted_p, method_words, simultaneous_level, wald_interval
 
 LEVELS = ("goal", "intervention", "output", "outcome", "impact")

@@ -104,7 +104,7 @@ def adjust_p(effects: list[Effect], method: str = "holm") -> list[Effect]:
 
     Pass one family per call. In a study the family is the study's outcomes for one contrast:
     every scale × follow-up wave of, e.g., the network-vs-comparison DiD (as
-    :func:`~.survey.network_effects` does) or of the network kommuner's pre/post change;
+    :func:`~.survey_did.network_effects` does) or of the network kommuner's pre/post change;
     per-kommune rows are descriptive and belong to a family of their own, if adjusted at all.
     """
     adjusted = adjusted_p([e.p_value for e in effects], method)

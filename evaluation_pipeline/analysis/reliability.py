@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..study import Scale
-from .survey import reverse_coded
+from .scales import reverse_coded
 
 SUMMARY_COLUMNS = [
     "group", "scale", "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "n_used", "n_total",
