@@ -21,6 +21,8 @@ from evaluation_pipeline.ingest import read_registry, read_survey
 from evaluation_pipeline.observations import registry_observations
 from evaluation_pipeline.privacy import recoverable_cells
 from evaluation_pipeline.report import profiles as P
+from evaluation_pipeline.report.labels import t as report_label
+from evaluation_pipeline.report.profiles import figures as profile_figures
 from evaluation_pipeline.study import Study
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -533,8 +535,9 @@ def test_trends_figure_is_taken_from_the_cache_when_nothing_it_shows_changed(
     assert first == P.trends_png(tabs, study)  # the same as drawn without a cache
     assert len(list(cache.glob("*.png"))) == 1 and not list(cache.glob(".*tmp"))
     drawn = []
-    real = P._draw_trends
-    monkeypatch.setattr(P, "_draw_trends", lambda *a: drawn.append(1) or real(*a))
+    real = profile_figures._draw_trends
+    monkeypatch.setattr(profile_figures, "_draw_trends",
+                        lambda *a: drawn.append(1) or real(*a))
     # a new wave: other survey scores, the same registry -> from the cache
     fewer = scores[scores["wave"] != study.followup_waves[-1]]
     again = P.profile_tables(study, KOMMUNE, panel, fewer)
@@ -631,7 +634,7 @@ def test_profile_trends_draw_the_country_and_fylke_lines_of_the_files(tmp_path):
     assert ind.loc["barnevern_tiltak_0_17", "country"] == pytest.approx(
         _fhi_rows(expected["barnevern_tiltak_0_17"][0], "Hele landet", "Andel", 1000)[bv_last])
     page = out.html.read_text(encoding="utf-8")
-    assert P.pt("country_na", "nb") not in page
+    assert report_label("profile.country_na", "nb") not in page
     assert "Hele landet, Telemark: fra registerfilene (samme skala som kommunens verdier)." \
         in page
 
@@ -659,5 +662,5 @@ def test_profile_figure_cache_key_includes_the_reference_lines():
     changed = reference.copy()
     changed.loc[changed["area"] == "Hele landet", "value"] += 1.0
     other = P.profile_tables(s, "4001", panel, None, national=changed)
-    keys = {P._trends_fingerprint(t, s) for t in (without, with_ref, other)}
+    keys = {profile_figures._trends_fingerprint(t, s) for t in (without, with_ref, other)}
     assert len(keys) == 3

@@ -2,7 +2,8 @@
 print CSS so it prints on A4 (``@page``; no page break inside a table or a figure, table
 headers repeated on each page). Published tables carry the kind of each column
 (``data-kind`` on the header cells: count, estimate, p, share, ...) so the suppression scan can
-check every number shown."""
+check every number shown. The stylesheets of both HTML pages live here: the study report's
+(:data:`CSS`) and the municipality profiles' (:data:`PROFILE_CSS`), sharing their base rules."""
 
 from __future__ import annotations
 
@@ -17,14 +18,23 @@ import pandas as pd
 
 from .labels import COLUMNS, VALUES, t
 
-CSS = """
+# The stylesheets of both pages, the study report (:data:`CSS`) and the municipality profiles
+# (:data:`PROFILE_CSS`, a narrower page on the model of FHI's oppvekstprofil): the shared rules
+# first, then each page's own.
+#: the font of both pages (the body rule continues with the page's width and spacing)
+BASE_FONT = """
 body{font-family:"Source Sans Pro","Segoe UI","DejaVu Sans",Helvetica,Arial,sans-serif;
+"""
+#: table cells of both pages: text columns left-aligned, a heavier rule under the header
+BASE_TABLE_CELLS = "th.text,td.text{text-align:left} thead th{border-bottom:2px solid #444}\n"
+
+CSS = BASE_FONT + """\
 max-width:960px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
 margin-top:1.8em} h3{font-size:1.05em;margin-top:1.2em}
 table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 th,td{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right;vertical-align:top}
-th.text,td.text{text-align:left} thead th{border-bottom:2px solid #444}
+""" + BASE_TABLE_CELLS + """\
 .synthetic{background:#fff3cd;border:1px solid #e0c36b;padding:.6em 1em;font-weight:bold}
 .note,figcaption{color:#444;font-size:.85em} figure{margin:1em 0} img{max-width:100%}
 td.supports{background:#d4efe6} td.contrary{background:#f7d9c4}
@@ -35,6 +45,27 @@ td.no_clear_change{background:#eee} td.insufficient_data{background:#fafafa;colo
 h2,h3{break-after:avoid;page-break-after:avoid}
 figure,table,tr,img{break-inside:avoid;page-break-inside:avoid}
 thead{display:table-header-group} .toc{display:none}}
+"""
+
+#: the municipality profiles (:mod:`evaluation_pipeline.report.profiles`): the key-figure box,
+#: the kommune's own cells, A4 print with smaller margins
+PROFILE_CSS = BASE_FONT + """\
+max-width:900px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
+header{border-bottom:3px solid #0072B2;margin-bottom:1em}
+h1{font-size:1.6em;margin:.1em 0} .subtitle{font-size:1.1em;margin:.2em 0 .6em}
+h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.15em;margin-top:1.4em}
+ul.key{background:#f2f7fb;border-left:4px solid #0072B2;padding:.6em 1em .6em 2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0;width:100%}
+th,td{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:right;vertical-align:top}
+""" + BASE_TABLE_CELLS + """\
+td.kommune{font-weight:bold;color:#7a3b65}
+.synthetic{background:#fff3cd;border:1px solid #e0c36b;padding:.5em 1em;font-weight:bold}
+.note,figcaption{color:#444;font-size:.85em} figure{margin:.8em 0} img{max-width:100%}
+@page{size:A4;margin:15mm 14mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:9.5pt}
+h2{break-after:avoid;page-break-after:avoid}
+figure,table,tr,img,ul.key{break-inside:avoid;page-break-inside:avoid}
+thead{display:table-header-group}}
 """
 
 

@@ -639,3 +639,139 @@ COLUMNS["en"].update({
     "breakdown_rm": "Breakdown M̄", "breakdown_sd": "Breakdown M",
     "wald_statistic": "Wald χ²", "wald_df": "df", "wald_p": "Wald p",
 })
+
+# The municipality profiles (report.profiles): their own texts, under keys "profile.<key>"
+# (several keys, such as "network" or "survey", read differently in the study report)
+LABELS["nb"].update({
+    "profile.title": "Kommuneprofil",
+    "profile.subtitle": "{name} ({code}) i {study}",
+    "profile.joined": "Med i nettverket fra {year}.",
+    "profile.generated": "Generert",
+    "profile.synthetic": "Alle tall i denne profilen er SYNTETISKE (eksempelstudie).",
+    "profile.key_figures": "Nøkkeltall",
+    "profile.barometer": "Indikatorer",
+    "profile.barometer_caption": "Siste år med verdi for kommunen, sammenlignet med nettverket, "
+    "sammenligningskommunene og landet, og kommunens verdi året før innmelding.",
+    "profile.trends": "Utvikling over tid",
+    "profile.trends_caption": "{name}, nettverket og sammenligningskommunene per år; stiplet "
+    "loddrett linje: innmelding i nettverket ({year}).",
+    "profile.trends_reference": " {areas}: fra registerfilene (samme skala som kommunens verdier).",
+    "profile.survey": "Spørreundersøkelsen",
+    "profile.survey_caption": "Gjennomsnittlig skåre og antall svar per runde.",
+    "profile.change_caption": "Endring fra baseline til oppfølging (forskjell i gjennomsnitt, "
+    "95 % KI, Welch).",
+    "profile.survey_fig_caption": "Gjennomsnittlig skåre per runde.",
+    "profile.notes": "Merknader",
+    "profile.indicator": "Indikator",
+    "profile.year": "År",
+    "profile.kommune": "Kommunen",
+    "profile.network": "Nettverket",
+    "profile.comparison": "Sammenligning",
+    "profile.country": "Landet",
+    "profile.country_line": "Hele landet",
+    "profile.fylke": "Fylket",
+    "profile.before_join": "Året før innmelding",
+    "profile.scale": "Skala",
+    "profile.wave": "Runde",
+    "profile.group": "Gruppe",
+    "profile.n": "n",
+    "profile.mean": "Snitt",
+    "profile.change": "Endring",
+    "profile.ci": "95 % KI",
+    "profile.from_to": "Fra–til",
+    "profile.n_baseline": "n baseline",
+    "profile.n_followup": "n oppfølging",
+    "profile.not_available": "ikke tilgjengelig",
+    "profile.suppressed_value": "prikket",
+    "profile.country_na": "Landstall er ikke tilgjengelige i studiens data og vises ikke.",
+    "profile.suppression": "Tall bygd på færre enn {k} personer er prikket (:). Antall svar er "
+    "også skjult der de ellers kunne vært regnet ut fra nettverkets sum; da vises heller "
+    "ikke gjennomsnittet.",
+    "profile.small_n": "Få svar: for {scales} i {waves} vises ikke kommunens resultater.",
+    "profile.estimated": "Verdier merket * er beregnet (kommunen ble delt, fordelt etter "
+    "befolkningsandel).",
+    "profile.pooled": "Nettverket og sammenligningskommunene er samlede rater (sum teller / sum "
+    "nevner), så store kommuner veier mer.",
+    "profile.unweighted": "{ind}: publisert som rate uten tellinger; gruppene er uvektede "
+    "gjennomsnitt.",
+    "profile.sent_indicator": "{ind}: {value} i {name} i {year}, mot {net} i nettverket og {cmp} "
+    "i sammenligningskommunene.",
+    "profile.sent_before": " Året før innmelding ({year}) var verdien {value}.",
+    "profile.sent_suppressed": "{ind}: kommunens verdi for {year} er prikket (for få personer).",
+    "profile.sent_better": "høyere er bedre",
+    "profile.sent_worse": "lavere er bedre",
+    "profile.sent_survey": "{scale}: skåren i {name} endret seg med {diff} fra {bl} til {fu} "
+    "(95 % KI {lo} til {hi}; n = {n0} og {n1}).",
+    "profile.sent_survey_net": " I nettverket samlet: {diff}.",
+    "profile.sent_survey_hidden": "{scale}: for få svar i {name} til å vise endringen fra {bl} "
+    "til {fu}.",
+    "profile.to": "til",
+})
+LABELS["en"].update({
+    "profile.title": "Municipality profile",
+    "profile.subtitle": "{name} ({code}) in {study}",
+    "profile.joined": "Member of the network since {year}.",
+    "profile.generated": "Generated",
+    "profile.synthetic": "All numbers in this profile are SYNTHETIC (example study).",
+    "profile.key_figures": "Key figures",
+    "profile.barometer": "Indicators",
+    "profile.barometer_caption": "Latest year with a value for the kommune, against the network, "
+    "the comparison kommuner and the country, and the kommune's value the year before it "
+    "joined.",
+    "profile.trends": "Trends",
+    "profile.trends_caption": "{name}, the network and the comparison kommuner by year; dotted "
+    "vertical line: joined the network ({year}).",
+    "profile.trends_reference": " {areas}: from the registry files (on the kommune values' "
+    "scale).",
+    "profile.survey": "Survey",
+    "profile.survey_caption": "Mean score and number of answers per wave.",
+    "profile.change_caption": "Change from baseline to follow-up (difference in means, 95% CI, "
+    "Welch).",
+    "profile.survey_fig_caption": "Mean score per wave.",
+    "profile.notes": "Notes",
+    "profile.indicator": "Indicator",
+    "profile.year": "Year",
+    "profile.kommune": "Kommune",
+    "profile.network": "Network",
+    "profile.comparison": "Comparison",
+    "profile.country": "Country",
+    "profile.country_line": "Country",
+    "profile.fylke": "County",
+    "profile.before_join": "Year before joining",
+    "profile.scale": "Scale",
+    "profile.wave": "Wave",
+    "profile.group": "Group",
+    "profile.n": "n",
+    "profile.mean": "Mean",
+    "profile.change": "Change",
+    "profile.ci": "95% CI",
+    "profile.from_to": "From–to",
+    "profile.n_baseline": "n baseline",
+    "profile.n_followup": "n follow-up",
+    "profile.not_available": "not available",
+    "profile.suppressed_value": "suppressed",
+    "profile.country_na": "National values are not in the study's data and are not shown.",
+    "profile.suppression": "Numbers based on fewer than {k} people are suppressed (:). Answer "
+    "counts are also hidden where they could be derived from the network total; the mean "
+    "is then hidden too.",
+    "profile.small_n": "Few answers: the kommune's results for {scales} in {waves} are not shown.",
+    "profile.estimated": "Values marked * are estimated (the kommune was split; allocated by "
+    "population share).",
+    "profile.pooled": "Network and comparison are pooled rates (sum of numerators / sum of "
+    "denominators), so larger kommuner weigh more.",
+    "profile.unweighted": "{ind}: published as a rate without counts; the groups are unweighted "
+    "means.",
+    "profile.sent_indicator": "{ind}: {value} in {name} in {year}, against {net} in the network "
+    "and {cmp} in the comparison kommuner.",
+    "profile.sent_before": " The year before joining ({year}) the value was {value}.",
+    "profile.sent_suppressed": "{ind}: the kommune's value for {year} is suppressed (too few "
+    "people).",
+    "profile.sent_better": "higher is better",
+    "profile.sent_worse": "lower is better",
+    "profile.sent_survey": "{scale}: the score in {name} changed by {diff} from {bl} to {fu} "
+    "(95% CI {lo} to {hi}; n = {n0} and {n1}).",
+    "profile.sent_survey_net": " In the network as a whole: {diff}.",
+    "profile.sent_survey_hidden": "{scale}: too few answers in {name} to show the change from "
+    "{bl} to {fu}.",
+    "profile.to": "to",
+})
