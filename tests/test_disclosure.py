@@ -10,13 +10,12 @@ import pandas as pd
 import pytest
 from sdc_attacker import attack, exposed, grid_from_long
 
-from evaluation_pipeline import disclosure
-from evaluation_pipeline.disclosure import (
+from evaluation_pipeline.privacy import PrivacyError, find_personal_data, is_valid_fnr
+from evaluation_pipeline.publication import cells
+from evaluation_pipeline.publication.cells import (
     TOTAL,
     DisclosureError,
-    find_personal_data,
     hidden_intervals,
-    is_valid_fnr,
     recoverable_cells,
     suppress,
     unprotected_cells,
@@ -345,12 +344,12 @@ def test_one_line_closed_form_is_the_mixed_integer_programme(monkeypatch):
         t = pd.DataFrame({"r": [f"k{i}" for i in range(n)], "n": random_counts(rng, (n,))})
         tables.append((t, int(rng.choice([3, 4, 5]))))
     fast = [suppress(t, "n", "r", threshold=k)["suppressed"].tolist() for t, k in tables]
-    generic = disclosure._secondary
+    generic = cells._secondary
 
     def twice(values, status, exists, lines, threshold):
         generic(values, status, exists, lines * 2, threshold)
 
-    monkeypatch.setattr(disclosure, "_secondary", twice)
+    monkeypatch.setattr(cells, "_secondary", twice)
     slow = [suppress(t, "n", "r", threshold=k)["suppressed"].tolist() for t, k in tables]
     assert slow == fast
     assert sum(s.count("secondary") for s in fast) > 30
@@ -511,7 +510,7 @@ def test_text_columns_limit_the_value_scan():
     assert set(find_personal_data(df)) == {"x", "z"}
     found = find_personal_data(df, text_columns=["y"])
     assert set(found) == {"z"}  # numbers that are fødselsnumre are found in every column
-    with pytest.raises(DisclosureError):
+    with pytest.raises(PrivacyError):
         find_personal_data(df, text_columns=["nope"])
 
 

@@ -30,11 +30,11 @@ def test_the_exports_are_the_library_functions():
     import evaluation_pipeline as ep
     from evaluation_pipeline import warehouse
     from evaluation_pipeline.analysis import did
-    from evaluation_pipeline.report import study_report
+    from evaluation_pipeline.publication import rules
 
     assert ep.connect_warehouse is warehouse.connect_warehouse
     assert ep.did_twfe is did.did_twfe
-    assert ep.suppress_scale_means is study_report.suppress_scale_means
+    assert ep.suppress_scale_means is rules.suppress_scale_means
 
 
 def test_assets_resources_reuses_the_library_warehouse_access():
