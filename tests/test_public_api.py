@@ -1,5 +1,5 @@
-"""The public API: what ``evaluation_pipeline`` (and its ``analysis`` and ``report``
-packages) export in ``__all__`` resolves, importing it loads no dagster, and the notebooks
+"""The public API: what ``evaluation_pipeline`` (and its ``analysis``, ``report`` and
+``publication`` packages) export in ``__all__`` resolves, importing it loads no dagster, and the notebooks
 use only it (nothing from ``assets``, no private name)."""
 
 import importlib
@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-PACKAGES = ["evaluation_pipeline", "evaluation_pipeline.analysis", "evaluation_pipeline.report"]
+PACKAGES = ["evaluation_pipeline", "evaluation_pipeline.analysis", "evaluation_pipeline.report",
+            "evaluation_pipeline.publication"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -221,7 +221,7 @@ def test_small_lines_that_only_a_hidden_total_protects():
         "n_sources": [2, 2, 2, 6, 7, 8], "sources_in_group": [6, 7, 8, 6, 7, 8],
         "share_sources": [0.3, 0.3, 0.25, 1.0, 1.0, 1.0],
     })
-    out = suppress_theme_role(roles, None, 5)
+    out = suppress_theme_role(roles, 5)
     assert out["wave"].tolist() == ["i2"] * 3 and not out["suppressed"].any()
     dist = pd.DataFrame({
         "wave": "w1", "group": "network", "scale": "s", "item": "q1", "reversed": False,

@@ -8,7 +8,9 @@ a wave's n, answer categories to an item's n, kommuner to a round's respondents,
 theme's interviews), the cells within each margin go through primary and secondary suppression
 (:func:`evaluation_pipeline.publication.cells.suppress`). Effect rows are hidden by the number
 of persons behind them (:func:`suppress_effects`), and the logic chain's evidence hides an
-estimate its Effect row hides (:func:`suppress_logic_chain`).
+estimate its Effect row hides (:func:`suppress_logic_chain`). (The kommune profiles' rule for
+their registry rates, ``_suppress_rates``, is still in ``report/profiles.py`` and belongs here,
+next to :func:`suppress_small_cells`.)
 """
 
 from __future__ import annotations
@@ -148,10 +150,10 @@ def suppress_scale_means(summary: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _suppress_within(df: pd.DataFrame, within: list[str], category: str, count: str,
-                     k: int, hide: list[str], total: pd.Series | None = None,
-                     hidden_totals: list | None = None) -> pd.DataFrame:
+                     k: int, hide: list[str], hidden_totals: list | None = None
+                     ) -> pd.DataFrame:
     """Primary and secondary suppression of ``count`` over ``category`` cells within each
-    ``within`` group whose total is published (the sum, or ``total`` when given); hidden rows
+    ``within`` group whose total (the sum) is published; hidden rows
     get NaN in ``hide`` and ``suppressed`` True (rows already suppressed stay so). The groups
     whose total must be hidden too (no published cell can protect the small ones) are
     appended to ``hidden_totals``: the caller hides that total where it is published."""
@@ -216,8 +218,7 @@ def publishable_tables(
     return out
 
 
-def suppress_theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFrame, k: int
-                ) -> pd.DataFrame:
+def suppress_theme_role(theme_role_freq: pd.DataFrame, k: int) -> pd.DataFrame:
     """Theme × role × round: interviews per role (``sources_in_group``) add up to the round's
     interviews, and a theme's interviews per role add up to the theme's interviews in the
     round (both published), so both margins are protected."""
@@ -239,7 +240,6 @@ def suppress_theme_role(theme_role_freq: pd.DataFrame, theme_counts: pd.DataFram
     # at least one interview, so the listed roles' counts would be bounded by it. With the
     # rows left out the reader does not learn which roles are there.
     drop = _in(work, ["wave"], waves) | _in(work, ["theme", "wave"], lines)
-    del theme_counts
     return work[~drop].drop(columns=["_n", "_g", "_s"])
 
 

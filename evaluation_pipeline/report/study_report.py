@@ -131,8 +131,8 @@ def build_study_report(
     survey.add_tables(ctx, base.get("survey_scale_means"), reliability, response, retention,
                       item_dist)
     registry.add_tables(ctx, base.get("registry_group_rates"), published_effects, has)
-    interviews.add_tables(ctx, base.get("interview_theme_counts"), theme_freq,
-                          theme_role_freq, co_occ, intercoder)
+    interviews.add_tables(ctx, base.get("interview_theme_counts"), theme_role_freq, co_occ,
+                          intercoder)
     breakdown = registry.add_sensitivity_table(ctx, breakdown, published_effects)
     result = ReportOutput(report=out_dir / "report" / ("rapport.html" if ctx.lang == "nb"
                                                        else "report.html"))

@@ -13,15 +13,15 @@ from .context import ReportContext, fig, not_estimated
 
 
 def add_tables(ctx: ReportContext, theme_counts: pd.DataFrame | None,
-               theme_freq: pd.DataFrame | None, theme_role_freq: pd.DataFrame | None,
-               co_occ: pd.DataFrame | None, intercoder: pd.DataFrame | None) -> None:
+               theme_role_freq: pd.DataFrame | None, co_occ: pd.DataFrame | None,
+               intercoder: pd.DataFrame | None) -> None:
     """``theme_counts``: the theme frequencies already suppressed (:func:`publishable_tables`);
     the others raw."""
     k, lang, src = ctx.k, ctx.lang, ctx.src
     if theme_counts is not None:
         ctx.add("interview_theme_counts", theme_counts, source=src["interviews"])
     if theme_role_freq is not None and len(theme_role_freq):
-        role_tab = suppress_theme_role(theme_role_freq, theme_freq, k)
+        role_tab = suppress_theme_role(theme_role_freq, k)
         left_out = (len(theme_role_freq[["theme", "wave"]].drop_duplicates())
                     - len(role_tab[["theme", "wave"]].drop_duplicates()))
         ctx.add("interview_theme_role", role_tab, source=src["interviews"],
