@@ -1,6 +1,6 @@
 """The public API: what ``evaluation_pipeline`` (and its ``analysis``, ``report`` and
-``publication`` packages) export in ``__all__`` resolves, importing it loads no dagster, and the notebooks
-use only it (nothing from ``assets``, no private name)."""
+``publication`` packages) export in ``__all__`` resolves, importing it loads no dagster, and
+the notebooks use only it (nothing from ``assets``, no private name)."""
 
 import importlib
 import re
