@@ -274,6 +274,9 @@ def suppress_response(response: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def suppress_retention(retention: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Panel retention per kommune and follow-up wave: small counts are hidden with their
+    shares, and the kommuner's counts add up to the ``all`` row (published), so each count is
+    protected with that margin."""
     cols = [c for c in ("followup", "kommune", "n_baseline", "n_followup", "retained",
                         "share_of_baseline", "share_of_followup") if c in retention]
     d = retention[cols].copy()
