@@ -27,7 +27,7 @@ from evaluation_pipeline.analysis.registry_sensitivity import registry_sensitivi
 from evaluation_pipeline.analysis.reliability import scales_reliability
 from evaluation_pipeline.analysis.scales import scale_summary, score_scales
 from evaluation_pipeline.analysis.survey import survey_effects
-from evaluation_pipeline.privacy import suppress_effects
+from evaluation_pipeline.publication import suppress_effects
 
 from .partitions import survey_waves
 from .resources import StudyResource

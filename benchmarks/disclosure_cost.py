@@ -7,13 +7,14 @@ column effects, about 15 % of the cells zeroed): one-dimensional lines of 3-12 c
 two-way tables of 2-6 × 2-8 cells, each with thresholds 3 and 5. Each table is suppressed
 twice:
 
-- **old rule**: the secondary suppression of `evaluation_pipeline.disclosure` before issue 23
+- **old rule**: the secondary suppression of `evaluation_pipeline.disclosure` (now
+  `evaluation_pipeline.publication.cells`) before issue 23
   (every line with one hidden entry gets a second, the smallest; hidden entries that are
   bridges are closed into cycles), copied here unchanged;
 - **new rule**: `suppress` as it is (every primary cell protected in turn by a small
   mixed-integer programme until the attacker's maximum reaches the threshold).
 
-and attacked with `evaluation_pipeline.disclosure.hidden_intervals` (hidden entries >= 1,
+and attacked with `evaluation_pipeline.publication.cells.hidden_intervals` (hidden entries >= 1,
 whole numbers). Reported per case and rule: the share of tables where the attacker pins down a
 hidden entry or proves a primary cell below the threshold, the cells hidden (primary +
 secondary, totals included) and the value hidden (sum of the hidden counts) per table, and the
@@ -40,12 +41,12 @@ import pandas as pd
 import scipy
 
 from benchmarks.sections import write_section
-from evaluation_pipeline import disclosure
-from evaluation_pipeline.disclosure import hidden_intervals, suppress
+from evaluation_pipeline.publication import cells
+from evaluation_pipeline.publication.cells import hidden_intervals, suppress
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Disclosure control: cost of protection against an informed attacker"
-_NONE, _SECONDARY = disclosure._NONE, disclosure._SECONDARY  # the status codes of suppress
+_NONE, _SECONDARY = cells._NONE, cells._SECONDARY  # the status codes of suppress
 
 # ------------------------------------------------------------------------------------------
 # the old rule (evaluation_pipeline/disclosure.py at commit df92503), for comparison only
@@ -150,12 +151,12 @@ def _old_secondary(values, status, exists, lines, threshold) -> None:
 
 @contextmanager
 def old_rule():
-    new = disclosure._secondary
-    disclosure._secondary = _old_secondary
+    new = cells._secondary
+    cells._secondary = _old_secondary
     try:
         yield
     finally:
-        disclosure._secondary = new
+        cells._secondary = new
 
 
 # ------------------------------------------------------------------------------------------

@@ -29,8 +29,7 @@ def cases() -> dict[str, callable]:
     from evaluation_pipeline.analysis.did import did_twfe
     from evaluation_pipeline.analysis.linear_model import wild_cluster_bootstrap
     from evaluation_pipeline.analysis.staggered import staggered_att
-    from evaluation_pipeline.disclosure import find_personal_data
-    from evaluation_pipeline.privacy import pseudonymise
+    from evaluation_pipeline.privacy import find_personal_data, pseudonymise
 
     p = _national_panel()
     small = p[p.unit < 20]

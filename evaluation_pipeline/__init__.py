@@ -1,7 +1,8 @@
 """evaluation_pipeline: the library behind the evaluation pipeline.
 
 Pure functions on pandas DataFrames: reading landing files (``ingest``), the study model
-(``study``), kommune geography (``geography``), privacy (``privacy``, ``disclosure``),
+(``study``), kommune geography (``geography``), privacy (``privacy``), publication control
+(``publication``),
 analyses (``analysis``), reports (``report``) and access to a study's warehouse
 (``warehouse``). It never imports dagster; the Dagster layer lives in ``assets``.
 
@@ -53,13 +54,13 @@ _EXPORTS = {
     "scale_reliability": ".analysis.reliability",
     "scales_reliability": ".analysis.reliability",
     # suppression
-    "suppress": ".disclosure",
-    "suppress_small_cells": ".privacy",
-    "suppress_effects": ".privacy",
-    "suppress_scale_means": ".report.study_report",
-    "suppress_item_distributions": ".report.study_report",
+    "suppress": ".publication.cells",
+    "suppress_small_cells": ".publication.rules",
+    "suppress_effects": ".publication.rules",
+    "suppress_scale_means": ".publication.rules",
+    "suppress_item_distributions": ".publication.rules",
     # report helpers
-    "study_labels": ".report.study_report",
+    "study_labels": ".report.labels",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

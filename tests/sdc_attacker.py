@@ -1,5 +1,5 @@
 """An informed attacker on published frequency tables, written for the tests apart from
-``evaluation_pipeline.disclosure`` (it imports nothing from it).
+``evaluation_pipeline.publication`` (it imports nothing from it).
 
 The attacker knows what is published — every shown cell and total, which entries are hidden —,
 that counts are whole numbers, that a hidden entry is at least 1 (the pipeline publishes every

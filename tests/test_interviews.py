@@ -407,7 +407,7 @@ def test_coders_splitting_a_document_are_not_compared():
 def test_report_says_a_suppressed_interview_count_in_words(example_study):
     """The design paragraph of the report never prints 'n = :' for a round whose number of
     interviews is suppressed (fewer than small_cell_threshold): it says 'n < 5'."""
-    from evaluation_pipeline.report.study_report import _design_paragraphs
+    from evaluation_pipeline.report.sections.overview import _design_paragraphs
     from evaluation_pipeline.report.tables import PublishedTable
 
     counts = pd.DataFrame({"theme": ["A", "B", "A"], "wave": ["i2013", "i2013", "i2019"],

@@ -24,7 +24,7 @@ from evaluation_pipeline.analysis.effects import (
 )
 from evaluation_pipeline.analysis.logic_chain import indicator_verdict, logic_chain_evidence
 from evaluation_pipeline.analysis.registry import registry_effects
-from evaluation_pipeline.privacy import suppress_effects
+from evaluation_pipeline.publication import suppress_effects
 from evaluation_pipeline.report import figures as F
 from evaluation_pipeline.report.study_report import build_study_report
 from evaluation_pipeline.study import ChainElement, LogicChain

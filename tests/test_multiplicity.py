@@ -314,16 +314,16 @@ def test_registry_p_adjusted_per_estimator_of_the_bootstrap_p():
     (Inference(method="none"), "nb", ["ujusterte p-verdier (α = 0,05)", "uten justering"]),
 ])
 def test_report_names_family_and_method(example_study, flip_effects, inf, lang, says):
-    from evaluation_pipeline.report.study_report import _inference_paragraphs
+    from evaluation_pipeline.report.sections.logic_chain import inference_paragraphs
     from evaluation_pipeline.report.tables import PublishedTable
 
     study = example_study.model_copy(update={"inference": inf})
     ev = logic_chain_evidence(study, flip_effects)
-    (text,) = _inference_paragraphs(study, {"logic_chain": PublishedTable("logic_chain", ev)},
+    (text,) = inference_paragraphs(study, {"logic_chain": PublishedTable("logic_chain", ev)},
                                     lang)
     for s in says:
         assert s in text, (s, text)
-    assert _inference_paragraphs(study, {}, lang) == []
+    assert inference_paragraphs(study, {}, lang) == []
 
 
 @pytest.mark.parametrize("language", ["nb", "en"])

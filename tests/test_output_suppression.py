@@ -1,7 +1,7 @@
 """Scan every published output of the example study for disclosure: no published count below
 the study's small-cell threshold, in any format (machine CSV, publication CSV, XLSX, LaTeX,
 the HTML report, the municipality profiles), and no hidden cell recoverable from the margins
-published with it (checked by ``evaluation_pipeline.disclosure.recoverable_cells``, a linear
+published with it (checked by ``evaluation_pipeline.publication.recoverable_cells``, a linear
 programme independent of how the tables were suppressed), and nothing an informed attacker
 (issue 23: hidden counts are >= 1, whole numbers, the threshold known) learns from every line
 of counts and its total, in the report's tables and across the profiles (``tests/sdc_scan.py``
@@ -27,7 +27,7 @@ import pytest
 from chromium import example_run
 from sdc_scan import exposed_in, profile_lines, report_lines
 
-from evaluation_pipeline.disclosure import recoverable_cells
+from evaluation_pipeline.publication import recoverable_cells
 from evaluation_pipeline.report.tables import KINDS
 from evaluation_pipeline.study import Study
 

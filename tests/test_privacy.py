@@ -8,8 +8,8 @@ from evaluation_pipeline.privacy import (
     drop_free_text,
     pseudonym_key,
     pseudonymise,
-    suppress_small_cells,
 )
+from evaluation_pipeline.publication import suppress_small_cells
 from evaluation_pipeline.study import Privacy, Study
 
 

@@ -19,7 +19,7 @@ from evaluation_pipeline.analysis.scales import score_scales
 from evaluation_pipeline.geography import add_rates, harmonize
 from evaluation_pipeline.ingest import read_registry, read_survey
 from evaluation_pipeline.observations import registry_observations
-from evaluation_pipeline.privacy import recoverable_cells
+from evaluation_pipeline.publication import recoverable_cells
 from evaluation_pipeline.report import profiles as P
 from evaluation_pipeline.report.labels import t as report_label
 from evaluation_pipeline.report.profiles import figures as profile_figures

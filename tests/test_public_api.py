@@ -1,6 +1,6 @@
-"""The public API: what ``evaluation_pipeline`` (and its ``analysis`` and ``report``
-packages) export in ``__all__`` resolves, importing it loads no dagster, and the notebooks
-use only it (nothing from ``assets``, no private name)."""
+"""The public API: what ``evaluation_pipeline`` (and its ``analysis``, ``report`` and
+``publication`` packages) export in ``__all__`` resolves, importing it loads no dagster, and
+the notebooks use only it (nothing from ``assets``, no private name)."""
 
 import importlib
 import re
@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-PACKAGES = ["evaluation_pipeline", "evaluation_pipeline.analysis", "evaluation_pipeline.report"]
+PACKAGES = ["evaluation_pipeline", "evaluation_pipeline.analysis", "evaluation_pipeline.report",
+            "evaluation_pipeline.publication"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -30,11 +31,11 @@ def test_the_exports_are_the_library_functions():
     import evaluation_pipeline as ep
     from evaluation_pipeline import warehouse
     from evaluation_pipeline.analysis import did
-    from evaluation_pipeline.report import study_report
+    from evaluation_pipeline.publication import rules
 
     assert ep.connect_warehouse is warehouse.connect_warehouse
     assert ep.did_twfe is did.did_twfe
-    assert ep.suppress_scale_means is study_report.suppress_scale_means
+    assert ep.suppress_scale_means is rules.suppress_scale_means
 
 
 def test_assets_resources_reuses_the_library_warehouse_access():

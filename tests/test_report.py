@@ -74,13 +74,13 @@ import re  # noqa: E402
 import openpyxl  # noqa: E402
 import pytest  # noqa: E402
 
-from evaluation_pipeline.disclosure import recoverable_cells  # noqa: E402
-from evaluation_pipeline.report import figures as F  # noqa: E402
-from evaluation_pipeline.report.study_report import (  # noqa: E402
-    _theme_role,
+from evaluation_pipeline.publication import (  # noqa: E402
+    recoverable_cells,
     suppress_item_distributions,
-    validation_summary,
+    suppress_theme_role,
 )
+from evaluation_pipeline.report import figures as F  # noqa: E402
+from evaluation_pipeline.report.study_report import validation_summary  # noqa: E402
 from evaluation_pipeline.report.tables import (  # noqa: E402
     PublishedTable,
     format_value,
@@ -221,7 +221,7 @@ def test_small_lines_that_only_a_hidden_total_protects():
         "n_sources": [2, 2, 2, 6, 7, 8], "sources_in_group": [6, 7, 8, 6, 7, 8],
         "share_sources": [0.3, 0.3, 0.25, 1.0, 1.0, 1.0],
     })
-    out = _theme_role(roles, None, 5)
+    out = suppress_theme_role(roles, 5)
     assert out["wave"].tolist() == ["i2"] * 3 and not out["suppressed"].any()
     dist = pd.DataFrame({
         "wave": "w1", "group": "network", "scale": "s", "item": "q1", "reversed": False,

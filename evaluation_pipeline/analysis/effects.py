@@ -8,7 +8,7 @@ the DiDs across kommuner (registry TWFE, event study, Callaway & Sant'Anna; the 
 network vs comparison model), ``respondents`` or ``pairs`` for a survey pre/post, and
 ``interviews`` for an interview theme shift. Small-cell suppression applies to counts of
 persons only (:data:`PERSON_UNITS`); a count of kommuner never hides an estimate
-(:func:`evaluation_pipeline.privacy.suppress_effects`). An estimator may set ``n_unit``
+(:func:`evaluation_pipeline.publication.suppress_effects`). An estimator may set ``n_unit``
 itself; when it is left empty, :func:`count_unit` fills it by source, contrast and estimator.
 """
 

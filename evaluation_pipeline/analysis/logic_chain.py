@@ -55,7 +55,7 @@ verdict               rule
                       ``n_control`` when ``n_unit`` counts respondents, pairs or
                       interviews; for the survey network vs comparison model, fewer than
                       ``k`` scores), the row's numbers then blanked as in the published
-                      tables (:func:`~evaluation_pipeline.privacy.suppress_effects`); or
+                      tables (:func:`~evaluation_pipeline.publication.suppress_effects`); or
                       fewer than 2 kommuner in either group of a comparison across
                       kommuner (no cluster inference with one cluster); or the estimate or
                       a CI bound is missing
@@ -139,7 +139,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..privacy import suppress_effects
+from ..publication import suppress_effects
 from .effects import INSUFFICIENT_DATA, PERSON_UNITS
 from .linear_model import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
 from .multiplicity import adjusted_p, method_words, simultaneous_level, wald_interval
@@ -250,7 +250,7 @@ def logic_chain_evidence(
 
     ``effects`` is a frame of Effect rows (:func:`~.effects.effects_frame`), e.g. the
     ``effects`` asset. Rows with fewer than ``study.small_cell_threshold`` persons are blanked
-    (:func:`~evaluation_pipeline.privacy.suppress_effects`) before anything is read; counts
+    (:func:`~evaluation_pipeline.publication.suppress_effects`) before anything is read; counts
     of kommuner are not suppressed.
 
     ``inference``: the multiplicity adjustment (:class:`~evaluation_pipeline.study.Inference`:

@@ -10,10 +10,7 @@ from .._lazy import lazy_exports
 #: exported name -> the module (relative to this package) that defines it
 _EXPORTS = {
     "build_study_report": ".study_report",
-    "publishable_tables": ".study_report",
-    "study_labels": ".study_report",
-    "suppress_item_distributions": ".study_report",
-    "suppress_scale_means": ".study_report",
+    "study_labels": ".labels",
     "validation_summary": ".study_report",
     "build_profiles": ".profiles",
     "build_kommune_profile": ".profiles",

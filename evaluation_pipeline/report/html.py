@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .labels import COLUMNS, VALUES, t
+from .labels import t
 
 # The stylesheets of both pages, the study report (:data:`CSS`) and the municipality profiles
 # (:data:`PROFILE_CSS`, a narrower page on the model of FHI's oppvekstprofil): the shared rules
@@ -89,26 +89,6 @@ class Section:
     anchor: str = ""
     #: heading level: 2 a section, 3 a subsection of the section before it
     level: int = 2
-
-
-def display_table(
-    df: pd.DataFrame, language: str, names: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """A table as shown in the report: technical columns dropped, counts as integers, group
-    and source values and column headers in the report language, outcome ids as labels."""
-    out = df.drop(columns=[c for c in ("suppressed", "data") if c in df.columns]).copy()
-    for c in out.columns:
-        if c in ("n", "n_obs", "n_treated", "n_control", "n_segments", "n_sources",
-                 "sources_in_group", "numerator", "denominator"):
-            out[c] = pd.to_numeric(out[c], errors="coerce").round().astype("Int64")
-    vals = VALUES.get(language, VALUES["nb"])
-    for c in ("group", "source"):
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: vals.get(v, v))
-    for c in ("outcome", "scale", "indicator"):
-        if c in out.columns and names:
-            out[c] = out[c].map(lambda v: names.get(v, v))
-    return out.rename(columns=COLUMNS.get(language, COLUMNS["nb"]))
 
 
 def _table(caption: str, df: pd.DataFrame, language: str,

@@ -1,4 +1,5 @@
-"""Report and figure labels: Norwegian bokmål by default, English as a study option."""
+"""Report and figure labels: Norwegian bokmål by default, English as a study option; and the
+labels a study gives its indicators, scales and kommuner (:func:`study_labels`)."""
 
 from __future__ import annotations
 
@@ -775,3 +776,15 @@ LABELS["en"].update({
     "{bl} to {fu}.",
     "profile.to": "to",
 })
+
+def study_labels(study) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The labels of a study in its language: registry indicators, survey scales (id ->
+    label, the id where study.yaml gives none) and kommune names (code -> name)."""
+    from ..geography import kommune_name
+
+    ind = {k: study.label(v.label, k) for k, v in study.registry.indicators.items()} \
+        if study.registry else {}
+    scales = {k: study.label(v.label, k) for k, v in study.survey.scales.items()} \
+        if study.survey else {}
+    kommuner = {c: kommune_name(c) for c in study.kommuner}
+    return ind, scales, kommuner

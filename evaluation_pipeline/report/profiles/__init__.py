@@ -27,7 +27,7 @@ Privacy (every number shown passes suppression with the study's ``small_cell_thr
   that decision only and never published;
 - survey n per kommune × wave is suppressed with primary and secondary suppression over the
   whole network table (rows kommuner, columns waves, with the network totals), using
-  :func:`evaluation_pipeline.privacy.suppress`, so a hidden n cannot be recovered from the
+  :func:`evaluation_pipeline.publication.suppress`, so a hidden n cannot be recovered from the
   network total and the other kommuners' profiles; a mean is shown only with its n, and a
   change only when both of its wave means are shown.
 

@@ -18,7 +18,7 @@ import pandas as pd
 from ... import geography
 from ...analysis.survey import welch_difference
 from ...geography import kommune_name
-from ...privacy import suppress, suppress_small_cells
+from ...publication.rules import suppress_rates, survey_n_published
 
 #: the groups of a profile's trends, in the order of its tables
 GROUPS = ("kommune", "network", "comparison", "country", "fylke")
@@ -55,14 +55,6 @@ def profile_dir(study) -> Path:
 
 def _counts_ok(df: pd.DataFrame) -> bool:
     return bool(df["numerator"].notna().any() and df["denominator"].notna().any())
-
-
-def _suppress_rates(df: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Hide ``value`` where numerator, denominator or their complement is in (0, k)."""
-    out = df.copy()
-    out["complement"] = out["denominator"] - out["numerator"]
-    out = suppress_small_cells(out, ["numerator", "denominator", "complement"], k, ["value"])
-    return out.drop(columns=["complement"])
 
 
 def _pooled(p: pd.DataFrame, per: float) -> pd.DataFrame:
@@ -156,7 +148,7 @@ def registry_trends(panel: pd.DataFrame, study, kommune: str,
     own_rows = own_rows[own_rows["indicator"].isin(
         [i for i in study.registry.indicators if i in by_indicator])].assign(n_kommuner=1)
     # suppression is decided row by row: one call for all of the kommune's indicators
-    own_rows = _suppress_rates(own_rows, k) if len(own_rows) else own_rows
+    own_rows = suppress_rates(own_rows, k) if len(own_rows) else own_rows
     frames = []
     if len(own_rows):
         frames.append(own_rows.assign(group="kommune"))
@@ -169,7 +161,7 @@ def registry_trends(panel: pd.DataFrame, study, kommune: str,
             if key not in shared:
                 d = _pooled(p[p["kommune"].isin(codes)], cfg.per)
                 if len(d):
-                    d = _suppress_rates(d, k)
+                    d = suppress_rates(d, k)
                     est = p[p["kommune"].isin(codes)]
                     d["estimated"] = d["year"].map(est.groupby("year")["estimated"].any())
                     d = d.assign(indicator=ind, group=grp)
@@ -240,65 +232,6 @@ def indicator_barometer(trends: pd.DataFrame, study, kommune: str) -> pd.DataFra
 
 # --------------------------------------------------------------------------------------------
 # survey: means per wave and change
-
-
-def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
-    """Survey n (scored respondents) per scale × network kommune × wave as the profiles publish
-    it: columns scale, kommune, wave, n, published (NaN = hidden), suppressed; the network
-    total of each wave has kommune ``"Total"``.
-
-    What the profiles show of one wave is a one-line table: every network kommune's n and their
-    sum (the network n). Each scale × wave line gets primary and secondary suppression
-    (:func:`evaluation_pipeline.privacy.suppress`), and the kommuner hidden in a wave are then
-    hidden in every scale of that wave, so n's that agree across scales cannot be combined to
-    recover a hidden one; a line left with a single hidden n gets a second one (its smallest
-    shown kommune, in every scale of the wave).
-    """
-    k = study.small_cell_threshold
-    s = scores[scores["score"].notna() & scores["kommune"].isin(list(study.network))]
-    kommuner = sorted(study.network)
-    lines, hidden = [], {}
-    for scale in (study.survey.scales if study.survey else {}):
-        sc = s[s["scale"] == scale]
-        for wave in study.wave_ids:
-            n = sc[sc["wave"] == wave].groupby("kommune")["respondent_id"].nunique()
-            line = n.reindex(kommuner, fill_value=0).rename("n").rename_axis("kommune")
-            pub = suppress(line.reset_index(), count="n", rows="kommune", threshold=k)
-            pub = pub.assign(scale=scale, wave=wave)
-            hidden.setdefault(wave, set()).update(
-                pub.loc[pub["published"].isna() & (pub["kommune"] != "Total"), "kommune"])
-            lines.append(pub)
-    cols = ["scale", "kommune", "wave", "n", "published", "suppressed"]
-    if not lines:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(lines, ignore_index=True)
-
-    def hide(sel: pd.Series) -> None:
-        sel = sel & out["published"].notna() & (out["n"] > 0)  # a zero is never hidden
-        out.loc[sel, "published"] = np.nan
-        out.loc[sel, "suppressed"] = "secondary"
-
-    for w, koms in hidden.items():
-        hide((out["wave"] == w) & out["kommune"].isin(koms))
-    # A line whose only hidden n is one hidden in another scale would give it away (total
-    # minus the rest): its smallest shown kommune is hidden too, in every scale of the wave
-    # (or, with none left, the line's total), until no line has a single hidden n.
-    while True:
-        single = []
-        for (scale, wave), line in out.groupby(["scale", "wave"], sort=False):
-            body = line[line["kommune"] != "Total"]
-            total_shown = line.loc[line["kommune"] == "Total", "published"].notna().all()
-            if body["published"].isna().sum() == 1 and total_shown:
-                single.append((scale, wave, body[body["published"].notna() & (body["n"] > 0)]))
-        if not single:
-            return out[cols]
-        for scale, wave, shown in single:
-            if len(shown):
-                kom = shown.sort_values(["n", "kommune"])["kommune"].iloc[0]
-                hide((out["wave"] == wave) & (out["kommune"] == kom))
-            else:
-                hide((out["scale"] == scale) & (out["wave"] == wave)
-                     & (out["kommune"] == "Total"))
 
 
 _NO_SCORES = (np.array([], dtype=float), np.array([], dtype=object))
