@@ -13,19 +13,14 @@ from .logic_chain import logic_chain_evidence_asset
 from .partitions import survey_waves
 from .profiles import PROFILE_JOB, profile_definitions
 from .report import study_report_asset
-from .resources import (
-    StudyResource,
-    default_study_path,
-    io_manager_for,
-    load_study,
-    study_sources,
-)
+from .resources import StudyResource, default_study_path, load_study, study_sources
 from .sensors import (
     build_automation_sensor,
     build_registry_schedule,
     build_wave_sensor,
     with_downstream_automation,
 )
+from .warehouse_io import io_manager_for
 
 #: the modules whose assets belong to the sources (and the shared reference tables); the
 #: combining assets (effects, logic chain, report, profiles) are added per study

@@ -3,7 +3,7 @@
 The study to open (:func:`default_study_path`, :func:`load_study`), the path of its warehouse
 file (:func:`warehouse_path`) and a connection that waits while another process holds the
 file's lock (:func:`connect_warehouse`, read-only by default). No dagster here: the Dagster
-IO manager that writes the warehouse lives in ``assets.resources`` and uses these functions.
+IO manager that writes the warehouse lives in ``assets.warehouse_io`` and uses these functions.
 """
 
 import os

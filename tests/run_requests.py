@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from assets.resources import execute_in_process
+from assets.execution import execute_in_process
 
 
 def execute_run_requests(defs: dg.Definitions, instance: dg.DagsterInstance,

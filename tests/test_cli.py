@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLE
 
 from assets.cli import main
-from assets.profiles import run_partitions
+from assets.profile_workers import run_partitions
 from evaluation_pipeline.study import Study
 
 
@@ -242,7 +242,7 @@ def test_profiles_run_beside_the_study_job_and_finish_when_it_fails(broken_study
 def test_worker_processes_get_one_blas_thread_unless_set():
     """Workers running beside each other get one BLAS/OpenMP thread each; a user's own setting
     is kept."""
-    from assets.resources import BLAS_THREAD_VARS, one_blas_thread
+    from assets.workers import BLAS_THREAD_VARS, one_blas_thread
 
     env = one_blas_thread({"OMP_NUM_THREADS": "4", "PATH": "/bin"})
     assert env["OMP_NUM_THREADS"] == "4" and env["PATH"] == "/bin"

@@ -159,7 +159,8 @@ def test_importing_the_code_locations_creates_nothing(study_copy, tmp_path):
 
 def test_lazy_definitions_load(study_copy, monkeypatch):
     """Calling the lazy ``defs`` (as Dagster does) builds the study of $EVALUATION_STUDY; the
-    deployed code location is the same Definitions with another executor."""
+    deployed code location is the same Definitions with another executor. Building and
+    resolving them creates nothing either (the output folder is made by the first run)."""
     import runpy
 
     from conftest import ROOT
@@ -168,7 +169,11 @@ def test_lazy_definitions_load(study_copy, monkeypatch):
 
     monkeypatch.setenv("EVALUATION_STUDY", str(study_copy / "study.yaml"))
     monkeypatch.setenv("EVALUATION_EXECUTOR", "multiprocess")
+    before = _files(study_copy)
     local = m.defs()
+    local.resolve_asset_graph()
+    local.resolve_all_job_defs()
+    assert _files(study_copy) == before
     deployed = runpy.run_path(str(ROOT / "deploy" / "code_location.py"))["defs"]()
     assert isinstance(local, dg.Definitions) and isinstance(deployed, dg.Definitions)
     assert local.executor is dg.in_process_executor

@@ -2,7 +2,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.resources import execute_in_process
+from assets.execution import execute_in_process
 
 
 def test_runs_keep_no_output_values_in_memory(tmp_path):

@@ -326,7 +326,8 @@ DEFS_MODULE = '''
 import dagster as dg
 from assets.definitions import ALL_MODULES
 from assets.profiles import profile_definitions
-from assets.resources import StudyResource, default_study_path, io_manager_for, load_study
+from assets.resources import StudyResource, default_study_path, load_study
+from assets.warehouse_io import io_manager_for
 
 study = load_study(default_study_path())
 profile_assets, profile_jobs = profile_definitions(study)
@@ -346,7 +347,8 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
     between its ends, inclusive."""
     import dagster as dg
 
-    from assets.profiles import kommuner_per_run, profile_definitions, run_partitions
+    from assets.profile_workers import run_partitions
+    from assets.profiles import kommuner_per_run, profile_definitions
 
     order = sorted(study.network)  # 9 kommuner
     for runs, per_run in (("1", 9), ("2", 5), ("4", 3), ("9", 1), ("50", 1)):
@@ -374,7 +376,7 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
     single = dg.DagsterRun(job_name="kommune_profiles_job", tags={"dagster/partition": "1577"})
     assert run_partitions(single, order) == ["1577"]
     # chunks: neighbours in the partition order, about `runs` of them
-    from assets.profiles import profile_chunks
+    from assets.profile_workers import profile_chunks
 
     assert profile_chunks(order, order, 2) == [order[:5], order[5:]]
     assert profile_chunks(order, order, 50) == [[k] for k in order]
@@ -385,7 +387,7 @@ def test_kommuner_per_run_and_run_ranges(study, monkeypatch):
 def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
     import dagster as dg
 
-    from assets.profiles import BATCH_TAG, run_partitions, start_profiles
+    from assets.profile_workers import BATCH_TAG, run_partitions, start_profiles
 
     study_dir = chromium.example_run()  # the example materialized end to end (shared)
     home = study_dir.parent / "dagster_home"
@@ -403,7 +405,7 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         # both worker processes run at once: launched together, neither waited for (a
         # worker imports Dagster and the definitions for seconds before its run starts; the
         # runs' own timestamps cannot show the overlap, one kommune takes about a second)
-        assert len(workers.procs) == 2 and all(p.poll() is None for p in workers.procs)
+        assert len(workers.pool.procs) == 2 and all(p.poll() is None for p in workers.pool.procs)
         status = workers.wait(timeout=900)
         assert status == {k: "SUCCESS" for k in keys}
         (newest,) = instance.get_runs(filters=dg.RunsFilter(job_name="kommune_profiles_job"),
@@ -418,7 +420,7 @@ def test_two_kommuner_run_concurrently_through_dagster(tmp_path, monkeypatch):
         assert all(len(p) == 1 for p in pids.values())
         run_pids = {p for ps in pids.values() for p in ps}
         assert len(run_pids) == 2 and os.getpid() not in run_pids
-        assert run_pids == {p.pid for p in workers.procs}
+        assert run_pids == {p.pid for p in workers.pool.procs}
         mat = instance.fetch_materializations(
             dg.AssetKey("kommune_profile"), limit=10).records
         assert set(keys) <= {m.partition_key for m in mat}
@@ -440,7 +442,7 @@ def test_a_failing_profile_worker_is_reported(study, tmp_path, monkeypatch):
     error message, instead of reporting the kommuner as failed runs."""
     import dagster as dg
 
-    from assets.profiles import run_profiles
+    from assets.profile_workers import run_profiles
 
     bad = tmp_path / "bad_defs.py"
     bad.write_text("raise RuntimeError('no definitions in this file')\n", encoding="utf-8")

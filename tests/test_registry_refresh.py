@@ -101,8 +101,8 @@ def materialized(tmp_path, monkeypatch):
 def test_refresh_names_revised_cells_and_updates_the_panel(materialized):
     from run_requests import automation_run_requests, execute_run_requests
 
-    from assets.cli import QUIET
     from assets.definitions import REGISTRY_JOB, build_definitions
+    from assets.progress import QUIET
     from assets.sensors import REGISTRY_SCHEDULE
 
     study_dir = materialized

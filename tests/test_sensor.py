@@ -19,7 +19,8 @@ from assets.sensors import WAVE_SENSOR
 def materialized(tmp_path_factory):
     """The example study copied and materialized once through the CLI, with the automation
     evaluated once afterwards (nothing to do) to give the cursor of a running daemon."""
-    from assets.cli import QUIET, main
+    from assets.cli import main
+    from assets.progress import QUIET
 
     tmp = tmp_path_factory.mktemp("sensor")
     study_dir = tmp / "sunnmore"

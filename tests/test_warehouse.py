@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.resources import WarehouseIOManager
+from assets.warehouse_io import WarehouseIOManager
 
 
 def _materialize(tmp_path, frame: pd.DataFrame, partition: str | None = None):
@@ -119,7 +119,7 @@ def test_load_frame_equals_duckdb_fetchdf_with_shared_strings(tmp_path):
     """The warehouse read (text columns with few distinct values through DuckDB ENUMs) returns
     what DuckDB's ``fetchdf`` returns, value for value, with the same dtypes and ``None`` for
     missing text; repeated values are one object each."""
-    from assets.resources import DICTIONARY_MAX_LEVELS, load_frame
+    from assets.warehouse_io import DICTIONARY_MAX_LEVELS, load_frame
 
     n = 600
     rng = np.random.default_rng(3)
@@ -159,7 +159,7 @@ def test_load_frame_reads_many_values_as_a_dictionary_in_a_long_table(tmp_path, 
     """A column with more distinct values than ``DICTIONARY_MAX_LEVELS`` still goes through
     a DuckDB ENUM when the table has ``DICTIONARY_ROWS_PER_LEVEL`` rows per value (a national
     wave's respondent IDs), and not when it has fewer; either way the frame is ``fetchdf``'s."""
-    import assets.resources as res
+    import assets.warehouse_io as res
 
     monkeypatch.setattr(res, "DICTIONARY_MAX_LEVELS", 8)
     per = res.DICTIONARY_ROWS_PER_LEVEL
