@@ -457,6 +457,9 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
             f"largest process, {bare_incr[-1]['peak_total_rss_mb']:.0f} MB all processes")
     res["full"], res["bare"], res["incremental"] = _median(full), _median(bare), _median(incr)
     res["bare_incremental"] = _median(bare_incr)
+    # what saving the state cost each bare run (taken out of its wall and CPU time)
+    res["bare_state_saved"] = [{k: round(v, 2) for k, v in b["save_state"].items()}
+                               for b in bare]
     res["speed_probe_end_s"] = round(speed_probe(), 3)
     log(f"[bench] speed probe {res['machine']['speed_probe_s']:.2f} s CPU before the runs, "
         f"{res['speed_probe_end_s']:.2f} s after")
