@@ -7,11 +7,15 @@ peak memory, time per asset, and peers (pyfixest, csdid) on the registry panel.
 2. **full**: ``evaluation-pipeline run --study <copy>/study.yaml`` as a subprocess from an
    empty instance (fresh temporary DAGSTER_HOME, empty output), N times;
 3. **bare**: :mod:`benchmarks.bare` (the same library calls without Dagster) as a subprocess,
-   N times;
+   N times; it saves the tables an incremental run needs (``--save-state``; that cost is
+   measured apart and subtracted);
 4. **incremental**: after a full run, a 5th survey wave arrives (:func:`generate.add_next_wave`)
    and ``evaluation-pipeline run --new-waves`` runs only its partition, the all-wave assets
    downstream of the waves and the profiles (as the new-wave sensor and the automation
-   would), in a subprocess, N times;
+   would), in a subprocess, N times; **bare incremental**: the same wave arrives in the bare
+   run's copy and ``benchmarks.bare --incremental`` runs the library calls of that work (the
+   new wave, the all-wave survey outputs, effects, logic chain, report, profiles; the
+   registry and interview tables taken from the saved state) as a subprocess, N times;
 5. **time per asset** from the STEP_START / STEP_SUCCESS events in the instance's event log of
    the last full run;
 6. **peers** in this process: ``did_twfe`` vs pyfixest ``feols`` (kommune and year FE, CR1) and
@@ -56,8 +60,8 @@ SECTION = "## Pipeline benchmark"
 PY = sys.executable
 CLI = str(Path(sys.executable).with_name("evaluation-pipeline"))
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
-TARGETS = {"full_over_bare": 1.5, "full_seconds": 300, "incremental_over_full": 0.25,
-           "peak_rss_gb": 4.0}
+TARGETS = {"full_over_bare": 1.5, "full_seconds": 300,
+           "incremental_over_bare_incremental": 1.3, "peak_rss_gb": 4.0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,7 +410,7 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
     res: dict[str, Any] = {"scale": scale, "repeat": repeat, "seed": seed, "commit": _commit(),
                            "machine": machine(), "generate_seconds": gen_seconds,
                            "study": summary, "date": time.strftime("%Y-%m-%d %H:%M")}
-    full, bare, incr = [], [], []
+    full, bare, incr, bare_incr = [], [], [], []
     for i in range(repeat):
         copy = _fresh_copy(study, work / "full")
         home = _fresh_home(work / "home")
@@ -425,14 +429,37 @@ def run_benchmark(scale: str, repeat: int, work: Path, seed: int, with_peers: bo
         if i == repeat - 1:
             res["steps"], res["steps_incremental"] = step_times(home, since)
         bcopy = _fresh_copy(study, work / "bare")
-        bare.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json"],
-                            _env(), work / f"bare-{i}.log"))
+        state = work / "bare-state.pkl"
+        bare.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json",
+                             "--save-state", str(state)], _env(), work / f"bare-{i}.log"))
         out = (work / f"bare-{i}.log").read_text(encoding="utf-8")
-        res["bare_steps"] = json.loads(re.findall(r'^\{"total".*$', out, re.M)[-1])["steps"]
+        rec = json.loads(re.findall(r'^\{"total".*$', out, re.M)[-1])
+        res["bare_steps"] = rec["steps"]
+        # saving the state is not part of the bare run: its cost is taken out
+        saved = rec["save_state"]
+        bare[-1]["wall"] -= saved["wall"]
+        bare[-1]["cpu"] -= saved["cpu"]
+        bare[-1]["save_state"] = saved
         log(f"[bench] bare run {i + 1}/{repeat}: {bare[-1]['wall']:.1f} s wall, "
             f"{bare[-1]['cpu']:.1f} s CPU, {bare[-1]['peak_rss_mb']:.0f} MB "
-            f"largest process, {bare[-1]['peak_total_rss_mb']:.0f} MB all processes")
+            f"largest process, {bare[-1]['peak_total_rss_mb']:.0f} MB all processes "
+            f"(saving the state: {saved['wall']:.1f} s wall, {saved['cpu']:.1f} s CPU, "
+            "not counted)")
+        generate.add_next_wave(bcopy.parent)
+        bare_incr.append(measure([PY, "-m", "benchmarks.bare", "--study", str(bcopy), "--json",
+                                  "--incremental", str(state)], _env(),
+                                 work / f"bare-incremental-{i}.log"))
+        out = (work / f"bare-incremental-{i}.log").read_text(encoding="utf-8")
+        res["bare_incremental_steps"] = json.loads(
+            re.findall(r'^\{"total".*$', out, re.M)[-1])["steps"]
+        log(f"[bench] bare incremental run {i + 1}/{repeat}: {bare_incr[-1]['wall']:.1f} s "
+            f"wall, {bare_incr[-1]['cpu']:.1f} s CPU, {bare_incr[-1]['peak_rss_mb']:.0f} MB "
+            f"largest process, {bare_incr[-1]['peak_total_rss_mb']:.0f} MB all processes")
     res["full"], res["bare"], res["incremental"] = _median(full), _median(bare), _median(incr)
+    res["bare_incremental"] = _median(bare_incr)
+    # what saving the state cost each bare run (taken out of its wall and CPU time)
+    res["bare_state_saved"] = [{k: round(v, 2) for k, v in b["save_state"].items()}
+                               for b in bare]
     res["speed_probe_end_s"] = round(speed_probe(), 3)
     log(f"[bench] speed probe {res['machine']['speed_probe_s']:.2f} s CPU before the runs, "
         f"{res['speed_probe_end_s']:.2f} s after")
@@ -495,24 +522,42 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     lines += ["", "### Full, bare and incremental runs", "",
               "| scale | N | full wall (s) | full CPU (s) | full peak RSS (MB) | bare wall (s) | "
               "bare CPU (s) | bare peak RSS (MB) | incremental wall (s) | incremental CPU (s) | "
-              "incremental peak RSS (MB) | full/bare (CPU) | incremental/full (CPU) | "
-              "load avg at start | speed probe before / after (s) | commit | date |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "incremental peak RSS (MB) | bare incremental wall (s) | bare incremental CPU (s) "
+              "| bare incremental peak RSS (MB) | full/bare (CPU) | incremental/bare "
+              "incremental (CPU) | incremental/full (CPU) | load avg at start | speed probe "
+              "before / after (s) | commit | date |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+              "---|"]
     for s in order:
         r = results[s]
         f, b, i = r["full"], r["bare"], r["incremental"]
+        # (results measured before the bare incremental run was: '–')
+        bi = r.get("bare_incremental")
+        bare_incr = f"{_f(bi['wall'])} | {_f(bi['cpu'])} | {_rss(bi)}" if bi else "– | – | –"
+        over_bare_incr = f"{i['cpu'] / bi['cpu']:.2f}" if bi else "–"
         lines.append(
             f"| {s} | {r['repeat']} | {_f(f['wall'])} | {_f(f['cpu'])} | {_rss(f)} "
             f"| {_f(b['wall'])} | {_f(b['cpu'])} | {_rss(b)} | {_f(i['wall'])} | "
-            f"{_f(i['cpu'])} | {_rss(i)} | {f['cpu'] / b['cpu']:.2f} | "
-            f"{i['cpu'] / f['cpu']:.2f} | {r['machine']['load_avg_at_start'][0]} | "
-            f"{_probe(r)} | {r.get('commit') or '–'} | {r.get('date', '–')[:10]} |")
+            f"{_f(i['cpu'])} | {_rss(i)} | {bare_incr} | {f['cpu'] / b['cpu']:.2f} | "
+            f"{over_bare_incr} | {i['cpu'] / f['cpu']:.2f} | "
+            f"{r['machine']['load_avg_at_start'][0]} | {_probe(r)} | "
+            f"{r.get('commit') or '–'} | {r.get('date', '–')[:10]} |")
     lines += ["", "Peak RSS: the largest single process / all processes of the run at one moment "
               "(sampled every 0.2 s; '–' where a run was measured before this was recorded). "
               "The full and incremental runs have parallel workers (survey waves, profiles), so "
               "the machine must hold the second figure.", "",
-              "Targets at national scale (issue 9, 2 cores): full ≤ 1.5 × bare, full ≤ 5 min, "
-              "incremental ≤ 25 % of full, peak memory ≤ 4 GB.", ""]
+              "Incremental: after the full run a 5th survey wave lands and `evaluation-pipeline "
+              "run --new-waves` runs its partition, the all-wave survey outputs, effects, logic "
+              "chain, report and every profile. Bare incremental: the same library calls for "
+              "the same work in one plain process (`python -m benchmarks.bare --incremental`), "
+              "the registry and interview tables and the earlier waves' tables taken from the "
+              "bare full run's saved state, as the orchestrated run loads them from the "
+              "warehouse; the floor the incremental run should approach. Incremental/full is "
+              "kept for information only: savings in the per-wave work shrink the full run "
+              "more than the incremental one and so raise it.", "",
+              "Targets at national scale (issues 9 and 24, 2 cores): full ≤ 1.5 × bare, "
+              "incremental ≤ 1.3 × bare incremental (CPU), peak memory ≤ 4 GB, full ≤ 5 min.",
+              ""]
     if len(order) > 1:
         base = results[order[0]]
         lines += ["### Growth", "",
@@ -641,7 +686,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({k: res[k] for k in ("full", "bare", "incremental")}, indent=1))
+    print(json.dumps({k: res[k] for k in ("full", "bare", "incremental", "bare_incremental")},
+                     indent=1))
     if args.workdir is not None:
         (args.workdir / "results.json").write_text(
             json.dumps(res, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
