@@ -160,15 +160,17 @@ def survey_all_wave_analysis(
 
 
 @dg.asset(
+    name="registry_effects",
     group_name="analyse",
     kinds={"pandas", "duckdb"},
     description="Network vs comparison effect of each registry indicator, two estimators side "
-    "by side: two-way fixed-effects DiD (kommune-clustered CR1 SEs, wild cluster bootstrap "
-    "when clusters are few) and Callaway & Sant'Anna's group-time ATT, as Effect rows; an "
-    "indicator that cannot be estimated, or whose file could not be read, gets rows without "
-    "an estimate whose note says why ('insufficient data: ...').",
+    "by side (rows by `estimator`): two-way fixed-effects DiD (kommune-clustered CR1 SEs, "
+    "wild cluster bootstrap when clusters are few) and Callaway & Sant'Anna's group-time ATT, "
+    "as Effect rows; p adjusted per estimator across the indicators; an indicator that "
+    "cannot be estimated, or whose file could not be read, gets rows without an estimate "
+    "whose note says why ('insufficient data: ...').",
 )
-def registry_effects_twfe(
+def registry_effects_asset(
     context: dg.AssetExecutionContext, study: StudyResource, registry_observations: pd.DataFrame,
     registry_read_failures: pd.DataFrame,
 ) -> pd.DataFrame:
@@ -308,7 +310,7 @@ def intercoder_agreement(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
 
 
 #: the asset holding each source's Effect rows (the inputs of ``effects``)
-EFFECT_INPUTS = {"survey": "survey_effects", "registry": "registry_effects_twfe",
+EFFECT_INPUTS = {"survey": "survey_effects", "registry": "registry_effects",
                  "interviews": "theme_shifts"}
 
 

@@ -7,7 +7,7 @@ study (the command line, the tests, ``deploy/code_location.py``)."""
 
 import dagster as dg
 
-from . import analysis, checks, harmonize, ingest, report
+from . import analysis, harmonize, ingest, report, validate
 from .analysis import effects_asset
 from .logic_chain import logic_chain_evidence_asset
 from .partitions import survey_waves
@@ -24,7 +24,7 @@ from .warehouse_io import io_manager_for
 
 #: the modules whose assets belong to the sources (and the shared reference tables); the
 #: combining assets (effects, logic chain, report, profiles) are added per study
-ALL_MODULES = [ingest, checks, harmonize, analysis, report]
+ALL_MODULES = [ingest, validate, harmonize, analysis, report]
 WAVE_JOB = "survey_wave_job"
 STUDY_JOB = "study_job"
 REGISTRY_JOB = "registry_refresh_job"
@@ -48,7 +48,7 @@ SOURCE_ASSETS = {
     "registry": {"registry_observations_raw", "registry_read_failures",
                  "registry_observations_valid",
                  "registry_observations_rejected", "registry_observations", "registry_panel",
-                 "registry_effects_twfe", "registry_event_study", "registry_pretrend_tests",
+                 "registry_effects", "registry_event_study", "registry_pretrend_tests",
                  "registry_group_rates", "registry_reference", "registry_sensitivity",
                  "registry_breakdown"},
 }

@@ -7,8 +7,8 @@ import pandas as pd
 from evaluation_pipeline.analysis.registry import registry_panels
 from evaluation_pipeline.geography import add_rates, harmonize, kommune_name
 
-from .contract_checks import contract_check, contract_spec
 from .resources import PROFILE_INPUTS_FIRST, StudyResource
+from .validate import contract_check, contract_spec
 
 
 @dg.asset(

@@ -1,5 +1,6 @@
-"""Ingest: landing files -> tidy tables, IDs pseudonymised, each checked against its data
-contract by a blocking check."""
+"""Ingest: landing files -> tidy tables, IDs pseudonymised. Each table is checked against its
+data contract once, by a blocking check: the ingested tables with row rules by their validate
+step (:mod:`assets.validate`), the reference table ``kommune_codes`` here."""
 
 import hashlib
 from pathlib import Path
@@ -22,9 +23,9 @@ from evaluation_pipeline.privacy import (
     pseudonymise,
 )
 
-from .contract_checks import contract_check, contract_spec
 from .partitions import survey_waves
 from .resources import PROFILE_INPUTS_FIRST, StudyResource, connect_warehouse, warehouse_path
+from .validate import contract_check, contract_spec
 
 NO_PERSONAL_DATA = "no_personal_data"
 DOCUMENTS_ASSIGNED = "documents_assigned"
@@ -91,7 +92,6 @@ def revision_metadata(previous: pd.DataFrame | None, current: pd.DataFrame) -> d
     metadata={"partition_expr": "wave"},
     kinds={"pandas", "duckdb"},
     check_specs=[
-        contract_spec("survey_answers", "survey_answers"),
         dg.AssetCheckSpec(NO_PERSONAL_DATA, asset="survey_answers", blocking=True,
                           description="No item looks like names, e-mail addresses, phone "
                           "numbers or national identity numbers."),
@@ -120,7 +120,6 @@ def survey_answers(context: dg.AssetExecutionContext, study: StudyResource):
             "free_text_items_dropped": dg.MetadataValue.json(dropped),
         },
     )
-    yield contract_check("survey_answers", df, s, label=f"survey_answers-{wave}", source=path)
     found = personal_data_items(df)
     yield dg.AssetCheckResult(
         check_name=NO_PERSONAL_DATA,
@@ -145,7 +144,6 @@ def _example_assignment(s) -> dict[str, str]:
     group_name="ingest",
     kinds={"pandas", "duckdb"},
     check_specs=[
-        contract_spec("coded_segments", "coded_segments"),
         dg.AssetCheckSpec(DOCUMENTS_ASSIGNED, asset="coded_segments", blocking=True,
                           description="Every coded document has a kommune, role and round, "
                           "from the export's case attributes or study.yaml's "
@@ -182,9 +180,6 @@ def coded_segments(context: dg.AssetExecutionContext, study: StudyResource):
             "coders": int(df["coder"].nunique()),
         },
     )
-    yield contract_check("coded_segments", df, s, label="coded_segments",
-                         source=", ".join(str(s.path(f)) for f in s.interviews.files)
-                         if s.interviews else None)
     yield dg.AssetCheckResult(
         check_name=DOCUMENTS_ASSIGNED,
         passed=not problems,
@@ -231,7 +226,6 @@ def short_reason(message: str) -> str:
             "from the kommune observations and stored per the indicator's `per` like them "
             "(none for an indicator whose file cannot be read)."),
     },
-    check_specs=[contract_spec("registry_observations_raw", "registry_observations")],
     op_tags=PROFILE_INPUTS_FIRST,
     description="Read every registry indicator's file once (names -> codes, borders, filters, "
     "periods, scale): the kommune observations, the country and fylke reference series, and "
@@ -271,8 +265,6 @@ def registry_observations_raw(context: dg.AssetExecutionContext, study: StudyRes
         yield dg.Output(ref, output_name="registry_reference", metadata={
             "rows": len(ref),
             "areas": dg.MetadataValue.json(sorted(map(str, set(ref["area"].dropna()))))})
-    if "registry_observations_raw" in selected:
-        yield contract_check("registry_observations", df, s, label="registry_observations")
 
 
 @dg.asset(

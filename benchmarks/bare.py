@@ -2,10 +2,10 @@
 plain Python process without Dagster (the floor the orchestrated run should approach).
 
 ``python -m benchmarks.bare --study PATH [--json]`` runs it and prints the time per step.
-It mirrors ``assets/*.py`` call for call (ingest -> contract check -> validate split ->
-harmonize -> analyse -> report), including the work the assets do twice (every ingested
-table is validated once by its blocking contract check and once more by the validate split),
-but holds the tables in memory instead of the DuckDB warehouse. Outputs (data docs, tables,
+It mirrors ``assets/*.py`` call for call (ingest -> validate: one validation per table gives
+its blocking contract check and, for the ingested tables, the valid/rejected split ->
+harmonize -> analyse -> report), but holds the tables in memory instead of the DuckDB
+warehouse. Outputs (data docs, tables,
 figures, the report) go to the study's output folder, as in the orchestrated run; point it at
 a copy of a study.
 
@@ -57,7 +57,7 @@ WAVE_TABLES = ("survey_answers_valid", "survey_answers_rejected", "scale_scores"
 UNCHANGED_TABLES = (
     "coded_segments_valid", "coded_segments_rejected", "registry_observations_valid",
     "registry_observations_rejected", "registry_reference", "registry_panel",
-    "registry_effects_twfe", "registry_event_study", "registry_pretrend_tests",
+    "registry_effects", "registry_event_study", "registry_pretrend_tests",
     "registry_sensitivity", "registry_breakdown", "registry_group_rates",
     "theme_frequencies", "theme_role_frequencies", "theme_shifts", "theme_co_occurrence",
     "intercoder_agreement")
@@ -158,18 +158,22 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
     key = pseudonym_key(s)
     t: dict[str, Any] = {}
 
+    def _check(table: str, df: pd.DataFrame, label: str):
+        # the blocking contract check (assets/validate.py)
+        report = validate(table, df, s, data_docs=docs, label=label)
+        if not report.acceptable(s.validation.tolerated(table)):
+            raise RuntimeError(f"contract check failed on {label}: {report.summary()}")
+        return report
+
     def check(table: str, df: pd.DataFrame, label: str) -> None:
-        # the blocking contract check (assets/contract_checks.py)
+        # a reference table's check, in its own step
         with step(f"{table}: contract check"):
-            report = validate(table, df, s, data_docs=docs, label=label)
-            if not report.acceptable(s.validation.tolerated(table)):
-                raise RuntimeError(f"contract check failed on {label}: {report.summary()}")
+            _check(table, df, label)
 
     def check_and_split(table: str, df: pd.DataFrame, label: str) -> tuple[pd.DataFrame, ...]:
-        check(table, df, label)
-        # ... then the validate split (assets/checks.py) validates again
+        # the validate step (assets/validate.py): one validation, its check and the split
         with step(f"{table}: validate split"):
-            kept, rejected = validate(table, df, s, label=label).split(df)
+            kept, rejected = _check(table, df, label).split(df)
         return kept, rejected
 
     # ---- per wave (survey_wave_job) ----
@@ -246,8 +250,8 @@ def run_bare(study_path: str | Path, steps: Steps | None = None,
     with step("registry_panel"):
         t["registry_panel"] = registry_panels(ro, s)
     _survey_all_waves(s, t, step)
-    with step("registry_effects_twfe"):
-        t["registry_effects_twfe"] = effects_frame(registry_effects(ro, s))
+    with step("registry_effects"):
+        t["registry_effects"] = effects_frame(registry_effects(ro, s))
     with step("registry_event_study"):
         t["registry_event_study"], t["registry_pretrend_tests"] = registry_dynamic(ro, s)
     with step("registry_sensitivity_analysis"):
@@ -299,7 +303,7 @@ def _combine_and_report(s, t: dict[str, Any], step: Steps) -> None:
 
     with step("effects"):
         t["effects"] = pd.concat(
-            [t["survey_effects"], t["registry_effects_twfe"], t["theme_shifts"]],
+            [t["survey_effects"], t["registry_effects"], t["theme_shifts"]],
             ignore_index=True)
     with step("logic_chain_evidence"):
         ev = lc.logic_chain_evidence(s, t["effects"], sensitivity=t["registry_breakdown"])

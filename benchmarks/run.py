@@ -592,7 +592,8 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         bare_steps = r.get("bare_steps", {})
         for row in [x for x in r["steps"] if x["step"] != "(whole run)"][:12]:
             st = row["step"]
-            # an ingest asset's step includes its blocking contract check
+            # a validate step is its table's one validation (contract check and split); a
+            # reference table's step (kommune_codes, study_kommuner) includes its check
             keys = ([f"{st[len('validate_'):]}: validate split"] if st.startswith("validate_")
                     else [*BARE_PARTS.get(st, [st]), f"{st}: contract check"])
             b = sum(bare_steps.get(k, 0.0) for k in keys)

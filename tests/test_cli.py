@@ -82,7 +82,7 @@ def test_out_of_range_answer_fails_the_blocking_check(broken_study, capsys):
     _edit_csv(csv, 40, "ff2", "7")
     assert main(["run", "--study", str(broken_study)]) == 1
     out, err = capsys.readouterr()
-    assert "check contract on survey_answers failed" in err
+    assert "check contract on survey_answers_valid failed" in err
     # a short table (issue 22), not a dict of the check's metadata
     assert "staff_w2016.csv): 1 contract rule(s) failed; 1 of " in err
     (row,) = [ln for ln in err.splitlines() if "answer_in_scale_range[felles_forstaelse]" in ln]
@@ -280,7 +280,7 @@ def test_renamed_item_is_a_short_table_naming_the_file_and_the_expected_item(bro
     assert res.returncode == 1
     err = res.stderr
     assert "wave w2016 FAILED" in err
-    assert "check contract on survey_answers failed:" in err
+    assert "check contract on survey_answers_valid failed:" in err
     assert f"survey_answers ({broken_study / 'landing' / 'surveys' / 'staff_w2016.csv'}): " \
         "2 contract rule(s) failed" in err
     lines = err.splitlines()

@@ -13,7 +13,7 @@ GROUPS = {
                  "registry_observations_rejected"},
     "harmonize": {"registry_observations", "study_kommuner", "registry_panel"},
     "analyse": {"scale_scores", "survey_effects", "survey_scale_summary",
-                "registry_effects_twfe", "registry_group_rates", "theme_frequencies", "effects",
+                "registry_effects", "registry_group_rates", "theme_frequencies", "effects",
                 "registry_event_study", "registry_pretrend_tests", "scale_reliability",
                 "scale_item_statistics", "item_distribution", "survey_response",
                 "survey_panel_retention", "theme_role_frequencies", "theme_shifts",
@@ -45,11 +45,13 @@ def test_checks_are_blocking(example_study_dir):
     graph = defs.resolve_asset_graph()
     checks = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k)
               for k in graph.asset_check_keys}
-    # every ingested table (and the study's kommune table) has a blocking contract check
+    # every ingested table has a blocking contract check: on its validated table (one
+    # validation gives the check and the valid/rejected split), on the reference tables
+    # themselves
     assert set(checks) == {
-        ("survey_answers", "contract"), ("survey_answers", "no_personal_data"),
-        ("coded_segments", "contract"), ("coded_segments", "documents_assigned"),
-        ("registry_observations_raw", "contract"),
+        ("survey_answers_valid", "contract"), ("survey_answers", "no_personal_data"),
+        ("coded_segments_valid", "contract"), ("coded_segments", "documents_assigned"),
+        ("registry_observations_valid", "contract"),
         ("kommune_codes", "contract"), ("study_kommuner", "contract"),
     }
     assert all(spec.blocking for spec in checks.values())

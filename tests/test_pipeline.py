@@ -126,7 +126,7 @@ def test_planted_survey_effects_recovered(finished_run):
 
 def test_planted_registry_effects_recovered_by_both_estimators(finished_run):
     _, study_dir, _ = finished_run
-    eff = _table(study_dir, "registry_effects_twfe")
+    eff = _table(study_dir, "registry_effects")
     for ind, planted in PLANTED["registry"].items():
         rows = eff[eff.outcome == ind]
         assert len(rows) == 2 and rows.estimator.str.contains("TWFE").sum() == 1

@@ -136,7 +136,7 @@ def test_refresh_names_revised_cells_and_updates_the_panel(materialized):
     res = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
     requested = {k.to_user_string() for r in automation_run_requests(res)
                  for k in r.asset_selection}
-    assert {"registry_observations", "registry_panel", "registry_effects_twfe", "effects",
+    assert {"registry_observations", "registry_panel", "registry_effects", "effects",
             "study_report"} <= requested
     assert not requested & {"survey_effects", "theme_frequencies", "coded_segments_valid"}
     runs = execute_run_requests(defs, instance, automation_run_requests(res), run_config=QUIET)

@@ -164,7 +164,7 @@ def test_new_wave_runs_its_partition_and_the_all_wave_assets_once(materialized):
                 if graph.get(k).partitions_def == survey_waves}
     all_wave = _all_wave_assets(defs)
     assert {"survey_effects", "survey_scale_summary", "effects", "study_report"} <= all_wave
-    assert not all_wave & {"registry_panel", "registry_effects_twfe", "theme_frequencies"}
+    assert not all_wave & {"registry_panel", "registry_effects", "theme_frequencies"}
     expected = {(k, "w2022") for k in per_wave} | {(k, None) for k in all_wave}
     assert set(new) == expected  # nothing else re-ran, no other wave
     assert set(new.values()) == {1}  # each exactly once

@@ -258,7 +258,7 @@ def test_definitions_hold_only_the_present_sources(tmp_path):
                        "registry_observations_valid", "registry_observations_rejected",
                        "registry_reference", "registry_sensitivity", "registry_breakdown"}
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("effects")).parent_keys} == {
-        "registry_effects_twfe"}
+        "registry_effects"}
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("kommune_profile")).parent_keys
             } == {"registry_panel", "registry_reference"}
     jobs = {j.name for j in defs.jobs}
@@ -353,11 +353,12 @@ def test_indicator_with_only_years_after_the_joins_is_insufficient_data(after_jo
 def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
     run = broken_registry
     assert run.rc == 1  # the file must be fixed ...
-    assert "check contract on registry_observations_raw failed" in run.err
+    assert "check contract on registry_observations_valid failed" in run.err
     assert "numerator_not_above_denominator" in run.err
     # ... but only what depends on the registry table stopped
     # (registry_reference and registry_read_failures are made in the same step as
-    # registry_observations_raw, before its check)
+    # registry_observations_raw; the contract check is the validate step's, which writes
+    # neither registry_observations_valid nor _rejected when it fails)
     assert not run.materialized & (SOURCE_ASSETS["registry"] - {"registry_observations_raw",
                                                                  "registry_read_failures",
                                                                  "registry_reference"})
@@ -370,7 +371,7 @@ def test_broken_registry_file_leaves_the_rest_of_the_report(broken_registry):
                               "methods", "caveats"]
     reg = run.section_text("registry")
     assert "ikke besto valideringen" in reg
-    assert "contract check on registry_observations_raw failed" in reg
+    assert "contract check on registry_observations_valid failed" in reg
     assert "numerator_not_above_denominator" in reg
     assert "data:image/png;base64," in run.report.split("id='interviews'")[1]
     eff = run.table("effects")

@@ -188,9 +188,10 @@ def test_ui_lists_the_asset_checks(webserver, definitions):
     expected = {(k.asset_key.to_user_string(), k.name, graph.get_check_spec(k).blocking)
                 for k in graph.asset_check_keys}
     assert found == expected
-    # the contract checks of the ingested tables are there, and they block downstream assets
-    assert {("survey_answers", "contract", True), ("coded_segments", "contract", True),
-            ("registry_observations_raw", "contract", True)} <= found
+    # the contract checks of the ingested tables are there (on their validated tables), and
+    # they block downstream assets
+    assert {("survey_answers_valid", "contract", True), ("coded_segments_valid", "contract", True),
+            ("registry_observations_valid", "contract", True)} <= found
 
 
 def _listening(port: int) -> list[str]:

@@ -57,9 +57,11 @@ def test_broken_wave_stops_only_its_own_downstream(study_dir):
     assert contract.metadata["rows_rejected"].value == 1
     assert "answer_in_scale_range[felles_forstaelse]" in contract.metadata["failed_rules"].value
     assert contract.metadata["data_docs"].value.endswith(".html")
-    # the ingested wave is stored (so the UI shows it), nothing downstream of it ran
+    # the ingested wave is stored (so the UI shows it); its validate step, whose contract
+    # check failed, wrote no valid/rejected table, and nothing downstream of it ran
     assert done["survey_answers"] == {"w2012", "w2016", "w2019"}
     assert done["survey_answers_valid"] == {"w2012", "w2019"}
+    assert done["survey_answers_rejected"] == {"w2012", "w2019"}
     assert done["scale_scores"] == {"w2012", "w2019"}
     assert _hashes(landing) == before
 
