@@ -83,7 +83,7 @@ def test_tidy_registry_file_with_numerator_and_denominator(tmp_path):
 def test_joined_status_keeps_every_distinct_symbol_sorted():
     """The status of an observation joins the distinct SSB symbols of its numerator,
     denominator (and value) cells, sorted; none -> missing (hand-written expectations)."""
-    from evaluation_pipeline.observations import _joined_status
+    from evaluation_pipeline.observations.table import _joined_status
 
     two = pd.DataFrame({"status_numerator": [None, ":", "..", ":", None],
                         "status_denominator": [None, None, ":", ":", "."]})
