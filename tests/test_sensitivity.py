@@ -1,4 +1,4 @@
-"""Rambachan & Roth sensitivity (analysis/sensitivity.py) against the R package HonestDiD's
+"""Rambachan & Roth sensitivity (analysis/sensitivity/) against the R package HonestDiD's
 outputs and against hand computations.
 
 Inputs: ``BCdata_EventStudy`` of the R package HonestDiD (Benzarti & Carloni 2019; 4 pre-
