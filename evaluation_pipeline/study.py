@@ -83,6 +83,65 @@ class Scale(_Strict):
         return self
 
 
+class RosterBlock(_Strict):
+    """One question of the collaboration roster, asked about every other service: ``items``
+    maps each item (a survey column) to the service it asks about."""
+
+    label: Label | None = None
+    items: dict[str, str] = Field(min_length=1)
+    range: tuple[int, int]
+    #: frequency only: answers from this value up count as regular collaboration
+    regular_from: int | None = None
+
+    _lab = field_validator("label", mode="before")(_label)
+
+    @model_validator(mode="after")
+    def _check(self) -> RosterBlock:
+        lo, hi = self.range
+        if lo >= hi:
+            raise ValueError(f"range must be [low, high] with low < high, got [{lo}, {hi}]")
+        services = list(self.items.values())
+        twice = sorted({s for s in services if services.count(s) > 1})
+        if twice:
+            raise ValueError(f"items: service(s) {twice} are asked about by more than one item")
+        if self.regular_from is not None and not lo < self.regular_from <= hi:
+            raise ValueError(f"regular_from must lie in ({lo}, {hi}], got {self.regular_from}")
+        return self
+
+
+class Collaboration(_Strict):
+    """The collaboration roster of the staff survey (``survey.collaboration``): how often,
+    and optionally how well, the respondent's service (their ``role``) works with each other
+    service. Services are the survey's ``roles``."""
+
+    frequency: RosterBlock
+    quality: RosterBlock | None = None
+    #: a directed tie A -> B is a regular tie when at least this share of A's respondents
+    #: answer ``regular_from`` or more about B
+    regular_share: float = Field(0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Collaboration:
+        if self.frequency.regular_from is None:
+            raise ValueError("frequency: regular_from is required (the answer from which "
+                             "collaboration counts as regular, e.g. regular_from: 4)")
+        if self.quality is not None:
+            if self.quality.regular_from is not None:
+                raise ValueError("quality: regular_from belongs to frequency only")
+            extra = sorted(set(self.quality.items.values()) - set(self.frequency.items.values()))
+            if extra:
+                raise ValueError(f"quality: service(s) {extra} have no frequency item")
+        return self
+
+    def items(self) -> list[str]:
+        """Every roster item (frequency, then quality)."""
+        return list(self.frequency.items) + (list(self.quality.items) if self.quality else [])
+
+    def services(self) -> list[str]:
+        """The services asked about, in the order of the frequency items."""
+        return list(self.frequency.items.values())
+
+
 class Survey(_Strict):
     landing: str = "landing/surveys"
     waves: list[Wave] = Field(min_length=1)
@@ -90,6 +149,7 @@ class Survey(_Strict):
     scales: dict[str, Scale] = {}
     free_text: list[str] = []
     other_items: list[str] = []
+    collaboration: Collaboration | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Survey:
@@ -98,6 +158,25 @@ class Survey(_Strict):
             raise ValueError(f"waves: wave ids must be unique, got {ids}")
         if not any(w.role == "baseline" for w in self.waves):
             raise ValueError("waves: at least one wave must have role: baseline")
+        if self.collaboration is not None:
+            c = self.collaboration
+            if not self.roles:
+                raise ValueError("collaboration: needs survey.roles (the services; a "
+                                 "respondent's role is their own service)")
+            unknown = sorted(set(c.services()) - set(self.roles))
+            if unknown:
+                hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(
+                    u, self.roles, n=1)) else repr(u) for u in unknown]
+                raise ValueError(f"collaboration: service(s) {', '.join(hints)} are not "
+                                 f"among survey.roles {self.roles}")
+            scale_items = {i for sc in self.scales.values() for i in sc.items}
+            clash = sorted(set(c.items()) & (scale_items | set(self.other_items)
+                                             | set(self.free_text)))
+            if clash:
+                raise ValueError(f"collaboration: item(s) {clash} are also scale, other or "
+                                 "free-text items")
+            if len(set(c.items())) != len(c.items()):
+                raise ValueError("collaboration: an item is both a frequency and a quality item")
         return self
 
 
