@@ -50,6 +50,11 @@ _EXPORTS = {
     "theme_shift": ".analysis.interviews",
     "intercoder_reliability": ".analysis.interviews",
     "adjust_p": ".analysis.multiplicity",
+    # the collaboration network (survey roster)
+    "tie_table": ".analysis.collaboration",
+    "collaboration_measures": ".analysis.collaboration",
+    "collaboration_change": ".analysis.collaboration",
+    "collaboration_did": ".analysis.collaboration",
     # reliability
     "scale_reliability": ".analysis.reliability",
     "scales_reliability": ".analysis.reliability",

@@ -3,7 +3,7 @@
 The estimators and tests a notebook uses are exported here (``__all__``), imported on first
 use; the modules hold the rest (``did``, ``linear_model``, ``staggered``, ``sensitivity``,
 ``survey``, ``scales``, ``effect_sizes``, ``survey_did``, ``reliability``, ``interviews``,
-``registry``, ``composition``, ``multiplicity``, ``logic_chain``).
+``registry``, ``composition``, ``multiplicity``, ``logic_chain``, ``collaboration``).
 """
 
 from .._lazy import lazy_exports
@@ -33,6 +33,11 @@ _EXPORTS = {
     "response_rates": ".composition",
     "item_distributions": ".composition",
     "adjust_p": ".multiplicity",
+    "tie_table": ".collaboration",
+    "collaboration_measures": ".collaboration",
+    "collaboration_change": ".collaboration",
+    "collaboration_did": ".collaboration",
+    "degree_centralization": ".collaboration",
     "logic_chain_evidence": ".logic_chain",
 }
 
