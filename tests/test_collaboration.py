@@ -314,6 +314,7 @@ def test_thin_kommune_gives_insufficient_rows_and_the_rest_goes_on(planted):
     rows = eff[eff["group"] == "1501"]
     assert rows["estimate"].isna().all()
     assert rows["note"].str.startswith("insufficient data: network:").all()
+    assert (rows["n_unit"] == "respondents").all()  # effects.count_unit for source network
     assert eff[eff["group"] == "1500"]["estimate"].notna().any()
     did = effects_frame(collaboration_did(thin, collaboration(), groups, baseline="b",
                                           wild_bootstrap=0))
@@ -388,6 +389,7 @@ def test_did_with_one_network_kommune_left_is_insufficient_not_an_error():
                                         wild_bootstrap=0))
     assert f["estimate"].isna().all()
     assert f["note"].str.contains("have 0 network, 3 comparison").all()
+    assert (f["n_unit"] == "kommuner").all()
 
 
 def test_sampled_randomization_test_is_close_to_the_exact_one():
@@ -408,3 +410,23 @@ def test_did_rejects_an_unknown_outcome(planted):
     with pytest.raises(AnalysisError, match=r"unknown outcome\(s\) \['tie:barnevern-skole'\]"):
         collaboration_did(answers, collaboration(), groups, baseline="b",
                           outcomes=["density", "tie:barnevern-skole"])
+
+
+def test_study_gives_groups_waves_and_the_roles_order_of_pair_names(planted):
+    answers, groups = planted
+    roles = list(reversed(SERVICES))
+    study = SimpleNamespace(
+        network={k: 2020 for k, g in groups.items() if g == "network"},
+        comparison=[k for k, g in groups.items() if g == "comparison"],
+        baseline_wave="b", followup_waves=["f"], survey=SimpleNamespace(roles=roles))
+    eff = effects_frame(collaboration_change(answers, collaboration(), study, n_boot=20))
+    assert set(eff["contrast"]) == {"f - b"}
+    assert {"network", "comparison", "1500"} <= set(eff["group"])
+    assert "tie:barnevern-skole" in set(eff["outcome"])  # BUP ... skole: roles order
+    assert "tie:skole-barnevern" not in set(eff["outcome"])
+    by_mapping = effects_frame(collaboration_change(answers, collaboration(), groups,
+                                                    baseline="b", n_boot=20))
+    a = eff.set_index(["outcome", "group"])["estimate"]
+    b = by_mapping.set_index(["outcome", "group"])["estimate"]
+    assert a[("tie:barnevern-skole", "network")] == pytest.approx(
+        b[("tie:skole-barnevern", "network")])

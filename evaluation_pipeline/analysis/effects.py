@@ -37,7 +37,9 @@ def count_unit(source: str, contrast: str = "", estimator: str = "") -> str:
     :mod:`evaluation_pipeline.analysis`: every registry Effect is a comparison across kommuner
     (TWFE DiD, event study, Callaway & Sant'Anna); a survey ``network - comparison`` contrast
     counts kommuner (:func:`~evaluation_pipeline.analysis.survey_did.network_effect`), a paired
-    pre/post pairs, any other survey contrast respondents; an interview Effect interviews.
+    pre/post pairs, any other survey contrast respondents; a collaboration ``network``
+    Effect kommuner for ``network - comparison``, else respondents
+    (:mod:`~evaluation_pipeline.analysis.collaboration`); an interview Effect interviews.
     Anything else: ``""`` (unknown, treated as persons)."""
     source, contrast, estimator = str(source), str(contrast), str(estimator)
     if source == "registry":
@@ -46,6 +48,8 @@ def count_unit(source: str, contrast: str = "", estimator: str = "") -> str:
         if "network - comparison" in contrast:
             return "kommuner"
         return "pairs" if estimator.startswith("paired") else "respondents"
+    if source == "network":
+        return "kommuner" if "network - comparison" in contrast else "respondents"
     if source == "interviews":
         return "interviews"
     return ""
