@@ -286,7 +286,8 @@ def test_change_recovers_the_planted_strengthening(planted):
     k = _row(eff, "tie:skole-barnevern", "1500")
     assert k["ci_low"] > 0
     assert (k["source"], k["estimator"], k["n_unit"]) == (
-        "network", "respondent bootstrap (within kommune × wave × role), percentile CI",
+        "network",
+        "respondent bootstrap (Rao–Wu rescaled, within kommune × wave × role), percentile CI",
         "respondents")
     assert k["n_treated"] == answers[(answers["kommune"] == "1500") & (answers["wave"] == "f")][
         "respondent_id"].nunique()

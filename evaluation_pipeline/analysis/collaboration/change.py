@@ -5,6 +5,9 @@ Why a bootstrap: the measures (density, centralization, ...) are non-smooth func
 the answers of a kommune, with no usable standard error formula. The respondents of a kommune
 and wave are a sample of its staff; resampling them **within kommune × wave × role** keeps the
 role mix (who can report which ties) fixed, as in the survey design (stratified by service).
+With a handful of respondents per role the plain bootstrap understates the variance by the
+factor (n - 1) / n, so each draw is Rao & Wu's (1988) rescaled bootstrap for stratified
+samples: n - 1 of a stratum's n respondents drawn with replacement, weighted n / (n - 1).
 The percentile interval of the bootstrap changes is the CI (Efron & Tibshirani 1993, ch. 13);
 it describes sampling uncertainty of the staff answers within the kommuner surveyed, not
 uncertainty about kommuner that were not surveyed (that is the job of :mod:`.did`).
@@ -28,7 +31,8 @@ from .measures import MEASURES, measures_from_sums
 from .ties import RosterMatrix, roster_matrix
 
 #: the estimator of :func:`collaboration_change`
-BOOT_ESTIMATOR = "respondent bootstrap (within kommune × wave × role), percentile CI"
+BOOT_ESTIMATOR = ("respondent bootstrap (Rao–Wu rescaled, within kommune × wave × role), "
+                  "percentile CI")
 #: the fewest respondents a kommune × wave needs for its network measures
 MIN_RESPONDENTS = 5
 
@@ -76,20 +80,27 @@ def pair_names(services: Sequence[str]) -> list[str]:
 
 
 def _draw_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
-    """``(1 + n_boot) × n`` resampling counts: row 0 all ones (the data), then ``n_boot``
-    draws of ``n`` from ``n`` with replacement."""
-    idx = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    c = np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n)
-    return np.vstack([np.ones((1, n)), c]).astype(float)
+    """``(1 + n_boot) × n`` respondent weights: row 0 all ones (the data), then ``n_boot``
+    Rao–Wu rescaled draws -- ``n - 1`` of the ``n`` drawn with replacement, each count times
+    ``n / (n - 1)`` -- whose variance of a stratum mean is the unbiased ``s² / n`` (the plain
+    bootstrap's ``s² (n - 1) / n²`` is too small with a handful of respondents per role). A
+    stratum of one respondent keeps weight 1 (no variance of its own)."""
+    if n < 2 or n_boot == 0:
+        return np.ones((1 + n_boot, n))
+    m = n - 1
+    idx = rng.integers(0, n, size=(n_boot, m)) + n * np.arange(n_boot)[:, None]
+    c = np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n) * (n / m)
+    return np.vstack([np.ones((1, n)), c])
 
 
 def kommune_sums(rm: RosterMatrix, waves: Sequence[str], regular_from: float, n_boot: int,
                  seed: int):
     """Per kommune (sorted): ``(kommune, sums, senders, n_resp)`` with ``sums`` of shape
-    ``(1 + n_boot, W, 5, S, S)`` -- frequency answers, their sum, regular answers, quality
-    answers, their sum, by sender × receiver; row 0 the data, rows 1.. bootstrap draws
-    resampling respondents within kommune × wave × role. ``senders`` ``(W, S)``, ``n_resp``
-    ``(W,)``. One random stream (``seed``) in kommune, wave, role order."""
+    ``(1 + n_boot, W, 5, S, S)`` -- (weighted) frequency answers, their sum, regular
+    answers, quality answers, their sum, by sender × receiver; row 0 the data, rows 1..
+    bootstrap draws resampling respondents within kommune × wave × role. ``senders``
+    ``(W, S)``, ``n_resp`` ``(W,)``. Draws: :func:`_draw_counts`; one random stream
+    (``seed``) in kommune, wave, role order."""
     rng = np.random.default_rng(seed)
     S = len(rm.services)
     F, Q = rm.frequency, rm.quality
@@ -158,8 +169,8 @@ def _effects(values: np.ndarray, n_resp: np.ndarray, outcomes: list[str], setup:
             p = min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)))
             dropped = n_boot - len(boot)
             what = "pair mean frequency" if outcome.startswith("tie:") else "network measure"
-            note = (f"change {contrast} of the {what} in {group}; respondent bootstrap "
-                    f"resampling within kommune × wave × role "
+            note = (f"change {contrast} of the {what} in {group}; Rao–Wu rescaled "
+                    f"respondent bootstrap within kommune × wave × role "
                     f"({n_boot} draws, seed {seed}), percentile CI, p = twice the smaller tail "
                     f"share of the draws at 0; {n0} respondents in {base}, {n1} in {fu}"
                     + (f"; {dropped} draws where the measure is undefined left out"
