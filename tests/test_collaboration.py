@@ -431,3 +431,17 @@ def test_study_gives_groups_waves_and_the_roles_order_of_pair_names(planted):
     b = by_mapping.set_index(["outcome", "group"])["estimate"]
     assert a[("tie:barnevern-skole", "network")] == pytest.approx(
         b[("tie:skole-barnevern", "network")])
+
+
+def test_rao_wu_draws_give_the_unbiased_variance_of_a_stratum_mean():
+    """Rao & Wu (1988): n - 1 of n drawn, weighted n / (n - 1): the draws' variance of the mean
+    is s² / n (s² with n - 1), where the plain bootstrap gives s² (n - 1) / n²."""
+    from evaluation_pipeline.analysis.collaboration.change import _draw_counts
+
+    x = np.array([1.0, 2.0, 2.0, 4.0, 5.0])
+    w = _draw_counts(np.random.default_rng(0), len(x), 200_000)
+    assert np.allclose(w[0], 1) and np.allclose(w.sum(1), len(x))
+    means = w[1:] @ x / len(x)
+    assert means.mean() == pytest.approx(x.mean(), abs=0.005)
+    assert means.var() == pytest.approx(x.var(ddof=1) / len(x), rel=0.02)
+    assert np.allclose(_draw_counts(np.random.default_rng(0), 1, 10), 1)
