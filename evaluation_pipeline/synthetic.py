@@ -13,7 +13,9 @@ sizes (SSB 07459 via FHI), read from the packaged copies in ``evaluation_pipelin
   up to 2019, the 2020 codes 2020–2023 (1507 Ålesund then covered today's 1508 Ålesund and
   1580 Haram) and the 2024 codes from 2024. Cells of a code in a year when it did not exist are
   null with status ``.``, as SSB's statbank shows them.
-- ``surveys/``: a staff survey in three waves (SPSS .sav, CSV, XLSX) with a panel subset.
+- ``surveys/``: a staff survey in three waves (SPSS .sav, CSV, XLSX) with a panel subset and,
+  when study.yaml has ``survey.collaboration``, the collaboration roster
+  (:mod:`evaluation_pipeline.synthetic_roster`).
 - ``interviews/``: one REFI-QDA project (.qdpx) with two coders and a double-coded subset.
 
 The effects planted in the data are documented in :data:`PLANTED`. Identical ``seed`` gives
@@ -49,6 +51,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from . import synthetic_roster as roster  # noqa: E402
+
 REFERENCE = Path(__file__).resolve().parent / "reference"
 POPULATION_FILE = REFERENCE / "population_0-29_by_kommune_2005-2026.csv.gz"
 HISTORY_FILE = REFERENCE / "kommune_code_history_1994-2024.xlsx"
@@ -59,6 +63,9 @@ YEARS = tuple(range(2008, 2026))
 #: first year with the 2020 codes and first year with the 2024 codes
 REFORM_2020 = 2020
 REFORM_2024 = 2024
+#: the example study's survey roles and waves (the planted roster density is stated for them)
+ROLES = ("skole", "barnehage", "PPT", "barnevern", "helsestasjon", "NAV", "politi", "BUP")
+WAVES = ("w2012", "w2016", "w2019")
 
 #: The effects planted in the SYNTHETIC data (what a correct analysis should recover).
 #:
@@ -68,6 +75,8 @@ REFORM_2024 = 2024
 #: registry: additive effect on the rate (completion and NEET in percentage points, child
 #: welfare per 1,000 children 0–17) in a network kommune from its join year on.
 #: interviews: share of interviews (of 20 per round) whose primary coding contains the theme.
+#: collaboration: the roster's planted change (latent frequency, 1–5 metric) and the density of
+#: regular ties it implies by group and wave (see :mod:`evaluation_pipeline.synthetic_roster`).
 PLANTED: dict[str, Any] = {
     "survey": {
         "samarbeid": {"w2016": 0.50, "w2019": 0.70},
@@ -102,6 +111,10 @@ PLANTED: dict[str, Any] = {
         "double_coded": 8,
         "agreement_code_presence": 0.85,
     },
+    "collaboration": {
+        **roster.PLANTED,
+        "density": roster.model_density(list(ROLES), list(WAVES), WAVES[0]),
+    },
 }
 
 # --------------------------------------------------------------------------------------------
@@ -109,8 +122,11 @@ PLANTED: dict[str, Any] = {
 
 
 def _rng(seed: int, part: int) -> np.random.Generator:
-    """An independent generator per part of the study (registry, survey, interviews)."""
-    child = np.random.SeedSequence(seed).spawn(4)[part]
+    """An independent generator per part of the study (0 registry, 1 survey, 2 interviews,
+    3 survey "don't know" codes, 4 collaboration roster). Child ``part`` of the seed's
+    SeedSequence is the same however many children are spawned, so a new part leaves the
+    draws of the others unchanged."""
+    child = np.random.SeedSequence(seed).spawn(5)[part]
     return np.random.Generator(np.random.PCG64(child))
 
 
@@ -785,6 +801,16 @@ def _write_sav(path: Path, df: pd.DataFrame, study: dict, rng: np.random.Generat
     scales = study["survey"]["scales"]
     items = [i for spec in scales.values() for i in spec["items"]]
     roles = list(study["survey"]["roles"])
+    collab = study["survey"].get("collaboration") or {}
+    blocks = [
+        (collab[b]["items"], labels, wording)
+        for b, labels, wording in (
+            ("frequency", roster.FREQUENCY_LABELS, roster.FREQUENCY_WORDING),
+            ("quality", roster.QUALITY_LABELS, roster.QUALITY_WORDING),
+        )
+        if collab.get(b)
+    ]
+    roster_items = [i for block, _, _ in blocks for i in block if i in df.columns]
     out = pd.DataFrame(
         {
             "respondent_id": df["respondent_id"],
@@ -797,6 +823,8 @@ def _write_sav(path: Path, df: pd.DataFrame, study: dict, rng: np.random.Generat
         col = df[item].astype("float64")
         dont_know = (rng.random(len(col)) < DONT_KNOW_SHARE) & col.notna().to_numpy()
         out[item] = col.mask(dont_know, float(DONT_KNOW))
+    for item in roster_items:  # no "don't know" code: empty = system missing
+        out[item] = df[item].astype("float64")
     kommuner = sorted(df["kommune"].unique())
     value_labels: dict[str, dict[int | float, str]] = {
         "kommune": {int(k): k for k in kommuner},
@@ -811,6 +839,11 @@ def _write_sav(path: Path, df: pd.DataFrame, study: dict, rng: np.random.Generat
         "role": "Tjeneste / rolle",
     }
     labels.update({i: ITEM_WORDING.get(i, i) for i in items})
+    for block, value_text, wording in blocks:
+        for item, service in block.items():
+            if item in roster_items:
+                value_labels[item] = dict(value_text)
+                labels[item] = wording.format(service=service)
     pyreadstat.write_sav(
         out,
         str(path),
@@ -819,8 +852,16 @@ def _write_sav(path: Path, df: pd.DataFrame, study: dict, rng: np.random.Generat
         note="SYNTHETIC data generated by evaluation_pipeline.synthetic; no real respondents.",
         variable_value_labels=value_labels,
         missing_ranges={i: [DONT_KNOW] for i in items},
-        variable_measure={**{i: "ordinal" for i in items}, "kommune": "nominal", "role": "nominal"},
-        variable_format={**{i: "F1.0" for i in items}, "kommune": "F4.0", "role": "F1.0"},
+        variable_measure={
+            **{i: "ordinal" for i in items + roster_items},
+            "kommune": "nominal",
+            "role": "nominal",
+        },
+        variable_format={
+            **{i: "F1.0" for i in items + roster_items},
+            "kommune": "F4.0",
+            "role": "F1.0",
+        },
     )
     raw = bytearray(path.read_bytes())
     # the .sav header embeds the creation date and time (offsets 92 and 101): fix them
@@ -860,6 +901,8 @@ def _write_xlsx(path: Path, df: pd.DataFrame, sheet: str, when: dt.datetime) -> 
 
 def _generate_surveys(dest: Path, study: dict, seed: int) -> dict[str, Any]:
     frames = _survey_frames(study, seed)
+    if study["survey"].get("collaboration"):
+        frames = roster.roster_answers(frames, study, _rng(seed, 4))
     rng = _rng(seed, 3)
     summary: dict[str, Any] = {}
     for wave, df in zip(study["survey"]["waves"], frames, strict=True):

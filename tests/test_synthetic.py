@@ -306,10 +306,11 @@ def _survey(study_dir: Path, study: dict) -> dict[str, pd.DataFrame]:
 def test_survey_columns_waves_and_panel(study_dir: Path, study: dict) -> None:
     sv = study["survey"]
     items = [i for s in sv["scales"].values() for i in s["items"]]
+    roster = [i for b in ("frequency", "quality") for i in sv["collaboration"][b]["items"]]
     frames = _survey(study_dir, study)
     kommuner = {str(k) for k in study["network"]} | {str(c) for c in study["comparison"]}
     for wave, df in frames.items():
-        assert list(df.columns) == ["respondent_id", "wave", "kommune", "role", *items]
+        assert list(df.columns) == ["respondent_id", "wave", "kommune", "role", *items, *roster]
         assert set(df["wave"]) == {wave}
         assert 1300 <= len(df) <= 1700
         assert df["respondent_id"].str.fullmatch(r"R\d{6}").all()
@@ -376,6 +377,163 @@ def test_survey_planted_effect_recovered(study_dir: Path, study: dict, scale_nam
         assert abs(change - PLANTED["survey"][scale_name][wave]) < 0.05, (wave, change)
         comp = means[wave][1] - means["w2012"][1]
         assert abs(comp - PLANTED["survey"]["comparison_trend"][wave]) < 0.06, (wave, comp)
+
+
+# ----------------------------------------------------------------------------- roster
+
+#: the example's directed ties whose model mean frequency is at least 3.5 (P(answer >= 4) >=
+#: 0.5), counted by hand from the pair levels and effects in synthetic_roster.py: at baseline
+#: skole<->PPT, skole<->helsestasjon, barnehage<->PPT, barnehage<->helsestasjon (8 of 56); in
+#: the network's follow-ups also skole<->barnevern, barnevern<->helsestasjon (planted),
+#: PPT<->BUP, barnevern<->BUP and politi->barnevern (17 of 56)
+HAND_DENSITY = {"baseline": 8 / 56, "network_followup": 17 / 56}
+
+
+def _roster(study: dict) -> tuple[dict[str, str], dict[str, str]]:
+    c = study["survey"]["collaboration"]
+    return c["frequency"]["items"], c["quality"]["items"]
+
+
+def _density(df: pd.DataFrame, study: dict) -> tuple[float, dict]:
+    """Share of directed ties A -> B (A = role) on which at least half of A's respondents
+    answer 4 or more, and each tie's (mean answer, variance of the mean)."""
+    freq, _ = _roster(study)
+    roles = study["survey"]["roles"]
+    regular, means = 0, {}
+    for a in roles:
+        own = df[df["role"] == a]
+        for item, b in freq.items():
+            if a == b:
+                continue
+            x = own[item].dropna().astype(float)
+            regular += (x >= 4).mean() >= 0.5
+            means[(a, b)] = (x.mean(), x.var() / len(x) if len(x) else np.nan)
+    return regular / (len(roles) * (len(roles) - 1)), means
+
+
+def _by_group(study_dir: Path, study: dict) -> dict[tuple[str, str], tuple[float, dict]]:
+    network = {str(k) for k in study["network"]}
+    out = {}
+    for wave, df in _survey(study_dir, study).items():
+        net = df["kommune"].isin(network)
+        out[("network", wave)] = _density(df[net], study)
+        out[("comparison", wave)] = _density(df[~net], study)
+    return out
+
+
+def test_roster_own_service_empty_range_and_routing(study_dir: Path, study: dict) -> None:
+    freq, qual = _roster(study)
+    assert list(freq) == [f"ofte_{r.lower()}" for r in study["survey"]["roles"]]
+    assert list(qual) == [f"godt_{r.lower()}" for r in study["survey"]["roles"]]
+    for wave, df in _survey(study_dir, study).items():
+        for items in (freq, qual):
+            for item, service in items.items():
+                assert df.loc[df["role"] == service, item].isna().all(), (wave, item)
+                other = df.loc[df["role"] != service, item]
+                assert set(other.dropna().unique()) <= {1, 2, 3, 4, 5}, (wave, item)
+                assert other.notna().mean() > 0.6, (wave, item)
+        f = pd.concat([df.loc[df["role"] != s, i] for i, s in freq.items()])
+        assert 0.01 < f.isna().mean() < 0.04, wave  # item non-response about 2 %
+        for fi, qi in zip(freq, qual, strict=True):
+            never = df[fi] == 1
+            assert df.loc[never, qi].isna().all(), (wave, qi)  # no quality after "never"
+
+
+def test_roster_sav_labels(study_dir: Path, study: dict) -> None:
+    import pyreadstat
+
+    freq, qual = _roster(study)
+    _, meta = pyreadstat.read_sav(study_dir / study["survey"]["waves"][0]["file"],
+                                  metadataonly=True)
+    for item, service in freq.items():
+        assert meta.variable_value_labels[item][1] == "Aldri"
+        assert meta.variable_value_labels[item][5] == "Ukentlig eller oftere"
+        assert service in meta.column_names_to_labels[item]
+        assert item not in meta.missing_ranges  # empty = system missing, no code
+    for item in qual:
+        assert meta.variable_value_labels[item][5] == "Svært godt"
+
+
+def test_roster_is_a_plausible_network_varying_by_kommune(study_dir: Path, study: dict) -> None:
+    frames = _survey(study_dir, study)
+    base = frames["w2012"]
+    _, means = _density(base, study)
+    for strong in [("skole", "PPT"), ("PPT", "skole"), ("helsestasjon", "barnehage"),
+                   ("barnehage", "helsestasjon")]:
+        assert means[strong][0] > 3.8, strong
+    for weak in [("politi", "barnehage"), ("barnehage", "politi")]:
+        assert means[weak][0] < 2.0, weak
+    # kommune-level variation: a respondent's answers minus the tie means (role -> service)
+    # differ between kommuner beyond sampling noise (one-way ANOVA)
+    from scipy.stats import f_oneway
+
+    freq, qual = _roster(study)
+    long = base.melt(id_vars=["respondent_id", "kommune", "role"], value_vars=list(freq),
+                     var_name="item", value_name="answer").dropna(subset=["answer"])
+    long["resid"] = long["answer"] - long.groupby(["role", "item"])["answer"].transform("mean")
+    person = long.groupby(["kommune", "respondent_id"])["resid"].mean().reset_index()
+    assert f_oneway(*[g["resid"] for _, g in person.groupby("kommune")]).pvalue < 0.001
+    # quality goes with frequency (same respondent, same service)
+    pairs = pd.concat([pd.DataFrame({"f": df[list(freq)].to_numpy(float).ravel(),
+                                     "q": df[list(qual)].to_numpy(float).ravel()})
+                       for df in frames.values()]).dropna()
+    assert pairs["f"].corr(pairs["q"], method="spearman") > 0.3
+
+
+def test_roster_planted_change_recovered(study_dir: Path, study: dict) -> None:
+    planted = PLANTED["collaboration"]
+    # the stated model density is the hand count
+    for group in ("network", "comparison"):
+        assert planted["density"][group]["w2012"] == pytest.approx(HAND_DENSITY["baseline"],
+                                                                   abs=1e-4)
+        for wave in ("w2016", "w2019"):
+            want = HAND_DENSITY["network_followup" if group == "network" else "baseline"]
+            assert planted["density"][group][wave] == pytest.approx(want, abs=1e-4)
+    got = _by_group(study_dir, study)
+    for wave in ("w2016", "w2019"):
+        net = got[("network", wave)][0] - got[("network", "w2012")][0]
+        comp = got[("comparison", wave)][0] - got[("comparison", "w2012")][0]
+        want = planted["density"]["network"][wave] - planted["density"]["network"]["w2012"]
+        assert net > 0.1 and abs(net - want) < 0.05, (wave, net, want)
+        assert abs(comp) < 0.06, (wave, comp)
+        # the planted ties, both directions: the network's change beats the comparison's
+        # (95 % CI above 0) by the planted latent difference within 3 standard errors; the
+        # answers are rounded and clipped at 5, which takes up to 0.2 off
+        for tie, by_wave in planted["ties"].items():
+            a, b = tie.split("-")
+            latent = (planted["network_all_ties"][wave] + by_wave[wave]
+                      - planted["comparison_trend"][wave])
+            for x, y in ((a, b), (b, a)):
+                did, se = _tie_did(got, wave, (x, y))
+                assert did - 1.96 * se > 0, (wave, x, y, did, se)
+                assert latent - 0.2 - 3 * se < did < latent + 3 * se, (wave, x, y, did, latent)
+        # a tie without a tie-specific effect moves by about the common rise only
+        did, se = _tie_did(got, wave, ("skole", "PPT"))
+        assert did < planted["network_all_ties"][wave] + 3 * se
+
+
+def _tie_did(got: dict, wave: str, tie: tuple[str, str]) -> tuple[float, float]:
+    """Network minus comparison change of a tie's mean answer from w2012 to ``wave``, and its
+    standard error (the four means as independent samples; the panel overlap makes it a
+    little conservative)."""
+    cells = [got[(g, w)][1][tie] for g in ("network", "comparison") for w in (wave, "w2012")]
+    did = cells[0][0] - cells[1][0] - (cells[2][0] - cells[3][0])
+    return did, float(np.sqrt(sum(v for _, v in cells)))
+
+
+def test_roster_has_its_own_random_stream(tmp_path: Path, study_dir: Path) -> None:
+    """Without the roster block the wave files hold exactly the same other columns."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    study = yaml.safe_load((EXAMPLE / "study.yaml").read_text(encoding="utf-8"))
+    del study["survey"]["collaboration"]
+    (plain / "study.yaml").write_text(yaml.safe_dump(study, allow_unicode=True, sort_keys=False),
+                                      encoding="utf-8")
+    generate_example_study(plain)
+    with_roster = _survey(study_dir, study)
+    for wave, df in _survey(plain, study).items():
+        pd.testing.assert_frame_equal(with_roster[wave][list(df.columns)], df)
+        assert len(with_roster[wave].columns) == len(df.columns) + 16
 
 
 # ----------------------------------------------------------------------------- interviews

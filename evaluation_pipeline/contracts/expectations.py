@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .report import _listed
-from .spec import _TYPES, Contract, TableRule, When, _resolve
+from .spec import _TYPES, Contract, TableRule, When, _resolve, roster_blocks
 
 
 def _expected_text(exp, description: str) -> str:
@@ -18,9 +18,11 @@ def _expected_text(exp, description: str) -> str:
     kw = {k: getattr(exp, k, None) for k in ("column", "value_set", "regex", "min_value",
                                                "max_value")}
     kind = type(exp).__name__
-    scale = re.search(r"\((\w+): (-?[\d.]+)-(-?[\d.]+)\)$", description)
-    if scale:  # a scale's response range (scale_ranges)
-        return f"an answer from {scale.group(2)} to {scale.group(3)} (scale {scale.group(1)})"
+    scale = re.search(r"\(([\w.]+): (-?[\d.]+)-(-?[\d.]+)\)$", description)
+    if scale:  # a scale's or roster block's response range (scale_ranges, roster_ranges)
+        name = scale.group(1)
+        what = (f"survey.{name}" if name.startswith("collaboration.") else f"scale {name}")
+        return f"an answer from {scale.group(2)} to {scale.group(3)} ({what})"
     if kind == "ExpectColumnToExist":
         return f"a column {kw.get('column')!r}"
     if kind == "ExpectColumnValuesToNotBeNull":
@@ -43,9 +45,47 @@ def _scale_range_column(scale: str) -> str:
     return f"_in_scale_range[{scale}]"
 
 
+def _roster_range_column(block: str) -> str:
+    return f"_in_roster_range[{block}]"
+
+
+def _roster_columns(out: pd.DataFrame, contract: Contract, study) -> dict[str, Any]:
+    """``roster_ranges``: one boolean per roster block (not the block's item, missing, or
+    inside its range). ``roster_own_service``: False where a respondent answers the roster item
+    about their own service (their role), with the offending answer in words."""
+    rules = {r.study_rule for r in contract.row_rules}
+    blocks = roster_blocks(study)
+    if not blocks or not {"item", "value", "role"} <= set(out.columns):
+        return {}
+    extra: dict[str, Any] = {}
+    value = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    missing = value.isna().to_numpy()
+    if "roster_ranges" in rules:
+        for name, block in blocks.items():
+            lo, hi = block.range
+            on_block = out["item"].isin(list(block.items)).to_numpy(bool)
+            extra[_roster_range_column(name)] = (
+                ~on_block | missing | value.between(lo, hi).to_numpy())
+    if "roster_own_service" in rules:
+        service = {i: s for block in blocks.values() for i, s in block.items.items()}
+        about = out["item"].astype("string").map(service).astype("string")
+        own = (about == out["role"].astype("string")).fillna(False).to_numpy(bool) & ~missing
+        text = pd.Series(pd.NA, index=out.index, dtype="object")
+        if own.any():
+            text[own] = [f"role {r!r} answers {i} = {v:g} about its own service" for r, i, v in
+                         zip(out.loc[own, "role"], out.loc[own, "item"], value[own],
+                             strict=True)]
+        extra["_not_own_service"] = ~own
+        extra["_own_service_answer"] = text
+    return extra
+
+
 def _derived(df: pd.DataFrame, contract: Contract, study) -> pd.DataFrame:
     """Columns some rules need that the table does not carry."""
     out = df
+    roster = _roster_columns(out, contract, study)
+    if roster:
+        out = out.assign(**roster)
     if (any(r.study_rule == "scale_ranges" for r in contract.row_rules)
             and getattr(study, "survey", None) and {"item", "value"} <= set(df.columns)):
         # one boolean per scale: not an answer to the scale's items, missing, or inside the
@@ -162,6 +202,21 @@ def _expectations(contract: Contract, study, columns: set[str]) -> list[tuple[An
                         column=_scale_range_column(sname), value_set=[True]),
                     f"{rule.name}[{sname}]", True,
                     f"{rule.description} ({sname}: {lo}-{hi})", "value", examples_from="value")
+        elif rule.study_rule == "roster_ranges":
+            for bname, block in roster_blocks(study).items():
+                lo, hi = block.range
+                if _roster_range_column(bname) not in columns:
+                    continue
+                add(gxe.ExpectColumnValuesToBeInSet(
+                        column=_roster_range_column(bname), value_set=[True]),
+                    f"{rule.name}[{bname}]", True,
+                    f"{rule.description} (collaboration.{bname}: {lo}-{hi})", "value",
+                    examples_from="value")
+        elif rule.study_rule == "roster_own_service":
+            if "_not_own_service" in columns:
+                add(gxe.ExpectColumnValuesToBeInSet(column="_not_own_service", value_set=[True]),
+                    rule.name, True, rule.description, "value",
+                    examples_from="_own_service_answer")
         elif rule.study_rule == "kommune_valid_in_year":
             add(gxe.ExpectColumnValuesToBeInSet(
                     column="_kommune_valid_in_year", value_set=[True],

@@ -44,13 +44,16 @@ class Failure:
     example_rows: tuple = ()
     #: the landing file(s) of the example rows, when the table names them (a ``file`` column)
     files: tuple = ()
+    #: what to do, in words (a missing item: where study.yaml declares it, did you mean ...)
+    hint: str = ""
 
     def __str__(self) -> str:
         where = f" (column {self.column})" if self.column else ""
         # examples that are only True/False (a derived check column) name nothing
         shown = [e for e in self.examples if not isinstance(e, bool)]
         ex = f"; e.g. {', '.join(map(repr, shown))}" if shown else ""
-        return f"{self.rule}{where}: {self.count} failing{ex} — {self.description}"
+        hint = f"; hint: {self.hint}" if self.hint else ""
+        return f"{self.rule}{where}: {self.count} failing{ex} — {self.description}{hint}"
 
     def example_text(self) -> str:
         """Up to three examples: distinct values with their row, or the values alone."""
@@ -163,6 +166,7 @@ class ValidationReport:
                     f"study.yaml and {str(f.examples[0])[len('missing: '):]} is missing: "
                     "renamed in the file? Rename it back in the file, or use the new name "
                     "in study.yaml.")
+        out += [f"  hint: {f.hint}." for f in self.failures if f.hint]
         return "\n".join(out)
 
     def raise_for_failures(self, source: str | Path, max_rejected: int = 0) -> None:

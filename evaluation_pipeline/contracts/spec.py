@@ -66,7 +66,8 @@ class RowRule(_Strict):
     between: tuple[float | None, float | None] | None = None
     when: When | list[When] | None = None  # a list: every condition holds
     pair: Pair | None = None
-    study_rule: str | None = Field(None, pattern="^(scale_ranges|kommune_valid_in_year)$")
+    study_rule: str | None = Field(
+        None, pattern="^(scale_ranges|kommune_valid_in_year|roster_ranges|roster_own_service)$")
 
 
 class TableRule(_Strict):
@@ -139,9 +140,12 @@ def study_values(study, name: str) -> list[Any] | int | None:
             if not survey:
                 return None
             items = [i for s in scales.values() for i in s.items]
-            return items + list(survey.free_text) + list(survey.other_items)
+            roster = survey.collaboration.items() if survey.collaboration else []
+            return items + roster + list(survey.free_text) + list(survey.other_items)
         case "scale_items":
             return [i for s in scales.values() for i in s.items] or None
+        case "roster_items":
+            return survey.collaboration.items() if survey and survey.collaboration else None
         case "interview_rounds":
             ivs = study.interviews
             return [r.id for r in ivs.rounds] if ivs and ivs.rounds else None
@@ -154,6 +158,30 @@ def study_values(study, name: str) -> list[Any] | int | None:
         case "min_respondents_per_kommune":
             return study.validation.min_respondents_per_kommune
     raise ContractError(f"unknown study value {name!r} in a contract")
+
+
+def roster_blocks(study) -> dict[str, Any]:
+    """The study's collaboration roster blocks by name (``frequency``, ``quality``)."""
+    survey = getattr(study, "survey", None)
+    c = survey.collaboration if survey else None
+    if c is None:
+        return {}
+    return {"frequency": c.frequency, **({"quality": c.quality} if c.quality else {})}
+
+
+def item_keys(study) -> dict[str, str]:
+    """Every survey item the study declares -> the study.yaml key that declares it (e.g.
+    ``survey.collaboration.frequency.items``), for messages about a missing item."""
+    survey = getattr(study, "survey", None)
+    if not survey:
+        return {}
+    keys = {i: f"survey.scales.{name}.items" for name, s in survey.scales.items()
+            for i in s.items}
+    for name, block in roster_blocks(study).items():
+        keys.update({i: f"survey.collaboration.{name}.items" for i in block.items})
+    keys.update({i: "survey.free_text" for i in survey.free_text})
+    keys.update({i: "survey.other_items" for i in survey.other_items})
+    return keys
 
 
 def _resolve(study, ref: Any) -> Any:

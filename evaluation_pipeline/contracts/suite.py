@@ -4,6 +4,7 @@ GX Data Docs) and collecting the result into a :class:`ValidationReport`: :func:
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 from ..memory import release_memory
 from .expectations import _derived, _expectations, _group_counts
 from .report import MAX_EXAMPLES, TABLE_EXAMPLES, Failure, ValidationReport
-from .spec import _resolve, load_contract
+from .spec import _resolve, item_keys, load_contract, study_values
 
 #: validating at least this many rows is followed by :func:`release_memory`
 RELEASE_MEMORY_ROWS = 500_000
@@ -113,7 +114,7 @@ def _validate(table_name: str, df: pd.DataFrame, study, *, data_docs: Path | Non
         warnings.simplefilter("ignore")
         result, page = _run_suite(name, frame, expectations, data_docs)
         report.data_docs = page
-        _collect(report, result, frame)
+        _collect(report, result, frame, study)
         # per-group counts judge the rows that would be kept (rejected rows don't count)
         need = [c for c in dict.fromkeys(
             c for r in contract.table_rules if r.count_distinct and r.per
@@ -144,7 +145,26 @@ def _validate(table_name: str, df: pd.DataFrame, study, *, data_docs: Path | Non
     return report
 
 
-def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None) -> None:
+def _missing_items_hint(missing: list, frame: pd.DataFrame, column: str, study) -> str:
+    """Where study.yaml declares each missing item, and the closest undeclared item the table
+    has instead (a renamed column): "ofte_barnevern (study.yaml
+    survey.collaboration.frequency.items; did you mean 'ofte_barnvern'?)"."""
+    if study is None or column != "item":
+        return ""
+    keys = item_keys(study)
+    declared = set(map(str, study_values(study, "survey_items") or []))
+    undeclared = sorted(set(frame[column].dropna().astype(str)) - declared)
+    parts = []
+    for m in map(str, missing):
+        near = difflib.get_close_matches(m, undeclared, n=1, cutoff=0.6)
+        where = f"study.yaml {keys[m]}" if m in keys else "study.yaml"
+        parts.append(f"{m} ({where}" + (f"; did you mean {near[0]!r}?)" if near else ")"))
+    return ("not in the file: " + ", ".join(parts) + ". Rename the column in the file, or "
+            "the item in study.yaml")
+
+
+def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None,
+             study=None) -> None:
     for r in result.results:
         if r.success:
             continue
@@ -169,6 +189,7 @@ def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None
             examples = [err.splitlines()[0][:200]]
         example_rows: tuple = ()
         files: tuple = ()
+        hint = ""
         column = meta.get("column")
         shown = source or column
         if r.expectation_config.type == "expect_column_distinct_values_to_contain_set" \
@@ -180,6 +201,7 @@ def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None
             if missing:
                 examples = ["missing: " + ", ".join(map(str, missing))]
                 count = len(missing)
+                hint = _missing_items_hint(missing, frame, column, study)
         elif idx and frame is not None and shown in frame.columns:
             seen: set[str] = set()
             for i in idx:
@@ -205,6 +227,7 @@ def _collect(report: ValidationReport, result, frame: pd.DataFrame | None = None
             expected=meta.get("expected", ""),
             example_rows=example_rows,
             files=files,
+            hint=hint,
         ))
 
 

@@ -419,6 +419,12 @@ def _renamed_item() -> bytes:
     return _w2016_edit(edit)
 
 
+def _renamed_roster_item() -> bytes:
+    def edit(header, rows):
+        header[header.index("ofte_barnevern")] = "ofte_barnvern"
+    return _w2016_edit(edit)
+
+
 def _thin_kommune() -> bytes:
     def edit(header, rows):
         k = header.index("kommune")
@@ -452,6 +458,9 @@ FILES: dict[str, object] = {
     "contract/staff_unknown_role.csv": _set(3, "role", "rektor"),
     "contract/staff_renamed_item.csv": _renamed_item,
     "contract/staff_too_few_respondents.csv": _thin_kommune,
+    "contract/staff_roster_renamed_item.csv": _renamed_roster_item,
+    "contract/staff_roster_out_of_range.csv": _set(2, "ofte_skole", "7"),
+    "contract/staff_roster_own_service.csv": _set(1, "ofte_skole", "4"),
     "contract/registry_numerator_above_denominator.csv": lambda: tidy(
         ["1508,2015,completion_5y,120,100,120.0,"]),
     "contract/registry_expired_code.csv": lambda: tidy(["1504,2021,completion_5y,80,100,80.0,"]),
