@@ -179,9 +179,7 @@ def _draw(ax: plt.Axes, ties: pd.DataFrame, services: Sequence[str], scale: _Sca
     for s in services:
         x, y = pos[s]
         ha = "center" if abs(x) < 0.2 else ("left" if x > 0 else "right")
-        va = "center" if abs(y) >= 0.2 and abs(x) >= 0.2 else ("bottom" if y > 0 else "top")
-        if abs(x) >= 0.2 and abs(y) < 0.2:
-            va = "center"
+        va = "center" if abs(x) >= 0.2 else ("bottom" if y > 0 else "top")
         ax.text(1.2 * x, 1.2 * y, labels.get(s, s), ha=ha, va=va, fontsize=8.5, zorder=4)
     ax.set_xlim(-1.55, 1.55)
     ax.set_ylim(-1.4, 1.4)
