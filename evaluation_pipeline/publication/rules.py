@@ -10,7 +10,8 @@ theme's interviews), the cells within each margin go through primary and seconda
 of persons behind them (:func:`suppress_effects`), and the logic chain's evidence hides an
 estimate its Effect row hides (:func:`suppress_logic_chain`). The kommune profiles' rules are
 here too: their registry rates (:func:`suppress_rates`) and their survey n per kommune × wave
-(:func:`survey_n_published`).
+(:func:`survey_n_published`). The collaboration network's tie tables are protected by
+:func:`suppress_ties` (in :mod:`.ties`, re-exported here).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "suppress_small_cells",
     "suppress_theme_role",
     "survey_n_published",
+    "suppress_ties",
 ]
 
 
@@ -388,3 +390,9 @@ def survey_n_published(scores: pd.DataFrame, study) -> pd.DataFrame:
             else:
                 hide((out["scale"] == scale) & (out["wave"] == wave)
                      & (out["kommune"] == "Total"))
+
+
+# --------------------------------------------------------------------------------------------
+# The collaboration network's tie tables (kept in their own module for size)
+
+from .ties import suppress_ties  # noqa: E402

@@ -788,3 +788,39 @@ def study_labels(study) -> tuple[dict[str, str], dict[str, str], dict[str, str]]
         if study.survey else {}
     kommuner = {c: kommune_name(c) for c in study.kommuner}
     return ind, scales, kommuner
+
+
+# The collaboration network (issue 25): sociograms and the tie-change heatmap
+# (report.sociogram); kept together here so the other labels stay untouched
+LABELS["nb"].update({
+    "network.strength.mean_frequency": "Linjebredde: hvor ofte (gjennomsnitt {lo}–{hi})",
+    "network.strength.share_regular": "Linjebredde: andel som samarbeider jevnlig",
+    "network.floor": "Bånd under {floor} er ikke tegnet",
+    "network.quality": "Hvor godt samarbeidet fungerer (gjennomsnitt {lo}–{hi})",
+    "network.no_quality": "kvalitet ikke målt",
+    "network.quality_unknown": "kvalitet ukjent (n < {k})",
+    "network.unknown": "ukjent (under n < {k})",
+    "network.panel_wave": "runde {wave}",
+    "network.from": "Fra (respondentenes tjeneste)",
+    "network.to": "Til (tjenesten det spørres om)",
+    "network.did": "Endring i bånd, nettverk − sammenligning",
+    "network.did_colorbar": "Forskjell-i-forskjeller ({measure})",
+    "network.suppressed_cell": ": prikket (for få svar)",
+    "network.missing_cell": "– ikke beregnet",
+})
+LABELS["en"].update({
+    "network.strength.mean_frequency": "Line width: how often (mean {lo}–{hi})",
+    "network.strength.share_regular": "Line width: share who collaborate regularly",
+    "network.floor": "Ties below {floor} are not drawn",
+    "network.quality": "How well the collaboration works (mean {lo}–{hi})",
+    "network.no_quality": "quality not measured",
+    "network.quality_unknown": "quality unknown (n < {k})",
+    "network.unknown": "unknown (n < {k})",
+    "network.panel_wave": "wave {wave}",
+    "network.from": "From (respondents' service)",
+    "network.to": "To (service asked about)",
+    "network.did": "Change in ties, network − comparison",
+    "network.did_colorbar": "Difference-in-differences ({measure})",
+    "network.suppressed_cell": ": suppressed (too few answers)",
+    "network.missing_cell": "– not estimated",
+})

@@ -49,6 +49,36 @@ VERDICT_COLOURS = {
     "insufficient_data": "#DDDDDD",
 }
 
+#: the colour of each service (a study's ``survey.roles``) in the collaboration network's
+#: figures, the same in every figure; a service not named here gets a colour of
+#: :data:`SERVICE_FALLBACK` by its place in the study's order (:func:`service_colours`)
+SERVICE_COLOURS = {
+    "skole": OKABE_ITO["blue"],
+    "barnehage": OKABE_ITO["sky_blue"],
+    "ppt": OKABE_ITO["bluish_green"],
+    "barnevern": OKABE_ITO["vermillion"],
+    "helsestasjon": OKABE_ITO["reddish_purple"],
+    "nav": OKABE_ITO["orange"],
+    "politi": OKABE_ITO["black"],
+    "bup": OKABE_ITO["yellow"],
+}
+SERVICE_FALLBACK = ["#777777", "#882255", "#44AA99", "#332288", "#DDCC77", "#117733",
+                    "#AA4499", "#88CCEE"]  # Tol's "muted" palette, after grey
+
+#: the colour of a tie whose quality is not known, and of a suppressed ("unknown") tie
+TIE_NO_QUALITY = "#8C8C8C"
+TIE_UNKNOWN = "#BDBDBD"
+
+
+def service_colours(services: list[str]) -> dict[str, str]:
+    """The colour of each service: :data:`SERVICE_COLOURS` by name (case-insensitive), the
+    others from :data:`SERVICE_FALLBACK` in the order given (the study's roles)."""
+    out, spare = {}, iter(SERVICE_FALLBACK * (1 + len(services) // len(SERVICE_FALLBACK)))
+    for s in services:
+        out[s] = SERVICE_COLOURS.get(str(s).lower()) or next(spare)
+    return out
+
+
 #: colours for a sequence of things without a fixed meaning (waves, rounds, estimators)
 SEQUENCE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple",
                                    "sky_blue", "vermillion", "yellow", "black")]
