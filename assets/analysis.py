@@ -311,7 +311,7 @@ def intercoder_agreement(coded_segments_valid: pd.DataFrame) -> pd.DataFrame:
 
 #: the asset holding each source's Effect rows (the inputs of ``effects``)
 EFFECT_INPUTS = {"survey": "survey_effects", "registry": "registry_effects",
-                 "interviews": "theme_shifts"}
+                 "interviews": "theme_shifts", "network": "collaboration_effects"}
 
 
 def effects_asset(sources: list[str]) -> dg.AssetsDefinition:

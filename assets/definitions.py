@@ -7,13 +7,19 @@ study (the command line, the tests, ``deploy/code_location.py``)."""
 
 import dagster as dg
 
-from . import analysis, harmonize, ingest, report, validate
+from . import analysis, collaboration, harmonize, ingest, report, validate
 from .analysis import effects_asset
 from .logic_chain import logic_chain_evidence_asset
 from .partitions import survey_waves
 from .profiles import PROFILE_JOB, profile_definitions
 from .report import study_report_asset
-from .resources import StudyResource, default_study_path, load_study, study_sources
+from .resources import (
+    SOURCES,
+    StudyResource,
+    default_study_path,
+    load_study,
+    study_sources,
+)
 from .sensors import (
     build_automation_sensor,
     build_registry_schedule,
@@ -24,7 +30,7 @@ from .warehouse_io import io_manager_for
 
 #: the modules whose assets belong to the sources (and the shared reference tables); the
 #: combining assets (effects, logic chain, report, profiles) are added per study
-ALL_MODULES = [ingest, validate, harmonize, analysis, report]
+ALL_MODULES = [ingest, validate, harmonize, analysis, collaboration, report]
 WAVE_JOB = "survey_wave_job"
 STUDY_JOB = "study_job"
 REGISTRY_JOB = "registry_refresh_job"
@@ -51,6 +57,10 @@ SOURCE_ASSETS = {
                  "registry_effects", "registry_event_study", "registry_pretrend_tests",
                  "registry_group_rates", "registry_reference", "registry_sensitivity",
                  "registry_breakdown"},
+    # the collaboration roster (survey.collaboration): per wave, then the effects of all
+    "network": {"collaboration_answers", "collaboration_ties", "collaboration_ties_pooled",
+                "collaboration_measures", "collaboration_measures_pooled",
+                "collaboration_effects"},
 }
 #: the assets that combine the sources (their inputs are the present sources' assets)
 COMBINING_ASSETS = ["effects", "logic_chain_evidence", "study_report"]
@@ -71,20 +81,24 @@ def build_definitions(study_path: str | None = None, *,
                       ) -> dg.Definitions:
     """Definitions for one study (default: $EVALUATION_STUDY or the shipped example).
 
-    Only the sources of evidence study.yaml has (``survey``, ``interviews``, ``registry``)
-    get assets; the combining assets (effects, logic chain, report, profiles) take only
-    theirs as inputs. ``without``: sources to leave out although study.yaml has them (source
-    -> why; the command line's report after a source's blocking check failed says so).
+    Only the sources of evidence study.yaml has (``survey``, ``interviews``, ``registry``, and
+    ``network`` with a ``survey.collaboration`` roster) get assets; the combining assets
+    (effects, logic chain, report, profiles) take only theirs as inputs. ``without``:
+    sources to leave out although study.yaml has them (source -> why; the command line's
+    report after a source's blocking check failed says so).
     ``executor``: the runs' default executor (in-process: fast for a study of the example's
     size; ``deploy/code_location.py`` chooses another by configuration)."""
     path = study_path or default_study_path()
     study = load_study(path)
     without = dict(without or {})
-    sources = [s for s in study_sources(study) if s not in without]
+    # without the survey (left out, or failed) the network goes too
+    sources = study_sources(study, without)
     module_assets = [a for a in dg.load_assets_from_modules(ALL_MODULES)
                      if not any(source_of(k) not in (None, *sources) for k in a.keys)]
     combining = [effects_asset(sources), logic_chain_evidence_asset(sources),
-                 study_report_asset(sources, without)]
+                 # the report's inputs are the survey, interview and registry assets: it
+                 # reads the network's rows from effects and the logic chain
+                 study_report_asset([s for s in sources if s in SOURCES], without)]
     all_assets = with_downstream_automation([*module_assets, *combining])
     profile_assets, profile_jobs = profile_definitions(study, sources)
     keys_profiles = [k for a in profile_assets for k in a.keys]

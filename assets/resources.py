@@ -30,18 +30,32 @@ PROFILE_INPUTS_FIRST = {"dagster/priority": "10"}
 
 #: the three sources of evidence a study may have (its study.yaml sections)
 SOURCES = ("survey", "interviews", "registry")
+#: the collaboration network: a source of evidence within the survey (``survey.collaboration``;
+#: logic-chain references ``network:<outcome>``), present only with the survey
+NETWORK = "network"
 
 
-def study_sources(study: Study) -> list[str]:
+def study_sources(study: Study, without=()) -> list[str]:
     """The sources of evidence study.yaml declares (``survey``, ``interviews``,
-    ``registry``), in :data:`SOURCES` order."""
-    return [s for s in SOURCES if getattr(study, s) is not None]
+    ``registry``, in :data:`SOURCES` order, then ``network`` when the survey has a
+    ``collaboration`` roster), less those in ``without``; without the survey there is no
+    network either."""
+    out = [s for s in SOURCES if getattr(study, s) is not None and s not in without]
+    if "survey" in out and study.survey.collaboration is not None and NETWORK not in without:
+        out.append(NETWORK)
+    return out
 
 
 def without_sources(study: Study, sources) -> Study:
     """The study as if study.yaml had no section for ``sources`` (e.g. a source whose
-    blocking contract check failed: the report and the profiles are built from the others)."""
-    drop = {s: None for s in sources if getattr(study, s, None) is not None}
+    blocking contract check failed: the report and the profiles are built from the others);
+    ``network`` drops ``survey.collaboration`` (``study.network`` is the membership, not a
+    source)."""
+    sources = set(sources)
+    drop = {s: None for s in sources & set(SOURCES) if getattr(study, s, None) is not None}
+    if NETWORK in sources and study.survey is not None and "survey" not in drop \
+            and study.survey.collaboration is not None:
+        drop["survey"] = study.survey.model_copy(update={"collaboration": None})
     return study.model_copy(update=drop) if drop else study
 
 

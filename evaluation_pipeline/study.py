@@ -308,8 +308,10 @@ class ChainElement(_Strict):
 
     ``expected`` is the direction of change the chain predicts: one direction for every bound
     indicator, or a mapping ``{"<source>:<id>": increase|decrease}`` per indicator. Without it
-    a registry indicator follows its ``higher_is_better`` and a survey scale or an interview
-    theme is expected to increase (see :mod:`evaluation_pipeline.analysis.logic_chain`).
+    a registry indicator follows its ``higher_is_better``, the network measures ``asymmetry``
+    and ``isolated`` are expected to decrease, and a survey scale, an interview theme or any
+    other network outcome is expected to increase (see
+    :mod:`evaluation_pipeline.analysis.logic_chain`).
     """
 
     name: str
@@ -321,10 +323,11 @@ class ChainElement(_Strict):
     def _refs(cls, refs: list[str]) -> list[str]:
         for r in refs:
             src, _, ident = r.partition(":")
-            if src not in ("survey", "registry", "interviews") or not ident:
+            if src not in ("survey", "registry", "interviews", "network") or not ident:
                 raise ValueError(
                     f"indicator reference {r!r} must be 'survey:<scale>', "
-                    "'registry:<indicator>' or 'interviews:<theme>'"
+                    "'registry:<indicator>', 'interviews:<theme>' or 'network:<measure>' / "
+                    "'network:tie:<A>-<B>'"
                 )
         return refs
 
@@ -372,8 +375,8 @@ class Inference(_Strict):
 
     ``family``: which tests are adjusted together -- ``logic_chain`` (every indicator of the
     logic chain, the default), ``element`` (the indicators of one output/outcome/impact),
-    ``source`` (the logic chain's indicators of one source: survey, registry, interviews) or
-    ``none`` (no adjustment). ``method``: ``holm`` (default), ``bonferroni``, ``fdr_bh``
+    ``source`` (the logic chain's indicators of one source: survey, registry, interviews,
+    network) or ``none`` (no adjustment). ``method``: ``holm`` (default), ``bonferroni``, ``fdr_bh``
     (controls the false discovery rate; no simultaneous intervals) or ``none``. ``alpha``:
     the level a verdict is tested at (default 0.05)."""
 
@@ -410,6 +413,34 @@ class Inference(_Strict):
     def adjusted(self) -> bool:
         """Whether the verdicts are adjusted at all (neither family nor method is none)."""
         return self.family != "none" and self.method != "none"
+
+
+def _check_network_ref(study: Study, element: str, ref: str, ident: str) -> None:
+    """A logic-chain reference ``network:<measure>`` or ``network:tie:<A>-<B>`` (A before B
+    in ``survey.roles`` order, as the Effect rows name the pair) needs
+    ``survey.collaboration`` and a known measure or pair; a pair in the other order gets a
+    did-you-mean."""
+    if study.survey is None or study.survey.collaboration is None:
+        raise ValueError(
+            f"logic_chain {element!r}: indicator {ref!r} needs the collaboration network, but "
+            "study.yaml has no 'survey.collaboration' roster (add survey.collaboration with "
+            f"its frequency block, or remove {ref!r} from the logic chain)")
+    from .analysis.collaboration import MEASURES, pair_names
+
+    known = [*MEASURES, *pair_names(study.survey.roles)]
+    if ident in known:
+        return
+    roles = study.survey.roles
+    hint = next((f"tie:{a}-{b}" for i, a in enumerate(roles) for b in roles[i + 1:]
+                 if ident == f"tie:{b}-{a}"), None)
+    if hint is None:
+        close = difflib.get_close_matches(ident, known, n=1)
+        hint = close[0] if close else None
+    raise ValueError(
+        f"logic_chain {element!r}: no network outcome {ident!r} in {ref!r}"
+        + (f" (did you mean 'network:{hint}'?)" if hint else "")
+        + f"; known: the measures {MEASURES} or 'tie:<A>-<B>' with A before B in "
+        f"survey.roles {study.survey.roles}")
 
 
 class Study(_Strict):
@@ -493,6 +524,9 @@ class Study(_Strict):
             for el in chain.outputs + chain.outcomes + chain.impact:
                 for ref in el.indicators:
                     src, _, ident = ref.partition(":")
+                    if src == "network":  # (self.network is the membership, not a source)
+                        _check_network_ref(self, el.name, ref, ident)
+                        continue
                     if getattr(self, src, None) is None:
                         raise ValueError(
                             f"logic_chain {el.name!r}: indicator {ref!r} needs the {src} "

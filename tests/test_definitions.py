@@ -18,7 +18,9 @@ GROUPS = {
                 "scale_item_statistics", "item_distribution", "survey_response",
                 "survey_panel_retention", "theme_role_frequencies", "theme_shifts",
                 "theme_co_occurrence", "intercoder_agreement", "logic_chain_evidence",
-                "registry_sensitivity", "registry_breakdown"},
+                "registry_sensitivity", "registry_breakdown", "collaboration_answers",
+                "collaboration_ties", "collaboration_ties_pooled", "collaboration_measures",
+                "collaboration_measures_pooled", "collaboration_effects"},
     "report": {"study_report", "kommune_profile"},
 }
 
@@ -37,7 +39,9 @@ def test_assets_groups_and_partitions(example_study_dir):
     }
     assert partitioned == {"survey_answers", "survey_answers_valid", "survey_answers_rejected",
                            "scale_scores", "scale_reliability", "scale_item_statistics",
-                           "item_distribution"}
+                           "item_distribution", "collaboration_answers",
+                           "collaboration_ties", "collaboration_ties_pooled",
+                           "collaboration_measures", "collaboration_measures_pooled"}
 
 
 def test_checks_are_blocking(example_study_dir):
@@ -186,3 +190,59 @@ def test_lazy_definitions_load(study_copy, monkeypatch):
     assert jobs(local) == jobs(deployed)
     assert {s.name for s in local.sensors} == {s.name for s in deployed.sensors}
     assert set(local.resources) == set(deployed.resources)
+
+
+NETWORK = {"collaboration_answers", "collaboration_ties", "collaboration_ties_pooled",
+           "collaboration_measures", "collaboration_measures_pooled", "collaboration_effects"}
+
+
+def _keys(defs) -> set[str]:
+    return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_collaboration_assets_in_the_wave_and_downstream_jobs(example_study_dir):
+    from assets.definitions import WAVE_DOWNSTREAM_JOB
+
+    defs = build_definitions(str(example_study_dir / "study.yaml"))
+    jobs = {j: {k.to_user_string()
+                for k in defs.resolve_job_def(j).asset_layer.executable_asset_keys}
+            for j in (WAVE_JOB, WAVE_DOWNSTREAM_JOB, STUDY_JOB)}
+    # a new wave: its partition of the per-wave assets, then the effects over all waves
+    assert NETWORK - {"collaboration_effects"} <= jobs[WAVE_JOB]
+    assert "collaboration_effects" not in jobs[WAVE_JOB]
+    assert "collaboration_effects" in jobs[WAVE_DOWNSTREAM_JOB]
+    assert not (NETWORK - {"collaboration_effects"}) & jobs[WAVE_DOWNSTREAM_JOB]
+    assert NETWORK & jobs[STUDY_JOB] == {"collaboration_effects"}
+    graph = defs.resolve_asset_graph()
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey("effects")).parent_keys}
+    assert "collaboration_effects" in parents
+
+
+def test_no_roster_no_collaboration_assets(study_copy):
+    import yaml
+
+    defs = build_definitions(str(study_copy / "study.yaml"))
+    assert NETWORK <= _keys(defs)
+    data = yaml.safe_load((study_copy / "study.yaml").read_text(encoding="utf-8"))
+    del data["survey"]["collaboration"]
+    data["logic_chain"]["outcomes"] = data["logic_chain"]["outcomes"][:1]  # network refs out
+    (study_copy / "study.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
+                                           encoding="utf-8")
+    plain = build_definitions(str(study_copy / "study.yaml"))
+    # the same graph as before the roster existed: every other asset, nothing of the network
+    assert _keys(plain) == _keys(defs) - NETWORK
+    graph = plain.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get(dg.AssetKey("effects")).parent_keys} == {
+        "survey_effects", "registry_effects", "theme_shifts"}
+
+
+def test_network_goes_with_the_survey(example_study_dir):
+    from assets.resources import StudyResource
+
+    path = str(example_study_dir / "study.yaml")
+    assert not NETWORK & _keys(build_definitions(path, without={"survey": "failed"}))
+    # the network alone left out (its step failed): the survey stays
+    keys = _keys(build_definitions(path, without={"network": "failed"}))
+    assert not NETWORK & keys and "survey_effects" in keys
+    s = StudyResource(study_path=path, without=["network"]).load()
+    assert s.survey.collaboration is None and s.survey.scales and len(s.network) == 9

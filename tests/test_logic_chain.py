@@ -307,6 +307,7 @@ def test_element_verdicts_with_study_adds_unmeasured(chain_study):
 def example_effects():
     from conftest import EXAMPLE
 
+    from evaluation_pipeline.analysis.collaboration import collaboration_did
     from evaluation_pipeline.analysis.interviews import theme_shift
     from evaluation_pipeline.analysis.registry import registry_effects
     from evaluation_pipeline.analysis.scales import score_scales
@@ -329,7 +330,8 @@ def example_effects():
     segments = pd.concat([read_interview_codes(s.path(f)) for f in s.interviews.files],
                          ignore_index=True)
     shifts = theme_shift(segments, "i2013", "i2019", by="role")
-    return s, effects_frame(survey + registry_effects(obs, s) + shifts)
+    network = collaboration_did(answers, s.survey.collaboration, s, services=s.survey.roles)
+    return s, effects_frame(survey + registry_effects(obs, s) + shifts + network)
 
 
 def test_example_study_planted_effects_supported(example_effects):
@@ -339,12 +341,19 @@ def test_example_study_planted_effects_supported(example_effects):
     the multiplicity-adjusted verdicts (issue 23) it is no clear change, not supports."""
     study, effects = example_effects
     ev = logic_chain_evidence(study, effects).set_index("indicator")
+    collab = PLANTED["collaboration"]
     planted = {
         "samarbeid": PLANTED["survey"]["did"]["samarbeid"]["w2019"],
         "felles_forstaelse": PLANTED["survey"]["did"]["felles_forstaelse"]["w2019"],
         **PLANTED["registry"],
         **{th: PLANTED["interviews"][th]["i2019"] - PLANTED["interviews"][th]["i2013"]
            for th in ("Felles rutiner", "Møteplasser og strukturer")},
+        # the collaboration roster: the model's density (share of directed ties whose model
+        # mean is regular) and each pair's latent change, network minus comparison, w2019
+        "density": _did(PLANTED["collaboration"]["density"], "w2019", "w2012"),
+        **{f"tie:{pair}": (collab["network_all_ties"]["w2019"] + effect["w2019"]
+                           - collab["comparison_trend"]["w2019"])
+           for pair, effect in collab["ties"].items()},
     }
     assert set(ev.index) == set(planted)
     for ind, true in planted.items():
@@ -367,7 +376,20 @@ def test_example_study_planted_effects_supported(example_effects):
     el = verdicts.set_index("element")["verdict"]
     assert el["Felles rutiner og møteplasser etablert"] == "no_clear_change"
     assert set(measured["verdict"]) == {"supports", "no_clear_change"}
-    assert len(verdicts[verdicts["kind"] == "element"]) == 8
+    assert len(verdicts[verdicts["kind"] == "element"]) == 9
+    assert el["Tettere samarbeid mellom tjenestene"] == "supports"
+    # the network rows: the randomization DiD at the last wave, with its bootstrap check
+    for ind in ("density", "tie:skole-barnevern", "tie:barnevern-helsestasjon"):
+        assert ev.loc[ind, "source"] == "network"
+        assert ev.loc[ind, "basis"].startswith("network, network vs comparison DiD of the "
+                                               "kommuner's changes, w2019 - w2012")
+        assert "check: wild cluster bootstrap (WCR)" in ev.loc[ind, "note"]
+        assert "randomization inference over kommune labels" in ev.loc[ind, "note"]
+
+
+def _did(by_group: dict, wave: str, base: str) -> float:
+    return ((by_group["network"][wave] - by_group["network"][base])
+            - (by_group["comparison"][wave] - by_group["comparison"][base]))
 
 
 def test_example_meeting_places_theme_is_not_supports(example_effects):
@@ -391,8 +413,8 @@ def test_example_meeting_places_theme_is_not_supports(example_effects):
             assert row.p_adjusted >= row.p_value
     ev = logic_chain_evidence(study, effects).set_index("indicator")
     row = ev.loc["Møteplasser og strukturer"]
-    assert "Holm-adjusted p = " in row.note and "family: 7 indicators of the logic chain" \
-        in row.note and row.adjustment == "holm, family: 7 indicators of the logic chain"
+    assert "Holm-adjusted p = " in row.note and "family: 10 indicators of the logic chain" \
+        in row.note and row.adjustment == "holm, family: 10 indicators of the logic chain"
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,7 +473,7 @@ def test_figure_texts_and_colours(example_study):
                 "impact:Færre barn trenger barnevernstiltak": "not_measured",
                 f"goal:{chain.goal}": "not_measured"}
     boxes, strips = _patches(fig, "element:"), _patches(fig, "verdict:")
-    assert len(boxes) == 1 + 2 + 1 + 1 + 3
+    assert len(boxes) == 1 + 2 + 1 + 2 + 3
     for key, v in expected.items():
         assert mcolors.same_color(boxes[key].get_facecolor(), VERDICT_STYLE[v]["tint"]), key
         if v == "not_measured":
@@ -466,7 +488,7 @@ def test_figure_texts_and_colours(example_study):
     assert out_to_outcome.get_linestyle() == "-."
     to_neet = arrows["Bedre samhandling → Færre unge utenfor arbeid og utdanning"]
     assert to_neet.get_linestyle() == ":"
-    assert len(arrows) == 2 + 2 + 1 + 3
+    assert len(arrows) == 2 + 2 + 2 + 2 * 3
     plt.close(fig)
 
 
@@ -522,3 +544,91 @@ def test_asset_materializes_with_preview(example_study):
     spec = asset.specs_by_key[dg.AssetKey("logic_chain_evidence")]
     assert spec.group_name == "analyse"
     assert dg.AssetKey("effects") in {d.asset_key for d in spec.deps}
+
+
+# --------------------------------------------------------------------------------------------
+# the collaboration network's indicators (network:<measure>, network:tie:<A>-<B>)
+
+RI = "randomization inference over kommune labels, difference in mean changes"
+NET_DID = "w2019 - w2012, network - comparison"
+
+
+def _wcr(lo, hi, p):
+    return (f"each kommune's change ...; check, wild cluster bootstrap (WCR on the kommune × "
+            f"wave values, Webb weights, 9999 draws, kommune clusters): p={p:.3f}, 95% CI "
+            f"[{lo:.4g}, {hi:.4g}]")
+
+
+def test_network_evidence_on_constructed_effects(example_study):
+    chain = LogicChain(goal="Mål", outcomes=[ChainElement(name="Nettverk", indicators=[
+        "network:density", "network:asymmetry", "network:isolated",
+        "network:tie:skole-barnevern", "network:centralization"])])
+    study = example_study.model_copy(update={"logic_chain": chain})
+    e = effects_frame([
+        # density: the DiD at w2016 only -> the pooled network change at the last wave
+        Effect("network", "density", "w2016 - w2012, network - comparison", RI, 0.2,
+               ci_low=0.1, ci_high=0.3, p_value=0.001, n_treated=9, n_control=11,
+               n_unit="kommuner"),
+        Effect("network", "density", "w2019 - w2012", "respondent bootstrap", 0.15,
+               ci_low=0.05, ci_high=0.25, n_treated=900, n_control=880, group="network",
+               n_unit="respondents"),
+        # asymmetry and isolated are expected to decrease without expected:
+        Effect("network", "asymmetry", NET_DID, RI, -0.2, ci_low=-0.3, ci_high=-0.1,
+               p_value=0.002, n_treated=9, n_control=11, n_unit="kommuner"),
+        Effect("network", "isolated", NET_DID, RI, 1.0, ci_low=0.4, ci_high=1.6,
+               p_value=0.003, n_treated=9, n_control=11, n_unit="kommuner"),
+        # the tie: the RI DiD (primary) and its bootstrap check in the note; a per-kommune
+        # change of the same outcome is not evidence
+        Effect("network", "tie:skole-barnevern", NET_DID, RI, 1.1, ci_low=0.7, ci_high=1.5,
+               p_value=0.001, n_treated=9, n_control=11, n_unit="kommuner",
+               note=_wcr(-0.1, 2.3, 0.09)),
+        Effect("network", "tie:skole-barnevern", "w2019 - w2012", "respondent bootstrap",
+               -2.0, ci_low=-2.5, ci_high=-1.5, n_treated=30, n_control=30, group="1508",
+               n_unit="respondents"),
+    ])
+    ev = logic_chain_evidence(study, e).set_index("indicator")
+    assert (ev["source"] == "network").all()
+    row = ev.loc["density"]
+    assert (row.verdict, row.estimate, row.expected) == ("supports", 0.15, "increase")
+    assert "pre/post in the network kommuner pooled, w2019 - w2012" in row.basis
+    assert "not an effect" in row.note and "no p-value: judged by its 95 % CI" in row.note
+    row = ev.loc["asymmetry"]
+    assert (row.expected, row.verdict) == ("decrease", "supports")
+    assert "default for network:asymmetry" in row.note
+    row = ev.loc["isolated"]
+    assert (row.expected, row.verdict) == ("decrease", "contrary")
+    row = ev.loc["tie:skole-barnevern"]
+    assert (row.expected, row.verdict, row.estimate) == ("increase", "supports", 1.1)
+    assert (row.ci_low, row.ci_high) == (0.7, 1.5)  # the randomization CI, not the check's
+    assert "check: wild cluster bootstrap (WCR)" in row.note and "no clear change" in row.note
+    assert row.caveat == "few_kommuner"
+    assert "few-cluster inference: randomization inference over kommune labels" in row.note
+    # the randomization CI is inverted at 95 % only: no simultaneous CI
+    assert math.isnan(row.sim_ci_low) and math.isnan(row.sim_ci_high)
+    assert row.p_value == 0.001 and row.adjustment.startswith("holm")
+    row = ev.loc["centralization"]
+    assert row.verdict == "insufficient_data" and "no network Effect" in row.note
+    # an explicit expected: wins over the default
+    chain = LogicChain(goal="Mål", outcomes=[ChainElement(
+        name="Nettverk", indicators=["network:isolated"], expected="increase")])
+    ev = logic_chain_evidence(example_study.model_copy(update={"logic_chain": chain}), e)
+    assert (ev["expected"].iloc[0], ev["verdict"].iloc[0]) == ("increase", "supports")
+
+
+def test_network_labels_in_the_figure(example_study):
+    import matplotlib.pyplot as plt
+
+    chain = LogicChain(goal="Mål", outcomes=[ChainElement(name="Nettverk", indicators=[
+        "network:density", "network:tie:skole-barnevern"])])
+    study = example_study.model_copy(update={"logic_chain": chain})
+    ev = _evidence([("outcome", "Nettverk", "supports"), ("outcome", "Nettverk", "supports")])
+    ev["indicator"] = ["density", "tie:skole-barnevern"]
+    ev["source"] = "network"
+    for lang, want in (("nb", ("Tetthet i samarbeidsnettverket", "Bånd skole–barnevern")),
+                       ("en", ("Density of the collaboration network", "Tie skole–barnevern"))):
+        fig = logic_chain_figure(ev, study, lang=lang)
+        joined = " ".join(" ".join(_texts(fig)).split())  # wrapped lines joined back
+        plt.close(fig)
+        for label in want:
+            assert label in joined, (lang, label)
+        assert "tie:skole" not in joined

@@ -230,3 +230,47 @@ def test_unsupported_geography_year_is_named(tmp_path):
         Study.load(p)
     assert "line 2: key 'geography_year': no kommune code list for 2019: supported years are " \
         "2024-2026" in str(e.value)
+
+
+@pytest.mark.parametrize(("ref", "hint"), [
+    ("network:densty", "did you mean 'network:density'?"),
+    # a pair names its services in survey.roles order (skole before barnevern)
+    ("network:tie:barnevern-skole", "did you mean 'network:tie:skole-barnevern'?"),
+    ("network:tie:skole-barnvern", "did you mean 'network:tie:skole-barnevern'?"),
+    ("network:xyz", None),
+])
+def test_network_reference_checked_with_did_you_mean(tmp_path, example_study_dir, ref, hint):
+    data = _base(example_study_dir)
+    data["logic_chain"]["outcomes"][1]["indicators"] = ["network:density", ref]
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    msg = str(e.value)  # the file, the line, the key and the element
+    assert "study.yaml: line " in msg
+    assert "key 'logic_chain.outcomes[1]': 'Tettere samarbeid mellom tjenestene'" in msg
+    assert f"no network outcome {ref.removeprefix('network:')!r}" in msg
+    assert "the measures ['density', 'centralization'," in msg and "survey.roles" in msg
+    assert (hint in msg) if hint else ("did you mean" not in msg)
+
+
+def test_network_reference_needs_the_roster(tmp_path, example_study_dir):
+    data = _base(example_study_dir)
+    assert data["logic_chain"]["outcomes"][1]["indicators"][0] == "network:density"
+    del data["survey"]["collaboration"]
+    with pytest.raises(StudyConfigError) as e:
+        Study.load(_write(tmp_path, data))
+    assert ("key 'logic_chain.outcomes[1]': 'Tettere samarbeid mellom tjenestene': indicator "
+            "'network:density' "
+            "needs the collaboration network, but study.yaml has no 'survey.collaboration' "
+            "roster (add survey.collaboration") in str(e.value)
+    # the example's references are all known
+    data = _base(example_study_dir)
+    chain = Study.load(_write(tmp_path, data)).logic_chain
+    assert chain.outcomes[1].indicators == ["network:density", "network:tie:skole-barnevern",
+                                            "network:tie:barnevern-helsestasjon"]
+
+
+def test_unknown_source_names_the_network_form(tmp_path, example_study_dir):
+    data = _base(example_study_dir)
+    data["logic_chain"]["outcomes"][1]["indicators"] = ["netverk:density"]
+    with pytest.raises(StudyConfigError, match="'network:<measure>'"):
+        Study.load(_write(tmp_path, data))

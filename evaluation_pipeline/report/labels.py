@@ -824,3 +824,39 @@ LABELS["en"].update({
     "network.suppressed_cell": ": suppressed (too few answers)",
     "network.missing_cell": "– not estimated",
 })
+
+
+# The collaboration network's outcomes (measures and pairs) as indicators: the logic chain's
+# figure and evidence table (network:<measure>, network:tie:<A>-<B>)
+LABELS["nb"].update({
+    "network.measure.density": "Tetthet i samarbeidsnettverket",
+    "network.measure.centralization": "Sentralisering i samarbeidsnettverket",
+    "network.measure.reciprocity": "Gjensidig samarbeid",
+    "network.measure.asymmetry": "Ulikt syn på samarbeidet (asymmetri)",
+    "network.measure.isolated": "Tjenester uten jevnlig samarbeid",
+    "network.measure.mean_quality": "Opplevd kvalitet på samarbeidet",
+    "network.tie": "Bånd {a}–{b}",
+})
+LABELS["en"].update({
+    "network.measure.density": "Density of the collaboration network",
+    "network.measure.centralization": "Centralization of the collaboration network",
+    "network.measure.reciprocity": "Reciprocal collaboration",
+    "network.measure.asymmetry": "Services seeing their collaboration differently (asymmetry)",
+    "network.measure.isolated": "Services without regular collaboration",
+    "network.measure.mean_quality": "Perceived quality of collaboration",
+    "network.tie": "Tie {a}–{b}",
+})
+
+
+def network_labels(study, language: str = "nb") -> dict[str, str]:
+    """Outcome id -> label of the collaboration network's outcomes (the measures and every
+    pair ``tie:<A>-<B>`` of ``survey.roles``); empty without ``survey.collaboration``."""
+    if study.survey is None or study.survey.collaboration is None:
+        return {}
+    from ..analysis.collaboration import MEASURES
+
+    roles = study.survey.roles or []
+    out = {m: t(f"network.measure.{m}", language) for m in MEASURES}
+    out.update({f"tie:{a}-{b}": t("network.tie", language, a=a, b=b)
+                for i, a in enumerate(roles) for b in roles[i + 1:]})
+    return out

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle  # noqa: E402
 
 from ..analysis.logic_chain import LEVELS, NOT_MEASURED, VERDICTS, element_verdicts  # noqa: E402
-from .labels import LABELS, t  # noqa: E402
+from .labels import LABELS, network_labels, t  # noqa: E402
 from .style import RC  # noqa: E402
 
 #: colour (Okabe–Ito), pale box tint, hatch, arrow line style and indicator symbol per verdict
@@ -49,11 +49,13 @@ LINE_H, PAD, GAP, HEAD, FOOT = 0.155, 0.09, 0.22, 0.45, 0.75
 WRAP_TITLE, WRAP_IND = 24, 29
 
 
-def _indicator_label(study, source: str, ident: str) -> str:
+def _indicator_label(study, source: str, ident: str, lang: str = "nb") -> str:
     if source == "survey" and study.survey and ident in study.survey.scales:
         return study.label(study.survey.scales[ident].label, ident)
     if source == "registry" and study.registry and ident in study.registry.indicators:
         return study.label(study.registry.indicators[ident].label, ident)
+    if source == "network":
+        return network_labels(study, lang).get(ident, ident)
     return ident
 
 
@@ -97,7 +99,7 @@ def logic_chain_figure(evidence: pd.DataFrame, study, lang: str = "nb") -> plt.F
             rows = evidence[(evidence["level"] == level) & (evidence["element"] == name)]
             for r in rows.itertuples():
                 arrow = "↑" if r.expected == "increase" else "↓"
-                label = _indicator_label(study, r.source, r.indicator)
+                label = _indicator_label(study, r.source, r.indicator, lang)
                 text = f"{VERDICT_STYLE[r.verdict]['symbol']} {label}\u00a0{arrow}"
                 caveat = getattr(r, "caveat", "")
                 if isinstance(caveat, str) and caveat:  # e.g. few kommuner: said in the box

@@ -2,7 +2,9 @@
 logic chain (goal -> interventions -> outputs -> outcomes -> impact).
 
 Every output, outcome and impact in study.yaml binds indicators (``survey:<scale>``,
-``registry:<indicator>``, ``interviews:<theme>``). :func:`logic_chain_evidence` picks, for each
+``registry:<indicator>``, ``interviews:<theme>``, ``network:<measure>`` or
+``network:tie:<A>-<B>`` -- the collaboration network of ``survey.collaboration``, A before B
+in ``survey.roles`` order). :func:`logic_chain_evidence` picks, for each
 bound indicator, the one Effect row that is the **primary evidence**, compares it with the
 **expected direction** and gives a **verdict**; :func:`element_verdicts` aggregates the verdicts
 per element and per link of the chain.
@@ -26,6 +28,12 @@ interviews  shift in the share of interviews mentioning    Fisher p and Holm-adj
                                                            family; the verdict's is below)
             last follow-up round - baseline round,
             Newcombe hybrid score CI
+network     network vs comparison DiD of the kommuner's    the wild cluster bootstrap (WCR on
+            changes at the last follow-up wave against     the kommune × wave values) of the
+            the baseline (group ``all``, contrast          Effect's note, judged by its 95 %
+            ``<last> - <baseline>, network - comparison``; CI. Without a DiD row: the pooled
+            randomization inference over kommune labels,   change in the network kommuner (a
+            exact p, CI by test inversion)                 change, not an effect)
 =========== ============================================== =====================================
 
 Why TWFE with the wild bootstrap for the registry: in BENCHMARKS.md's simulation (20 kommuner,
@@ -39,7 +47,11 @@ Expected direction (column ``expected``)
 1. ``expected:`` of the element in study.yaml: one direction for all its indicators, or a
    mapping ``{"registry:neet_15_29": decrease}`` per indicator;
 2. else for a registry indicator ``higher_is_better`` (true -> increase, false -> decrease);
-3. else increase (survey scales are reverse-coded so that a higher score is more of the
+3. else for the network measures ``asymmetry`` (how differently two services see their
+   collaboration) and ``isolated`` (services without a regular tie) decrease, and the note
+   says it is the default; every other network outcome (density, centralization,
+   reciprocity, mean_quality, a pair's mean frequency ``tie:<A>-<B>``) increase;
+4. else increase (survey scales are reverse-coded so that a higher score is more of the
    construct; an interview theme is expected to be mentioned more). A registry indicator with
    neither ``expected`` nor ``higher_is_better`` is assumed to increase and the note says so.
 
@@ -79,7 +91,9 @@ Multiplicity (study.yaml ``inference:``; :mod:`..multiplicity`)
   registry TWFE -- the **wild cluster bootstrap p** of the Effect's note when the bootstrap
   ran (the p that matches the bootstrap CI the table shows; the CR1 p is in the note), else
   the row's p; Callaway & Sant'Anna -- its p; interviews -- **Fisher's exact p** (not the
-  Newcombe CI, which can exclude 0 while Fisher's p is above 0.05).
+  Newcombe CI, which can exclude 0 while Fisher's p is above 0.05); network -- the
+  **randomization p** of the DiD (the collaboration Effect rows' own Holm adjustment across
+  measures and pairs is replaced by the family's).
 * **The family** (``inference.family``): ``logic_chain`` (default) -- every indicator of the
   chain with a usable test; ``element`` -- the indicators of one output/outcome/impact;
   ``source`` -- the chain's indicators of one source; ``none`` -- no adjustment. An indicator
@@ -93,9 +107,10 @@ Multiplicity (study.yaml ``inference:``; :mod:`..multiplicity`)
   ``1 - alpha/m`` for ``holm`` and ``bonferroni`` (``m`` = tests in the family), ``1 - alpha``
   without adjustment, none for ``fdr_bh``. Survey and Callaway & Sant'Anna rows: the Wald
   interval rescaled (:func:`..multiplicity.wald_interval`); interviews: Newcombe's interval at
-  that level; registry TWFE with the bootstrap: none (its test inversion runs at 95 % only;
-  the verdict uses the adjusted bootstrap p). Holm may reject where the Bonferroni interval
-  still covers 0 (Holm is the more powerful test); the note says so when it happens.
+  that level; registry TWFE with the bootstrap and the network's randomization DiD: none
+  (their test inversion runs at 95 % only; the verdict uses the adjusted p). Holm may reject
+  where the Bonferroni interval still covers 0 (Holm is the more powerful test); the note
+  says so when it happens.
 * The reason in ``note`` names it all, e.g. ``Fisher p = 0.0562; Holm-adjusted p = 0.0562 >=
   0.05 (family: 7 indicators of the logic chain)``.
 
@@ -131,9 +146,9 @@ A supported link says the evidence at both ends moved as the chain predicts; it 
 with the chain, not a proof that one caused the other.
 
 Where it lives: :mod:`.common` (levels, verdicts, columns, thresholds), :mod:`.selection`
-(the expected direction and the primary Effect row per source), :mod:`.family` (the
-multiplicity family, adjusted p and simultaneous CI), :mod:`.verdict` (the verdict rules and
-their aggregation), :mod:`.evidence` (:func:`logic_chain_evidence`).
+(the expected direction and the primary Effect row per source, network included),
+:mod:`.family` (the multiplicity family, adjusted p and simultaneous CI), :mod:`.verdict`
+(the verdict rules and their aggregation), :mod:`.evidence` (:func:`logic_chain_evidence`).
 """
 
 from .common import (

@@ -100,6 +100,8 @@ def _caveat(p: pd.Series) -> tuple[str, str]:
 
 def _few_cluster_method(p: pd.Series) -> str:
     note, est = str(p.get("note") or ""), str(p.get("estimator") or "")
+    if est.startswith("randomization inference"):
+        return "randomization inference over kommune labels, CI by test inversion"
     if WCR.search(note):
         return "wild cluster bootstrap CI (test inversion)"
     if est.startswith("two-step"):

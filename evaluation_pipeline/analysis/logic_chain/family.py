@@ -94,6 +94,8 @@ def simultaneous_ci(sel: Selection, level: float | None) -> tuple[float, float]:
         return math.nan, math.nan
     if sel.ci is not None and str(p["estimator"]).startswith("TWFE"):
         return math.nan, math.nan  # the bootstrap CI is inverted at 95 % only
+    if p["source"] == "network":
+        return math.nan, math.nan  # the randomization CI is inverted at 95 % only
     if p["source"] == "interviews":
         m = _SHARES.search(str(p.get("note") or ""))
         if not m:

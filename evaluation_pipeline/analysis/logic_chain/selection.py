@@ -1,5 +1,6 @@
 """The evidence per source: the expected direction of a bound indicator and the primary
-Effect row (with its check row, basis, CI and p) for survey, registry and interviews."""
+Effect row (with its check row, basis, CI and p) for survey, registry, interviews and the
+collaboration network."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .common import WCR, fmt_count, fmt_num, hidden, isnan
+
+#: network measures whose natural expectation is a decrease: services seeing their
+#: collaboration alike (asymmetry), fewer services without a regular tie (isolated)
+NETWORK_DECREASE = ("asymmetry", "isolated")
 
 
 @dataclass
@@ -27,6 +32,9 @@ def expected_direction(study, el, ref: str, source: str, ident: str) -> tuple[st
         return el.expected, ""
     if isinstance(el.expected, dict) and ref in el.expected:
         return el.expected[ref], ""
+    if source == "network" and ident in NETWORK_DECREASE:
+        return "decrease", (f"expected direction: decrease (default for network:{ident}; "
+                            "set expected: in the logic chain to change it)")
     if source == "registry" and study.registry and ident in study.registry.indicators:
         hib = study.registry.indicators[ident].higher_is_better
         if hib is not None:
@@ -50,6 +58,8 @@ def select_evidence(study, eff, source: str, ident: str, registry_estimator: str
         return _select_survey(study, rows, ident)
     if source == "registry":
         return _select_registry(rows, ident, registry_estimator)
+    if source == "network":
+        return _select_network(study, rows, ident)
     return _select_interviews(study, rows, ident)
 
 
@@ -140,3 +150,44 @@ def _select_interviews(study, rows: pd.DataFrame, theme: str) -> Selection:
     note = (f"in the interview tables: Fisher p = {fmt_num(row.get('p_value'), 3)}, "
             f"Holm-adjusted across themes p = {fmt_num(row.get('p_adjusted'), 3)}")
     return Selection(row, None, basis, note, p=_pval(row), p_name="Fisher p")
+
+
+def _select_network(study, rows: pd.DataFrame, outcome: str) -> Selection:
+    """The collaboration network's DiD at the last follow-up (randomization inference over
+    kommune labels); its wild cluster bootstrap check (in the Effect's note) is the check row.
+    Without a DiD row: the pooled change in the network kommuner (a change, not an effect)."""
+    base = study.baseline_wave if study.survey else None
+    follow = study.followup_waves if study.survey else []
+    if not follow:
+        return Selection(None, None, "", f"no follow-up survey wave for network:{outcome}")
+    last = follow[-1]
+    primary = _first(rows[(rows["contrast"] == f"{last} - {base}, network - comparison")
+                          & (rows["group"] == "all")])
+    if primary is not None:
+        basis = (f"network, network vs comparison DiD of the kommuner's changes, {last} - "
+                 f"{base}: {primary['estimator']} ({fmt_count(primary['n_treated'])} network, "
+                 f"{fmt_count(primary['n_control'])} comparison kommuner)")
+        return Selection(primary, _wcr_check(primary), basis, "", p=_pval(primary),
+                         p_name="randomization p")
+    pp = _first(rows[(rows["contrast"] == f"{last} - {base}") & (rows["group"] == "network")])
+    if pp is not None:
+        counts = ("" if hidden(pp) else
+                  f" (n = {fmt_count(pp['n_treated'])} and {fmt_count(pp['n_control'])})")
+        basis = (f"network, pre/post in the network kommuner pooled, {last} - {base}: "
+                 f"{pp['estimator']}{counts}")
+        return Selection(pp, None, basis, "no network vs comparison estimate: a change in the "
+                          "network kommuner, not an effect of the network", p=_pval(pp))
+    return Selection(None, None, "", f"no network Effect for {outcome!r}, {last} - {base} "
+                     "(network:<measure> or network:tie:<A>-<B>; survey.collaboration)")
+
+
+def _wcr_check(primary: pd.Series) -> pd.Series | None:
+    """The wild cluster bootstrap check of a network DiD's note as a check row (same
+    estimate, the bootstrap's CI), or None when the note has none."""
+    m = WCR.search(str(primary.get("note") or ""))
+    if not m:
+        return None
+    check = primary.copy()
+    check["estimator"] = "wild cluster bootstrap (WCR) on the kommune × wave values"
+    check["ci_low"], check["ci_high"] = float(m["lo"]), float(m["hi"])
+    return check
