@@ -333,7 +333,8 @@ def effects_asset(sources: list[str]) -> dg.AssetsDefinition:
     def _effects(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> pd.DataFrame:
         frames = [inputs[n] for n in names]
         df = pd.concat(frames, ignore_index=True) if frames else effects_frame([])
-        warnings = insufficient_data_notes(df)
+        # the network's per-kommune changes that are undefined: one line, not dozens
+        warnings = insufficient_data_notes(df, count_kommuner_of=("network",))
         context.add_output_metadata({
             "effects": len(df),
             INSUFFICIENT_META: dg.MetadataValue.json(warnings),

@@ -632,3 +632,22 @@ def test_network_labels_in_the_figure(example_study):
         for label in want:
             assert label in joined, (lang, label)
         assert "tie:skole" not in joined
+
+
+def test_insufficient_network_rows_per_kommune_counted_in_one_line():
+    from evaluation_pipeline.analysis.effects import insufficient_data_notes, insufficient_effect
+
+    rows = [insufficient_effect("network", f"tie:skole-{b}", "w2019 - w2012", "bootstrap",
+                                f"network:tie:skole-{b}, {k}: undefined in wave(s) w2012",
+                                group=k)
+            for b in ("PPT", "NAV", "BUP") for k in ("1515", "1535")]
+    rows += [insufficient_effect("network", "reciprocity", NET_DID, RI, "too few kommuner"),
+             insufficient_effect("survey", "samarbeid", "w2019 - w2012", "Welch", "n < 5",
+                                 group="1515")]
+    e = effects_frame(rows)
+    assert len(insufficient_data_notes(e)) == 8  # every row listed
+    notes = insufficient_data_notes(e, count_kommuner_of=("network",))
+    assert notes == [
+        "network: 6 per-kommune result(s) of 3 outcome(s) in 2 kommune(r) could not be "
+        "estimated (the effects table's notes say why for each)",
+        "network:reciprocity: too few kommuner", "survey:samarbeid: n < 5"]

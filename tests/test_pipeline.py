@@ -172,6 +172,18 @@ def test_collaboration_assets_materialized_per_wave_and_effects(finished_run):
         dg.AssetKey("collaboration_ties")).asset_materialization.metadata
     assert ties["small_cell_threshold"].value == 5
     assert 0 <= ties["ties_below_threshold"].value <= ties["ties"].value
+    # the network's undefined per-kommune changes: one warning line, not one per row
+    from assets.analysis import INSUFFICIENT_META
+
+    warnings = instance.get_latest_materialization_event(
+        dg.AssetKey("effects")).asset_materialization.metadata[INSUFFICIENT_META].value
+    per_kommune = [w for w in warnings if w.startswith("network: ")]
+    assert len(per_kommune) == 1 and "per-kommune result(s)" in per_kommune[0]
+    eff = _table(study_dir, "collaboration_effects")
+    undefined = eff["note"].fillna("").str.startswith("insufficient data") & \
+        eff["group"].str.isdigit()
+    assert f"network: {int(undefined.sum())} per-kommune" in per_kommune[0]
+    assert not [w for w in warnings if w.startswith("network:tie:")]
     for name in (*NETWORK_WAVE_ASSETS, "collaboration_effects"):
         meta = instance.get_latest_materialization_event(
             dg.AssetKey(name)).asset_materialization.metadata

@@ -23,6 +23,8 @@ from evaluation_pipeline.errors import StudyConfigError
 from evaluation_pipeline.study import Study
 
 LANDING = {"survey": "surveys", "interviews": "interviews", "registry": "registry"}
+#: the study.yaml section a logic-chain reference's source lives in
+SOURCE_OF_REF = {"network": "survey"}
 #: the assets every study has, whatever its evidence
 COMMON = {"kommune_codes", "study_kommuner", "effects", "logic_chain_evidence", "study_report"}
 #: report sections (anchors) in their order
@@ -47,7 +49,9 @@ def make_variant(dest: Path, keep: set[str], *, demo_key: bool = True) -> Path:
     chain = data["logic_chain"]
     for level in ("outputs", "outcomes", "impact"):
         for el in chain[level]:
-            el["indicators"] = [r for r in el["indicators"] if r.split(":")[0] in keep]
+            # network:<outcome> is the survey's collaboration roster
+            el["indicators"] = [r for r in el["indicators"]
+                                if SOURCE_OF_REF.get(r.split(":")[0], r.split(":")[0]) in keep]
         chain[level] = [el for el in chain[level] if el["indicators"]]
     if not demo_key:
         del data["privacy"]
@@ -154,6 +158,8 @@ def _materialized(instance) -> set[str]:
 
 def _expected(keep: set[str]) -> set[str]:
     profiles = {"kommune_profile"} if keep & {"survey", "registry"} else set()
+    # the example's survey has a collaboration roster: the network comes with it
+    keep = keep | ({"network"} if "survey" in keep else set())
     return COMMON | profiles | set().union(*(SOURCE_ASSETS[s] for s in keep))
 
 
@@ -221,9 +227,10 @@ def test_survey_only_study_runs(survey_only):
     assert run.rc == 0, run.err
     assert run.materialized == _expected({"survey"})
     _check_report(run, {"survey"})
-    assert set(run.table("effects")["source"]) == {"survey"}
-    assert set(run.table("logic_chain_evidence")["indicator"]) == {"samarbeid",
-                                                                    "felles_forstaelse"}
+    assert set(run.table("effects")["source"]) == {"survey", "network"}
+    assert set(run.table("logic_chain_evidence")["indicator"]) == {
+        "samarbeid", "felles_forstaelse", "density", "tie:skole-barnevern",
+        "tie:barnevern-helsestasjon"}
     # the profiles show the survey change (no registry panel)
     assert len(list((run.study / "output" / "profiles").glob("*.html"))) == 9
 

@@ -15,6 +15,7 @@ itself; when it is left empty, :func:`count_unit` fills it by source, contrast a
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
@@ -135,14 +136,28 @@ def insufficient_effect(source: str, outcome: str, contrast: str, estimator: str
                   note=f"{INSUFFICIENT_DATA}: {reason}")
 
 
-def insufficient_data_notes(effects: pd.DataFrame) -> list[str]:
+def insufficient_data_notes(effects: pd.DataFrame, *,
+                            count_kommuner_of: Sequence[str] = ()) -> list[str]:
     """One line per source:outcome that could not be estimated and why (from the notes of
-    :func:`insufficient_effect` rows), each reason once."""
+    :func:`insufficient_effect` rows), each reason once.
+
+    ``count_kommuner_of``: sources whose per-kommune rows (group neither ``all``,
+    ``network`` nor ``comparison``) are counted in one line instead of listed (the
+    collaboration network has a change per kommune × measure and pair: dozens of them are
+    undefined in a small kommune, which the effects table's notes say one by one)."""
     if effects is None or not len(effects) or "note" not in effects:
         return []
     notes = effects["note"].fillna("").astype(str)
     rows = effects[notes.str.startswith(INSUFFICIENT_DATA)]
     out: list[str] = []
+    if count_kommuner_of:
+        per_kommune = rows["source"].isin(count_kommuner_of) & \
+            ~rows["group"].isin(["all", "network", "comparison"])
+        for src, part in rows[per_kommune].groupby("source", sort=False):
+            out.append(f"{src}: {len(part)} per-kommune result(s) of {part['outcome'].nunique()} "
+                       f"outcome(s) in {part['group'].nunique()} kommune(r) could not be "
+                       "estimated (the effects table's notes say why for each)")
+        rows = rows[~per_kommune]
     for r in rows.itertuples():
         reason = str(r.note)[len(INSUFFICIENT_DATA):].lstrip(": ")
         named = f"{r.source}:{r.outcome}"
