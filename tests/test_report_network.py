@@ -360,3 +360,26 @@ def test_profile_sociogram_of_a_network_kommune(study, frames, tmp_path, monkeyp
     mine = shared["network_ties"]
     cols = ["kommune", "wave", "from_service", "to_service", "suppressed"]
     assert report_kt[cols].reset_index(drop=True).equals(mine[cols].reset_index(drop=True))
+
+
+# ---- the Dagster layer -----------------------------------------------------------------------
+
+def test_report_asset_passes_the_network_inputs(study, frames, tmp_path):
+    """The study_report asset's body with the source ``network``: its inputs reach the
+    library (end to end with the collaboration assets is the pipeline tests' job)."""
+    from assets.report import REPORT_INPUTS, _build
+
+    assert REPORT_INPUTS["network"] == ["collaboration_ties", "collaboration_ties_pooled",
+                                        "collaboration_measures_pooled",
+                                        "collaboration_effects"]
+    s = study.model_copy(update={"output_dir": str(tmp_path)})
+    base = _inputs()
+    inputs = {"effects": base["effects"], "logic_chain_evidence": None,
+              "survey_scale_summary": base["survey_summary"],
+              "survey_answers_valid": frames["answers"][["wave"]],
+              "survey_answers_rejected": pd.DataFrame(columns=["wave", "reason"]),
+              **_net(frames)}
+    res = _build(s, inputs, ["survey", "network"], {})
+    tables = res.metadata["tables"].data
+    assert set(NET_TABLES) <= set(tables)
+    assert {"network_sociograms", "network_tie_change"} <= set(res.metadata["figures"].data)
