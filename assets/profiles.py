@@ -93,11 +93,10 @@ def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, 
     ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``.
     ``sources``: the study's sources of evidence that are built (default: every source
     study.yaml has); only theirs are inputs, and without registry data or a survey there is
-    no profile (``([], [])``)."""
+    no profile (``([], [])``). With the source ``network`` (the survey's collaboration
+    roster; never by default) the profiles also read ``collaboration_ties``."""
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry") if getattr(study, s)]
-        if "survey" in sources and study.survey.collaboration is not None:
-            sources.append("network")
     names = [n for s in ("registry", "survey") if s in sources for n in PROFILE_INPUTS[s]]
     if not names:
         return [], []
