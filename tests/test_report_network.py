@@ -383,3 +383,15 @@ def test_report_asset_passes_the_network_inputs(study, frames, tmp_path):
     tables = res.metadata["tables"].data
     assert set(NET_TABLES) <= set(tables)
     assert {"network_sociograms", "network_tie_change"} <= set(res.metadata["figures"].data)
+
+
+def test_the_source_network_is_not_read_as_the_network_kommuner():
+    from evaluation_pipeline.report.tables import PublishedTable, formatted
+
+    tb = PublishedTable("effects", pd.DataFrame({
+        "source": ["network", "survey"], "group": ["network", "network"],
+        "suppressed": False}))
+    nb = formatted(tb, "nb")
+    assert nb["Kilde"].tolist() == ["Samhandlingsnettverk", "Spørreundersøkelse"]
+    assert nb["Gruppe"].tolist() == ["Nettverk", "Nettverk"]
+    assert formatted(tb, "en")["Source"].tolist() == ["Collaboration network", "Survey"]

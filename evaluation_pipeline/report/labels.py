@@ -833,7 +833,7 @@ LABELS["nb"].update({
     "network_section": "Samhandlingsnettverket",
     "network_intro": (
         "De ansatte ble spurt hvor ofte tjenesten deres samarbeider med hver av de andre "
-        "tjenestene om barn og unge ({lo} = aldri … {hi} = ukentlig eller oftere){quality}. "
+        "tjenestene om barn og unge (svar fra {lo} til {hi}, høyere er oftere){quality}. "
         "Ingen vurderer sin egen tjeneste. Et bånd fra tjeneste A til B er jevnlig når minst "
         "{share} av de ansatte i A som svarte, svarer {regular_from} eller mer. Tallene gjelder "
         "nettverkskommunene og sammenligningskommunene samlet (alle svar fra gruppen), ved "
@@ -889,7 +889,7 @@ LABELS["en"].update({
     "network_section": "The collaboration network",
     "network_intro": (
         "Staff were asked how often their service works with each of the other services "
-        "about children and youth ({lo} = never … {hi} = weekly or more){quality}. Nobody "
+        "about children and youth (answers {lo} to {hi}, higher is more often){quality}. Nobody "
         "rates their own service. A tie from service A to B is regular when at least {share} "
         "of A's staff who answered say {regular_from} or more. The figures are for the network "
         "and the comparison kommuner as groups (all answers of the group), at baseline and "
@@ -954,3 +954,7 @@ COLUMNS["en"].update({
     "quality_suppressed": "Quality suppressed", "measure": "Measure",
     "n_respondents": "Answers",
 })
+#: the source ``network`` in a table's source column (its group label would read
+#: "Nettverk" / "Network", the network kommuner)
+SOURCE_VALUES = {"nb": {"network": "Samhandlingsnettverk"},
+                 "en": {"network": "Collaboration network"}}

@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import COLUMNS, VALUES, t
+from .labels import COLUMNS, SOURCE_VALUES, VALUES, t
 
 SUPPRESSED = ":"
 MISSING = "–"
@@ -162,7 +162,8 @@ def formatted(table: PublishedTable, language: str = "nb",
         kind = table.kind(c)
         col = [format_value(v, kind, language, s) for v, s in zip(df[c], sup, strict=True)]
         if c in ("group", "source"):
-            col = [vals.get(v, v) for v in col]
+            named = {**vals, **SOURCE_VALUES.get(language, {})} if c == "source" else vals
+            col = [named.get(v, v) for v in col]
         if c in ("outcome", "scale", "indicator", "kommune") and names:
             col = [names.get(v, v) for v in col]
         out[header(table, c, language)] = col
