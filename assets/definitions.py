@@ -14,7 +14,6 @@ from .partitions import survey_waves
 from .profiles import PROFILE_JOB, profile_definitions
 from .report import study_report_asset
 from .resources import (
-    SOURCES,
     StudyResource,
     default_study_path,
     load_study,
@@ -96,9 +95,7 @@ def build_definitions(study_path: str | None = None, *,
     module_assets = [a for a in dg.load_assets_from_modules(ALL_MODULES)
                      if not any(source_of(k) not in (None, *sources) for k in a.keys)]
     combining = [effects_asset(sources), logic_chain_evidence_asset(sources),
-                 # the report's inputs are the survey, interview and registry assets: it
-                 # reads the network's rows from effects and the logic chain
-                 study_report_asset([s for s in sources if s in SOURCES], without)]
+                 study_report_asset(sources, without)]
     all_assets = with_downstream_automation([*module_assets, *combining])
     profile_assets, profile_jobs = profile_definitions(study, sources)
     keys_profiles = [k for a in profile_assets for k in a.keys]

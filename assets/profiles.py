@@ -21,7 +21,8 @@ kommune (a national study has over a hundred network kommuner).
 The warehouse is one DuckDB file and DuckDB lets one process write at a time: the profile asset
 therefore stores nothing in the warehouse. It writes its files (HTML + CSV, atomically) and
 returns ``MaterializeResult`` metadata (aggregates-only markdown preview, the main figure, the
-paths); its runs only read ``registry_panel``, ``registry_reference`` and ``scale_scores``.
+paths); its runs only read ``registry_panel``, ``registry_reference`` and ``scale_scores``
+(and, with the survey's collaboration roster, ``collaboration_ties``).
 """
 
 import base64
@@ -81,7 +82,10 @@ def kommune_partitions(study) -> dg.StaticPartitionsDefinition:
 #: the inputs of the profiles per source: the registry panel with the registry files' country
 #: and fylke rows (the trends' reference lines), the survey's scale scores
 PROFILE_INPUTS = {"registry": ["registry_panel", "registry_reference"],
-                  "survey": ["scale_scores"]}
+                  "survey": ["scale_scores"],
+                  # the collaboration roster's ties (by kommune × wave): each kommune's
+                  # sociograms, suppressed as in the report
+                  "network": ["collaboration_ties"]}
 
 
 def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, list]:
@@ -89,17 +93,23 @@ def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, 
     ``kommune_profiles_job`` over it: ``(assets, jobs)`` for ``build_definitions``.
     ``sources``: the study's sources of evidence that are built (default: every source
     study.yaml has); only theirs are inputs, and without registry data or a survey there is
-    no profile (``([], [])``)."""
+    no profile (``([], [])``). With the source ``network`` (the survey's collaboration
+    roster; never by default) the profiles also read ``collaboration_ties``."""
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry") if getattr(study, s)]
     names = [n for s in ("registry", "survey") if s in sources for n in PROFILE_INPUTS[s]]
     if not names:
         return [], []
+    if "network" in sources and study.survey is not None \
+            and study.survey.collaboration is not None:
+        names += PROFILE_INPUTS["network"]
     ins = {"registry_panel": dg.AssetIn(), "registry_reference": dg.AssetIn(),
            # only the columns the profiles read (each worker holds every wave's scores)
            "scale_scores": dg.AssetIn(
                partition_mapping=dg.AllPartitionMapping(),
-               metadata={"columns": list(PROFILE_SCORE_COLUMNS)})}
+               metadata={"columns": list(PROFILE_SCORE_COLUMNS)}),
+           # every wave's ties (partitioned by wave; the profiles by kommune)
+           "collaboration_ties": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())}
     partitions = kommune_partitions(study)
     policy = dg.BackfillPolicy.multi_run(max_partitions_per_run=kommuner_per_run(study))
 
@@ -131,8 +141,10 @@ def profile_definitions(study, sources: list[str] | None = None) -> tuple[list, 
             shared: dict = {}  # what the kommuner of this run have in common, once
             # the country ("Hele landet") and fylke lines of the trends
             national = inputs.get("registry_reference")
+            ties = inputs.get("collaboration_ties")
             built = [build_kommune_profile(s, k, registry_panel, scale_scores, shared=shared,
-                                           national=national, cache_dir=figure_cache(s))
+                                           national=national, cache_dir=figure_cache(s),
+                                           collaboration_ties=ties)
                      for k in context.partition_keys]
             if len(built) == 1:
                 return dg.MaterializeResult(metadata=_kommune_metadata(built[0], figure=True))

@@ -31,8 +31,12 @@ REPORT_INPUTS = {
                  "registry_reference", "registry_sensitivity", "registry_breakdown"],
     "interviews": ["theme_frequencies", "theme_role_frequencies", "theme_co_occurrence",
                    "intercoder_agreement", "coded_segments_valid", "coded_segments_rejected"],
+    # the collaboration roster of the survey (survey.collaboration): the tie tables (all
+    # waves; suppressed by the report), the pooled measures and the network's Effect rows
+    "network": ["collaboration_ties", "collaboration_ties_pooled",
+                "collaboration_measures_pooled", "collaboration_effects"],
 }
-#: each source's validated table (the validation summary)
+#: each source's validated table (the validation summary; the network's is the survey's)
 SOURCE_TABLE = {"survey": "survey_answers", "registry": "registry_observations",
                 "interviews": "coded_segments"}
 
@@ -67,7 +71,7 @@ def study_report_asset(sources: list[str], failed: dict[str, str] | None = None
 
 def _build(s, inputs: dict[str, pd.DataFrame], sources: list[str],
            failed: dict[str, str]) -> dg.MaterializeResult:
-    tables = [SOURCE_TABLE[src] for src in sources]
+    tables = [SOURCE_TABLE[src] for src in sources if src in SOURCE_TABLE]
     validation = validation_summary(
         {t: inputs[f"{t}_valid"] for t in tables},
         {t: inputs[f"{t}_rejected"] for t in tables},
@@ -94,6 +98,10 @@ def _build(s, inputs: dict[str, pd.DataFrame], sources: list[str],
         failed_sources=failed,
         sensitivity=inputs.get("registry_sensitivity"),
         breakdown=inputs.get("registry_breakdown"),
+        collaboration_ties=inputs.get("collaboration_ties"),
+        collaboration_ties_pooled=inputs.get("collaboration_ties_pooled"),
+        collaboration_measures_pooled=inputs.get("collaboration_measures_pooled"),
+        collaboration_effects=inputs.get("collaboration_effects"),
     )
     figure_md = "(no figure)"
     if out.main_figure:

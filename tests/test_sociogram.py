@@ -320,3 +320,48 @@ def test_heatmap_reads_only_the_asked_contrast():
     with pytest.raises(FigureInputError, match="contrast="):
         tie_change_heatmap(eff[eff["contrast"] == "2023 - 2019"], SERVICES)
     plt.close("all")
+
+
+def test_heatmap_of_undirected_pairs_shows_each_pair_once_above_the_diagonal():
+    """The library's pair outcomes (``tie:A-B``, A before B in the services' order, one row
+    per pair): each estimate in the cell (A, B) of the upper triangle, none below it, the
+    empty first column and last row left out; no direction in the axis labels."""
+    from evaluation_pipeline.analysis.collaboration import pair_names
+
+    rng = np.random.default_rng(3)
+    pairs = pair_names(SERVICES)
+    est = {p: float(rng.normal(0, 0.5)) for p in pairs}
+    hidden = pairs[2]
+    e = pd.DataFrame([dict(source="network", outcome=p, contrast="2023 - 2019, network - "
+                           "comparison", estimate=np.nan if p == hidden else v,
+                           suppressed=p == hidden) for p, v in est.items()])
+    fig = tie_change_heatmap(e, SERVICES)
+    ax = fig.axes[0]
+    shown = np.ma.filled(ax.images[0].get_array().astype(float), np.nan)
+    m = len(SERVICES)
+    assert shown.shape == (m - 1, m - 1)
+    assert [t.get_text() for t in ax.get_yticklabels()] == SERVICES[:-1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == SERVICES[1:]
+    for p, v in est.items():
+        a, b = p[4:].split("-")
+        i, j = SERVICES.index(a), SERVICES.index(b)
+        assert i < j
+        if p == hidden:
+            assert np.isnan(shown[i, j - 1])
+        else:
+            assert shown[i, j - 1] == v
+    # below the diagonal: nothing, not even a "not estimated" mark
+    lower = np.tril_indices(m - 1, -1)
+    assert np.isnan(shown[lower]).all()
+    values = [t for t in ax.texts if (t.get_gid() or "").startswith("value:")]
+    assert len(values) == len(pairs) - 1  # each estimate written once
+    assert not any(t.get_text() == "–" for t in ax.texts)
+    assert [p.get_gid() for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()] \
+        == [f"{hidden}:suppressed"]
+    assert ax.get_xlabel() == ax.get_ylabel() == "Tjeneste"
+    # the same rows named B-A (a pair given in the other order) land in the same cells
+    flipped = e.assign(outcome=["tie:" + "-".join(o[4:].split("-")[::-1]) for o in e["outcome"]])
+    again = np.ma.filled(tie_change_heatmap(flipped, SERVICES, directed=False).axes[0]
+                         .images[0].get_array().astype(float), np.nan)
+    assert np.array_equal(shown, again, equal_nan=True)
+    plt.close("all")

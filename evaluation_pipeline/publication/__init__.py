@@ -6,7 +6,7 @@ published table (:func:`hidden_intervals`, :func:`recoverable_cells`,
 :func:`unprotected_cells`). ``rules`` holds the rule for each kind of published table: small
 cells of rows, Effect rows, scale means, item distributions, survey response, panel retention,
 theme × role counts, the logic chain's evidence, the kommune profiles' rates and survey n,
-and (``ties``) the collaboration network's tie tables.
+and (``ties``) the collaboration network's tie tables and network measures.
 (Personal-data screening of the data read is :mod:`evaluation_pipeline.privacy`.)
 
 The public names are exported here, imported on first use.
@@ -37,6 +37,7 @@ _EXPORTS = {
     "suppress_rates": ".rules",
     "survey_n_published": ".rules",
     "suppress_ties": ".ties",
+    "suppress_measures": ".ties",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -38,6 +38,14 @@ The rule (:func:`suppress_ties`), with the study's ``small_cell_threshold`` ``k`
   (conservative): the listed kommuner add up to the pooled ``n`` minus it, and that line is
   protected (hiding the pooled tie when only it can protect the line).
 
+The network measures of the groups of a published tie table
+(:func:`~evaluation_pipeline.analysis.collaboration.collaboration_measures`) are published
+with it by :func:`suppress_measures`: a measure is a function of the group's ties, so with
+every other tie shown, a measure gives a hidden tie away (a density of 20/56 with 19 regular
+ties shown says the hidden tie is regular). A group × wave whose tie is hidden therefore
+loses every measure built from the ties' regular flags and frequencies, and one whose tie
+quality is hidden loses ``mean_quality``; one with ``0 < n_respondents < k`` loses all.
+
 Not modelled: the bound ``n_quality <= n`` across a tie's two lines, and the near-equality of
 ``n`` across ties from the same service beyond the rule above (an approximate, not an exact,
 relation).
@@ -53,7 +61,7 @@ import pandas as pd
 
 from .cells import TOTAL, DisclosureError, suppress
 
-__all__ = ["TIE_COLUMNS", "suppress_ties"]
+__all__ = ["TIE_COLUMNS", "suppress_measures", "suppress_ties"]
 
 #: the columns of a tie table besides its ``by`` columns
 TIE_COLUMNS = ("from_service", "to_service", "n", "mean_frequency", "share_regular", "regular",
@@ -239,3 +247,48 @@ def suppress_ties(ties, k, *, pooled=None, group_of=None):
     for frame in (kt, pout):
         frame.attrs["small_cell_threshold"] = int(k)
     return kt, pout
+
+
+#: the measures built from the ties' frequencies (regular flags, mean frequency); the rest
+#: (``mean_quality``) from the quality answers
+_FREQUENCY_MEASURES = ("density", "centralization", "reciprocity", "asymmetry", "isolated")
+
+
+def suppress_measures(measures: pd.DataFrame, ties: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Small-cell suppression of network measures published with the tie table they come
+    from (see the module docstring).
+
+    ``measures``: long ``<by...>, measure, value, n_respondents`` (from
+    :func:`~evaluation_pipeline.analysis.collaboration.collaboration_measures`); ``ties``: the
+    same groups' tie table after :func:`suppress_ties` (its ``by`` columns include those of
+    ``measures``). Returns the measures with ``suppressed`` True and ``value`` missing where
+    hidden; ``n_respondents`` is missing where it is in ``(0, k)``."""
+    by = [c for c in measures.columns
+          if c not in ("measure", "value", "n_respondents", "suppressed")]
+    for need in ("suppressed", "quality_suppressed"):
+        if need not in ties.columns:
+            raise DisclosureError(f"tie table: no column {need!r}; pass the tie table after "
+                                  "suppress_ties")
+    missing = [c for c in by if c not in ties.columns]
+    if missing:
+        raise DisclosureError(f"measures: column(s) {missing} are not columns of the tie "
+                              f"table (it has {list(ties.columns)})")
+    out = measures.copy()
+    hidden = ties.groupby(by, dropna=False)[["suppressed", "quality_suppressed"]].agg(
+        lambda s: bool(s.fillna(False).astype(bool).any()))
+    key = pd.MultiIndex.from_frame(out[by]) if len(by) > 1 else pd.Index(out[by[0]])
+    tie_hidden = hidden["suppressed"].reindex(key, fill_value=False).to_numpy(bool)
+    quality_hidden = hidden["quality_suppressed"].reindex(key, fill_value=False).to_numpy(bool)
+    n = pd.to_numeric(out["n_respondents"], errors="coerce")
+    small = ((n > 0) & (n < k)).to_numpy()
+    measure = out["measure"].astype(str)
+    hide = small | (tie_hidden & measure.isin(_FREQUENCY_MEASURES).to_numpy()) | (
+        quality_hidden & (measure == "mean_quality").to_numpy())
+    if "suppressed" in out:
+        hide |= out["suppressed"].fillna(False).astype(bool).to_numpy()
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    out["n_respondents"] = n.astype("float64")
+    out.loc[hide, "value"] = np.nan
+    out.loc[small, "n_respondents"] = np.nan
+    out["suppressed"] = hide
+    return out

@@ -80,10 +80,10 @@ def _figure_code() -> bytes:
     """What draws a saved figure besides its artists: this module, the style and the modules
     that build the report's figures, and the matplotlib and Pillow versions."""
     from .. import content_cache
-    from . import logic_chain_figure, style
+    from . import logic_chain_figure, sociogram, style
 
     return content_cache.source_digest(sys.modules[__name__], style, logic_chain_figure,
-                                       packages=("matplotlib", "pillow"))
+                                       sociogram, packages=("matplotlib", "pillow"))
 
 
 def save_with_preview(fig: plt.Figure, path_stem: Path, bbox=None, *,

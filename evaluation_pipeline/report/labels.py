@@ -860,3 +860,138 @@ def network_labels(study, language: str = "nb") -> dict[str, str]:
     out.update({f"tie:{a}-{b}": t("network.tie", language, a=a, b=b)
                 for i, a in enumerate(roles) for b in roles[i + 1:]})
     return out
+
+
+# The collaboration network's section of the study report and its part of the profiles
+# (report.sections.network, report.profiles)
+LABELS["nb"].update({
+    "network.pair_service": "Tjeneste",
+    "network.did_pairs": "Endring i samarbeid per par, nettverk − sammenligning",
+    "network_section": "Samhandlingsnettverket",
+    "network_intro": (
+        "De ansatte ble spurt hvor ofte tjenesten deres samarbeider med hver av de andre "
+        "tjenestene om barn og unge (svar fra {lo} til {hi}, høyere er oftere){quality}. "
+        "Ingen vurderer sin egen tjeneste. Et bånd fra tjeneste A til B er jevnlig når minst "
+        "{share} av de ansatte i A som svarte, svarer {regular_from} eller mer. Tallene gjelder "
+        "nettverkskommunene og sammenligningskommunene samlet (alle svar fra gruppen), ved "
+        "baseline og i hver oppfølgingsrunde."),
+    "network_intro_quality": ", og hvor godt samarbeidet fungerer ({lo}–{hi})",
+    "network_measures_text": (
+        "Tetthet: andel av mulige bånd som er jevnlige. Sentralisering: hvor mye samarbeidet "
+        "samler seg om én tjeneste (0 = alle like, 1 = stjerne). Gjensidighet: andel jevnlige "
+        "bånd der også motsatt bånd er jevnlig. Asymmetri: gjennomsnittlig forskjell mellom "
+        "hvor ofte to tjenester sier de samarbeider med hverandre. Isolerte tjenester: "
+        "tjenester uten noe jevnlig bånd. Gjennomsnittlig kvalitet: vektet etter antall svar."),
+    "network_did_text": (
+        "Forskjell-i-forskjeller: endringen fra baseline i nettverkskommunene minus endringen "
+        "i sammenligningskommunene, med kommunene som enhet (randomiseringsinferens over hvilke "
+        "kommuner som er i nettverket). Tabellen viser målene og, for hver oppfølgingsrunde, de "
+        "{n} parene av tjenester med lavest p-verdi (alle parene står i figuren og i CSV-"
+        "tabellen). Et konfidensintervall er «ubegrenset» når det er for få kommuner til å "
+        "utelukke noen effektstørrelse."),
+    "network_heatmap_text": "Endringen per par er endringen i gjennomsnittlig hyppighet "
+                            "(begge retninger).",
+    "network_suppressed_text": (
+        "Bånd med færre enn {k} svar er prikket (stiplet grått i figurene), og også bånd "
+        "som kunne vært regnet ut fra summen over kommunene. Et mål for en gruppe og runde "
+        "vises ikke når et av båndene det bygger på er prikket."),
+    "unbounded": "ubegrenset",
+    "tab_network_measures": "Nettverksmål for nettverks- og sammenligningskommunene per runde.",
+    "tab_network_ties_pooled": "Samarbeidsbånd mellom tjenestene, nettverks- og "
+                               "sammenligningskommunene samlet, per runde.",
+    "tab_network_ties_kommune": "Samarbeidsbånd mellom tjenestene per kommune og runde.",
+    "tab_network_did": "Endring i samarbeidsnettverket, nettverk mot sammenligning "
+                       "(forskjell-i-forskjeller).",
+    "fig_network_sociograms": "Jevnlig samarbeid mellom tjenestene (sosiogram) ved baseline og "
+                              "i siste runde. Pilen går fra tjenesten som svarte til tjenesten "
+                              "det ble spurt om; tykkelsen viser hvor ofte, fargen hvor godt.",
+    "fig_network_tie_change": "Endring i samarbeid per par av tjenester fra baseline til siste "
+                              "runde, nettverk minus sammenligning.",
+    "network.measure.density": "Tetthet",
+    "network.measure.centralization": "Sentralisering",
+    "network.measure.reciprocity": "Gjensidighet",
+    "network.measure.asymmetry": "Asymmetri",
+    "network.measure.isolated": "Isolerte tjenester",
+    "network.measure.mean_quality": "Gjennomsnittlig kvalitet",
+    "profile.network_ties": "Samarbeid mellom tjenestene",
+    "profile.network_ties_caption": (
+        "{name} ved baseline og i siste runde: pilene går fra tjenesten som svarte til "
+        "tjenesten det ble spurt om, tykkelsen viser hvor ofte, fargen hvor godt. Bånd med "
+        "færre enn {k} svar (eller som kunne vært regnet ut fra nettverkets sum) er prikket "
+        "og tegnet stiplet grått; plassering og farger er de samme som i rapporten."),
+})
+LABELS["en"].update({
+    "network.pair_service": "Service",
+    "network.did_pairs": "Change in collaboration per pair, network − comparison",
+    "network_section": "The collaboration network",
+    "network_intro": (
+        "Staff were asked how often their service works with each of the other services "
+        "about children and youth (answers {lo} to {hi}, higher is more often){quality}. Nobody "
+        "rates their own service. A tie from service A to B is regular when at least {share} "
+        "of A's staff who answered say {regular_from} or more. The figures are for the network "
+        "and the comparison kommuner as groups (all answers of the group), at baseline and "
+        "in each follow-up wave."),
+    "network_intro_quality": ", and how well the collaboration works ({lo}–{hi})",
+    "network_measures_text": (
+        "Density: share of the possible ties that are regular. Centralization: how much the "
+        "collaboration gathers around one service (0 = all alike, 1 = a star). Reciprocity: "
+        "share of regular ties whose reverse is regular too. Asymmetry: mean difference "
+        "between how often two services say they work with each other. Isolated services: "
+        "services without any regular tie. Mean quality: weighted by the number of answers."),
+    "network_did_text": (
+        "Difference-in-differences: the change from baseline in the network kommuner minus the "
+        "change in the comparison kommuner, with the kommune as the unit (randomization "
+        "inference over which kommuner are in the network). The table shows the measures and, "
+        "for each follow-up wave, the {n} pairs of services with the smallest p-value (every "
+        "pair is in the figure and the CSV table). A confidence interval is \"unbounded\" when "
+        "there are too few kommuner to rule out any effect size."),
+    "network_heatmap_text": "The change per pair is the change in the mean frequency (both "
+                            "directions).",
+    "network_suppressed_text": (
+        "Ties with fewer than {k} answers are suppressed (dashed grey in the figures), and so "
+        "are ties that could be derived from the sum over the kommuner. A measure of a group "
+        "and wave is not shown when one of the ties it is built from is suppressed."),
+    "unbounded": "unbounded",
+    "tab_network_measures": "Network measures of the network and comparison kommuner by wave.",
+    "tab_network_ties_pooled": "Collaboration ties between the services, network and "
+                               "comparison kommuner pooled, by wave.",
+    "tab_network_ties_kommune": "Collaboration ties between the services by kommune and wave.",
+    "tab_network_did": "Change in the collaboration network, network vs comparison "
+                       "(difference-in-differences).",
+    "fig_network_sociograms": "Regular collaboration between the services (sociogram) at "
+                              "baseline and in the latest wave. Arrows go from the service that "
+                              "answered to the service asked about; width shows how often, "
+                              "colour how well.",
+    "fig_network_tie_change": "Change in collaboration per pair of services from baseline to "
+                              "the latest wave, network minus comparison.",
+    "network.measure.density": "Density",
+    "network.measure.centralization": "Centralization",
+    "network.measure.reciprocity": "Reciprocity",
+    "network.measure.asymmetry": "Asymmetry",
+    "network.measure.isolated": "Isolated services",
+    "network.measure.mean_quality": "Mean quality",
+    "profile.network_ties": "Collaboration between the services",
+    "profile.network_ties_caption": (
+        "{name} at baseline and in the latest wave: arrows go from the service that answered "
+        "to the service asked about, width shows how often, colour how well. Ties with fewer "
+        "than {k} answers (or that could be derived from the network's sum) are suppressed "
+        "and drawn dashed grey; places and colours are those of the report."),
+})
+COLUMNS["nb"].update({
+    "from_service": "Fra tjeneste", "to_service": "Til tjeneste",
+    "mean_frequency": "Hvor ofte (snitt)", "share_regular": "Andel jevnlig",
+    "regular": "Jevnlig", "n_quality": "n kvalitet", "mean_quality": "Kvalitet (snitt)",
+    "quality_suppressed": "Kvalitet prikket", "measure": "Mål",
+    "n_respondents": "Svar",
+})
+COLUMNS["en"].update({
+    "from_service": "From service", "to_service": "To service",
+    "mean_frequency": "How often (mean)", "share_regular": "Share regular",
+    "regular": "Regular", "n_quality": "n quality", "mean_quality": "Quality (mean)",
+    "quality_suppressed": "Quality suppressed", "measure": "Measure",
+    "n_respondents": "Answers",
+})
+#: the source ``network`` in a table's source column (its group label would read
+#: "Nettverk" / "Network", the network kommuner)
+SOURCE_VALUES = {"nb": {"network": "Samhandlingsnettverk"},
+                 "en": {"network": "Collaboration network"}}

@@ -360,10 +360,18 @@ def sociogram_panel(
     return fig
 
 
-def _tie_matrix(effects: pd.DataFrame, services: Sequence[str], contrast: str | None
-                ) -> tuple[np.ndarray, np.ndarray, str]:
+def _tie_matrix(effects: pd.DataFrame, services: Sequence[str], contrast: str | None,
+                directed: bool | None = None) -> tuple[np.ndarray, np.ndarray, str, bool]:
     """(estimates, suppressed) service × service for the network's ``tie:A-B`` rows of one
-    contrast (NaN where there is no estimate), and the contrast used."""
+    contrast (NaN where there is no estimate), the contrast used, and whether the rows are of
+    directed ties.
+
+    Directed (``directed=True``, or by default when some pair has rows in both directions,
+    in any contrast of ``effects``):
+    ``tie:A-B`` is the cell (A, B). Undirected (the pairs of
+    :func:`~evaluation_pipeline.analysis.collaboration.collaboration_did`: one row per pair,
+    the mean of its two directions): ``tie:A-B`` is the cell of the pair above the diagonal,
+    (A, B) with A before B in ``services``; the cells below the diagonal stay empty."""
     e = effects[(effects["source"].astype(str) == "network")
                 & effects["outcome"].astype(str).str.startswith("tie:")]
     if contrast is None:
@@ -373,6 +381,10 @@ def _tie_matrix(effects: pd.DataFrame, services: Sequence[str], contrast: str | 
             raise FigureInputError("effects: no network Effect rows 'tie:<A>-<B>' with a "
                                    "'..., network - comparison' contrast; pass contrast=")
         contrast = did[-1]
+    if directed is None:  # from every contrast's rows: one contrast may hold a few ties
+        named = set(e["outcome"].astype(str))
+        directed = any(f"tie:{b}-{a}" in named for a in services for b in services
+                       if a != b and f"tie:{a}-{b}" in named)
     e = e[e["contrast"].astype(str) == contrast]
     m = len(services)
     est = np.full((m, m), np.nan)
@@ -386,11 +398,16 @@ def _tie_matrix(effects: pd.DataFrame, services: Sequence[str], contrast: str | 
                                "; select one group")
     for i, a in enumerate(services):
         for j, b in enumerate(services):
-            if i != j and f"tie:{a}-{b}" in by_outcome:
-                v, s = by_outcome[f"tie:{a}-{b}"]
+            if i == j or (not directed and i > j):
+                continue
+            key = f"tie:{a}-{b}"
+            if not directed and key not in by_outcome:
+                key = f"tie:{b}-{a}"  # a pair named in the other order
+            if key in by_outcome:
+                v, s = by_outcome[key]
                 hidden[i, j] = bool(s)
                 est[i, j] = np.nan if s else v
-    return est, hidden, contrast
+    return est, hidden, contrast, directed
 
 
 def tie_change_heatmap(
@@ -400,55 +417,73 @@ def tie_change_heatmap(
     contrast: str | None = None,
     measure: str | None = None,
     title: str | None = None,
+    directed: bool | None = None,
     language: str = "nb",
     service_labels: Mapping[str, str] | None = None,
     synthetic: bool = False,
 ) -> plt.Figure:
-    """Service × service heatmap of the change in each directed tie (rows: the respondents'
-    service A, columns: the service B asked about), from the network Effect rows
+    """Service × service heatmap of the change in each tie, from the network Effect rows
     ``tie:<A>-<B>`` of ``contrast`` (default: the last ``..., network - comparison``
     difference-in-differences contrast). Diverging colours centred at 0, symmetric; each cell
     annotated with its estimate. Suppressed rows (``suppressed``) are hatched grey and
     marked ":"; ties without an estimate light grey and marked "–"; the diagonal is empty.
-    ``measure`` names what the estimate is a change of (in the colorbar label)."""
-    est, hidden, contrast = _tie_matrix(effects, services, contrast)
+    ``measure`` names what the estimate is a change of (in the colorbar label).
+
+    Directed ties (rows ``tie:A-B`` and ``tie:B-A``; ``directed=True``) fill the square: rows
+    the respondents' service A, columns the service B asked about. Undirected pairs (the
+    library's pair outcomes, one row per pair with A before B in ``services``; the default
+    when no pair has rows in both directions) are drawn once each, in the upper triangle: row A,
+    column B, with the empty first column and last row left out, so no estimate is shown
+    twice and no direction is read into a pair."""
+    est, hidden, contrast, directed = _tie_matrix(effects, services, contrast, directed)
     lab = [dict(service_labels or {}).get(s, s) for s in services]
     m = len(services)
+    rows_, cols_ = (list(range(m)), list(range(m))) if directed else \
+        (list(range(m - 1)), list(range(1, m)))
+    est = est[np.ix_(rows_, cols_)]
+    hidden = hidden[np.ix_(rows_, cols_)]
     top = float(np.nanmax(np.abs(est))) if np.isfinite(est).any() else 1.0
     top = top or 1.0
     with figure_style():
-        fig, ax = plt.subplots(figsize=(0.62 * m + 2.6, 0.55 * m + 1.6))
+        nr, nc = len(rows_), len(cols_)
+        fig, ax = plt.subplots(figsize=(0.62 * nc + 2.6, 0.55 * nr + 1.6))
         cmap = plt.get_cmap("RdBu").with_extremes(bad="white")
         im = ax.imshow(np.ma.masked_invalid(est), cmap=cmap, vmin=-top, vmax=top)
-        for i in range(m):
-            for j in range(m):
-                if i == j:
+        for r, i in enumerate(rows_):
+            for c, j in enumerate(cols_):
+                if i == j or (not directed and i > j):
                     continue
-                v = est[i, j]
-                if hidden[i, j]:
-                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#E5E5E5",
+                v = est[r, c]
+                a, b = services[i], services[j]
+                if hidden[r, c]:
+                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#E5E5E5",
                                            edgecolor="#9A9A9A", hatch="////", lw=0,
-                                           gid=f"tie:{services[i]}-{services[j]}:suppressed"))
-                    ax.text(j, i, ":", ha="center", va="center", fontsize=9, weight="bold")
+                                           gid=f"tie:{a}-{b}:suppressed"))
+                    ax.text(c, r, ":", ha="center", va="center", fontsize=9, weight="bold")
                 elif np.isnan(v):
-                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#F2F2F2",
+                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#F2F2F2",
                                            lw=0))
-                    ax.text(j, i, "–", ha="center", va="center", fontsize=8, color="#666666")
+                    ax.text(c, r, "–", ha="center", va="center", fontsize=8, color="#666666")
                 else:
-                    ax.text(j, i, f"{v:+.2f}".replace("-", "−"), ha="center", va="center",
+                    ax.text(c, r, f"{v:+.2f}".replace("-", "−"), ha="center", va="center",
                             fontsize=7, color="white" if abs(v) > 0.6 * top else "black",
-                            gid=f"value:{services[i]}-{services[j]}")
-        ax.set_xticks(range(m), lab, rotation=35, ha="right")
-        ax.set_yticks(range(m), lab)
-        ax.set_xticks(np.arange(-0.5, m, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, m, 1), minor=True)
+                            gid=f"value:{a}-{b}")
+        ax.set_xticks(range(nc), [lab[j] for j in cols_], rotation=35, ha="right")
+        ax.set_yticks(range(nr), [lab[i] for i in rows_])
+        ax.set_xticks(np.arange(-0.5, nc, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, nr, 1), minor=True)
         ax.grid(which="minor", color="white", lw=1.5)
         ax.tick_params(which="minor", length=0)
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
-        ax.set_xlabel(t("network.to", language))
-        ax.set_ylabel(t("network.from", language))
-        ax.set_title(title or t("network.did", language), loc="left")
+        if directed:
+            ax.set_xlabel(t("network.to", language))
+            ax.set_ylabel(t("network.from", language))
+        else:
+            ax.set_xlabel(t("network.pair_service", language))
+            ax.set_ylabel(t("network.pair_service", language))
+        ax.set_title(title or t("network.did" if directed else "network.did_pairs", language),
+                     loc="left")
         cb = fig.colorbar(im, ax=ax, fraction=0.045, pad=0.03)
         cb.set_label(t("network.did_colorbar", language,
                        measure=measure or contrast.split(",")[0]), fontsize=8)

@@ -3,7 +3,8 @@ self-contained HTML file.
 
 Everything published passes small-cell suppression with the study's threshold first (the
 rules of :mod:`evaluation_pipeline.publication`). The report's sections, in order: design and
-data, validation, the logic chain, the survey, the registry, the interviews, methods, caveats;
+data, validation, the logic chain, the survey, the collaboration network (the survey's roster,
+``survey.collaboration``), the registry, the interviews, methods, caveats;
 a source's section (and its tables, figures, methods and caveats) only when the study has that
 source of evidence. Each section is built by its module in
 :mod:`evaluation_pipeline.report.sections`; :func:`build_study_report` puts them together.
@@ -20,7 +21,7 @@ from ..publication import publishable_tables
 from . import figures
 from .html import Section, render_report, write_report
 from .labels import t
-from .sections import closing, interviews, overview, registry, survey
+from .sections import closing, interviews, network, overview, registry, survey
 from .sections import logic_chain as chain
 from .sections.context import VERDICTS, ReportContext, caveat_text, label_keys, num
 from .tables import PublishedTable, formatted, write_tables
@@ -90,6 +91,10 @@ def build_study_report(
     failed_sources: dict[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
     breakdown: pd.DataFrame | None = None,
+    collaboration_ties: pd.DataFrame | None = None,
+    collaboration_ties_pooled: pd.DataFrame | None = None,
+    collaboration_measures_pooled: pd.DataFrame | None = None,
+    collaboration_effects: pd.DataFrame | None = None,
 ) -> ReportOutput:
     """Write tables, figures and the HTML report under ``<study output>/``.
 
@@ -106,12 +111,29 @@ def build_study_report(
     could not be read or failed validation: their section says so instead. ``sensitivity``
     and ``breakdown``: the registry's parallel-trends sensitivity
     (:func:`~evaluation_pipeline.analysis.registry_sensitivity.registry_sensitivity`): a
-    subsection after the registry's, one figure per indicator and the breakdown table."""
+    subsection after the registry's, one figure per indicator and the breakdown table.
+
+    ``collaboration_ties`` (by kommune × wave), ``collaboration_ties_pooled`` (by group ×
+    wave), ``collaboration_measures_pooled`` and ``collaboration_effects`` (the source
+    ``network``: :mod:`evaluation_pipeline.analysis.collaboration`, not suppressed; the DiD
+    rows default to the ``network`` rows of ``effects``): the section on the collaboration
+    network after the survey's (:mod:`.sections.network`), only when the study has
+    ``survey.collaboration`` and the source ``network`` is covered (by default when study.yaml
+    has the roster)."""
     failed = dict(failed_sources or {})
     if sources is None:
         sources = [s for s in ("survey", "interviews", "registry")
                    if getattr(study, s, None) is not None and s not in failed]
+        if "survey" in sources and study.survey.collaboration is not None:
+            sources.append("network")
     has = set(sources)
+    if "network" in has and (study.survey is None or study.survey.collaboration is None):
+        has.discard("network")  # no roster in study.yaml: no network section
+    if "network" not in has:
+        collaboration_ties = collaboration_ties_pooled = None
+        collaboration_measures_pooled = collaboration_effects = None
+    elif collaboration_effects is None and len(effects) and "source" in effects:
+        collaboration_effects = effects[effects["source"].astype(str) == "network"]
     if "survey" not in has:  # no section, table or figure of an absent source
         survey_summary = reliability = item_dist = response = retention = None
     if "registry" not in has:
@@ -130,6 +152,9 @@ def build_study_report(
     overview.add_tables(ctx, validation, published_effects)
     survey.add_tables(ctx, base.get("survey_scale_means"), reliability, response, retention,
                       item_dist)
+    if collaboration_ties_pooled is not None or collaboration_effects is not None:
+        network.add_tables(ctx, collaboration_ties, collaboration_ties_pooled,
+                           collaboration_measures_pooled, collaboration_effects)
     registry.add_tables(ctx, base.get("registry_group_rates"), published_effects, has)
     interviews.add_tables(ctx, base.get("interview_theme_counts"), theme_role_freq, co_occ,
                           intercoder)
@@ -145,6 +170,7 @@ def build_study_report(
     # the figures: name -> (figure function, its arguments), drawn (or taken from the cache)
     figs = {**chain.figures(ctx), **registry.trend_figures(ctx, registry_reference),
             **survey.figures(ctx, has),
+            **(network.figures(ctx) if "network" in has else {}),
             **registry.figures(ctx, has, event_study, sensitivity, breakdown),
             **interviews.figures(ctx)}
     for name, (build, args, kwargs) in figs.items():
@@ -159,13 +185,15 @@ def build_study_report(
     # the sections: one per source of evidence the study has (none for an absent source; a
     # source that could not be read or failed validation: why, and nothing else)
     sections = overview.sections(ctx) + chain.sections(ctx)
-    for name in ("survey", "registry", "interviews"):
+    for name in ("survey", "network", "registry", "interviews"):
         if name in failed:
             sections.append(Section(t(name, ctx.lang), anchor=name, paragraphs=[
                 t("source_failed", ctx.lang, reason=failed[name])]))
         elif name == "survey" and name in has:
             # (no "not estimated" paragraph: its reasons may count a handful of respondents)
             sections.append(survey.section(ctx))
+        elif name == "network" and name in has:
+            sections += [s for s in [network.section(ctx)] if s is not None]
         elif name == "registry" and name in has:
             sections += registry.sections(ctx, effects, pretrend, breakdown)
         elif name == "interviews" and name in has:

@@ -19,7 +19,9 @@ kind           columns                                     shown as
 =============  ==========================================  ===================
 
 Suppressed cells are shown as ``:`` (Statistics Norway's symbol for "not published for
-confidentiality"), other missing values as ``–``.
+confidentiality"), other missing values as ``–``, an infinite CI end (a CI by test inversion
+that no value can be rejected beyond) as "ubegrenset" / "unbounded" (``inf`` in the
+machine-readable CSV).
 
 Files: ``tables/<name>.csv`` is the machine-readable table (UTF-8, ``,`` separator, decimal
 point, unformatted numbers rounded to 6 decimals, ``suppressed`` column) for researchers'
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .labels import COLUMNS, VALUES
+from .labels import COLUMNS, SOURCE_VALUES, VALUES, t
 
 SUPPRESSED = ":"
 MISSING = "–"
@@ -127,6 +129,8 @@ def format_value(x, kind: str, language: str = "nb", suppressed: bool = False) -
     if kind == "text":
         return str(x)
     x = float(x)
+    if math.isinf(x):  # a CI by test inversion with too few kommuner to reject any value
+        return t("unbounded", language)
     if kind == "estimate":
         return _fixed(x, 2, dec)
     if kind == "p":
@@ -158,7 +162,8 @@ def formatted(table: PublishedTable, language: str = "nb",
         kind = table.kind(c)
         col = [format_value(v, kind, language, s) for v, s in zip(df[c], sup, strict=True)]
         if c in ("group", "source"):
-            col = [vals.get(v, v) for v in col]
+            named = {**vals, **SOURCE_VALUES.get(language, {})} if c == "source" else vals
+            col = [named.get(v, v) for v in col]
         if c in ("outcome", "scale", "indicator", "kommune") and names:
             col = [names.get(v, v) for v in col]
         out[header(table, c, language)] = col
@@ -264,6 +269,9 @@ def write_xlsx(tables: list[PublishedTable], path: Path, language: str, threshol
                         ws.cell(i, j, shown)
                         continue
                     x = float(v)
+                    if math.isinf(x):
+                        ws.cell(i, j, shown)
+                        continue
                     digits = {"estimate": 2, "p": 3, "count": 0, "integer": 0, "share": 1,
                               "rate": 1}[kind]
                     val = round_half_up(100 * x if kind == "share" else x, digits)

@@ -41,7 +41,8 @@ _GEO_CODE_COL_RE = re.compile(r"(nr|nummer|kode|code|_id|id)$", re.I)
 _TIME_COL_RE = re.compile(r"^(tid|time|year|years|år|aar|årstall|periode|period)$", re.I)
 #: a school-year column (FHI ``Skoleår``: 2016/17 or 2016/17-2018/19), the time column when
 #: there is no year column (with both, the school year stays a column and the observations
-#: step takes the more specific one as the period; see ``observations.dimensions.resolve_dimensions``)
+#: step takes the more specific one as the period; see
+#: ``observations.dimensions.resolve_dimensions``)
 _SCHOOL_YEAR_COL_RE = re.compile(r"^(skoleår|skoleaar|skolear|school[ _]?year)$", re.I)
 _CONTENTS_COL_RE = re.compile(
     r"^(contents|contentscode|statistikkvariabel|indikatorkode|indikator|indicator)$", re.I

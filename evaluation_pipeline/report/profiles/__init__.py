@@ -14,6 +14,8 @@ For each network kommune the profile has
 - **survey**: mean scale score and n per wave for the kommune, the network and the comparison
   group, and the change from baseline to each follow-up wave (difference of the wave means with
   Welch's 95 % CI, :func:`evaluation_pipeline.analysis.survey.wave_difference`);
+- **collaboration** (when the collaboration roster's ties are given): the kommune's
+  sociograms at baseline and in the latest wave, its ties suppressed as in the report;
 - a short text in Norwegian bokmål (English when ``study.language == "en"``).
 
 Pooled rates are summed numerators over summed denominators (as
@@ -69,12 +71,13 @@ from .data import (
     survey_n_published,
     survey_profile,
 )
-from .figures import figure_cache, survey_png, trends_png
+from .figures import figure_cache, network_png, survey_png, trends_png
 from .page import _preview, key_sentences, profile_notes, render_profile
 
 __all__ = [
     "GROUPS", "TREND_COLUMNS", "KommuneProfile", "ProfileTables", "build_kommune_profile",
-    "build_profiles", "figure_cache", "indicator_barometer", "key_sentences", "profile_dir",
+    "build_profiles", "figure_cache", "indicator_barometer", "key_sentences", "network_png",
+    "profile_dir",
     "profile_kommuner", "profile_notes", "profile_stem", "profile_tables", "reference_rows",
     "registry_trends", "render_profile", "slug", "survey_n_published", "survey_png",
     "survey_profile", "trends_png",
@@ -113,11 +116,17 @@ def build_kommune_profile(
     generated: dt.datetime | None = None,
     shared: dict | None = None,
     cache_dir: Path | None = None,
+    collaboration_ties: pd.DataFrame | None = None,
+    collaboration_ties_pooled: pd.DataFrame | None = None,
 ) -> KommuneProfile:
     """Build and write one kommune's profile (HTML + CSV tables); see the module docstring.
     Pass one ``shared`` dict to every kommune of the same study and inputs (see
     :func:`profile_tables`); ``cache_dir``: where figures drawn by earlier runs are kept (see
-    :func:`trends_png`; the pipeline uses :func:`figure_cache`)."""
+    :func:`trends_png`; the pipeline uses :func:`figure_cache`). ``collaboration_ties``: the
+    collaboration roster's tie table by kommune × wave (not suppressed;
+    ``collaboration_ties_pooled`` the pooled one, optional): the kommune's sociograms at
+    baseline and in the latest wave (:func:`network_png`), when the study has
+    ``survey.collaboration``."""
     tabs = profile_tables(study, kommune, registry_panel, scale_scores, national, shared)
     figures: dict[str, bytes] = {}
     if len(tabs.trends):
@@ -125,6 +134,12 @@ def build_kommune_profile(
     survey = survey_png(tabs, study, shared)
     if survey is not None:
         figures["survey"] = survey
+    if (collaboration_ties is not None and study.survey is not None
+            and study.survey.collaboration is not None):
+        net = network_png(study, kommune, collaboration_ties, pooled=collaboration_ties_pooled,
+                          shared=shared)
+        if net is not None:
+            figures["network"] = net
     out = Path(out_dir) if out_dir else profile_dir(study)
     stem = profile_stem(kommune)
     paths = {name: write_csv(_csv_frame(df, study), out / stem / f"{name}.csv")

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ..figures import integer_ticks, png_bytes  # noqa: E402
-from ..labels import t  # noqa: E402
+from ..labels import study_labels, t  # noqa: E402
 from ..style import (  # noqa: E402
     BREAK_LINE,
     GROUP_COLOURS,
@@ -344,3 +344,46 @@ def survey_png(tabs: ProfileTables, study, shared: dict | None = None) -> bytes 
     fig = _kommune_figure(("survey", tuple(present), _reference_key(ref)), build, shared)
     own = [series(sv[(sv["scale"] == s) & (sv["group"] == "kommune")]) for s in present]
     return fig.png(own, tabs.name, None)
+
+
+def network_png(study, kommune: str, ties: pd.DataFrame, *,
+                pooled: pd.DataFrame | None = None, shared: dict | None = None
+                ) -> bytes | None:
+    """The kommune's sociograms at baseline and in the latest wave with roster answers, with
+    the report's layout, colours and scales; None when the kommune has no ties.
+
+    ``ties``: the collaboration tie table by kommune × wave, not suppressed (``pooled``: the
+    pooled one, by group × wave, if at hand); suppressed here as the report suppresses it
+    (:func:`~evaluation_pipeline.report.sections.network.published_ties`, all kommuner and
+    the pooled counts together, so the profile hides what the report hides), once per
+    ``shared`` dict."""
+    from ..sections.network import published_ties, services_of
+    from ..sociogram import sociogram_panel
+
+    if shared is not None and "network_ties" in shared:
+        kt = shared["network_ties"]
+    else:
+        kt, _ = published_ties(study, ties, pooled)
+        if shared is not None:
+            shared["network_ties"] = kt
+    own = kt[kt["kommune"] == str(kommune)]
+    have = set(own["wave"].astype(str))
+    later = [w for w in study.followup_waves if w in have]
+    waves = [w for w in (study.baseline_wave, later[-1] if later else None)
+             if w is not None and w in have]
+    if not waves:
+        return None
+    c = study.survey.collaboration
+    _, _, knames = study_labels(study)
+    fig = sociogram_panel(
+        own.assign(suppressed=own["suppressed"].astype(bool)), services_of(study),
+        [{"kommune": str(kommune), "wave": w} for w in waves], k=study.small_cell_threshold,
+        language=study.language, names=knames, frequency_range=tuple(c.frequency.range),
+        quality_range=tuple(c.quality.range) if c.quality is not None else (1, 5),
+        ncols=len(waves), synthetic=study.synthetic)
+    try:
+        return png_bytes(fig, dpi=PROFILE_DPI)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

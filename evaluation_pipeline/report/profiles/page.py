@@ -201,6 +201,11 @@ def render_profile(tabs: ProfileTables, study, *, figures: dict[str, bytes],
             kinds = ["text", "text", "text", "count", "count", "estimate", "text"]
             parts.append(f"<figure><figcaption>{html.escape(t('profile.change_caption', lang))}"
                          f"</figcaption>{_html_table(header, rows, kinds)}</figure>")
+    if "network" in figures:
+        parts.append(f"<h2>{t('profile.network_ties', lang)}</h2>")
+        parts.append(_img(figures["network"], t("profile.network_ties", lang),
+                          t("profile.network_ties_caption", lang, name=tabs.name,
+                            k=study.small_cell_threshold)))
     parts.append(f"<h2>{t('profile.notes', lang)}</h2>")
     parts += [f"<p class='note'>{html.escape(n)}</p>" for n in profile_notes(tabs, study)]
     parts.append("</body></html>")

@@ -125,8 +125,8 @@ def _cluster_caveats(study, effects: pd.DataFrame, lang: str) -> list[str]:
     exist, and "few kommuner" below
     :data:`~evaluation_pipeline.analysis.did.FEW_TREATED_CLUSTERS` network kommuner (as the
     logic chain's caveat)."""
-    from ...analysis.linear_model import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
     from ...analysis.effects import count_units
+    from ...analysis.linear_model import FEW_TREATED_CLUSTERS as FEW_KOMMUNER
 
     if effects is None or effects.empty:
         return []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..html import Cell
-from ..labels import study_labels, t
+from ..labels import network_labels, study_labels, t
 from ..tables import PublishedTable, formatted
 
 VERDICTS = ("supports", "no_clear_change", "contrary", "insufficient_data")
@@ -61,8 +61,8 @@ class ReportContext:
     def of(cls, study) -> ReportContext:
         lang = study.language
         ind_labels, scale_labels, knames = study_labels(study)
-        names = {**ind_labels, **scale_labels, **knames, "all": t("all", lang),
-                 "Total": t("total", lang)}
+        names = {**ind_labels, **scale_labels, **knames, **network_labels(study, lang),
+                 "all": t("all", lang), "Total": t("total", lang)}
         src = {s: t(f"source_{s}", lang) for s in ("survey", "registry", "interviews", "all",
                                                     "contracts", "design")}
         return cls(study, lang, study.small_cell_threshold, ind_labels, scale_labels, knames,
