@@ -290,5 +290,6 @@ def suppress_measures(measures: pd.DataFrame, ties: pd.DataFrame, k: int) -> pd.
     out["n_respondents"] = n.astype("float64")
     out.loc[hide, "value"] = np.nan
     out.loc[small, "n_respondents"] = np.nan
+    out["n_respondents"] = out["n_respondents"].round().astype("Int64")  # whole numbers
     out["suppressed"] = hide
     return out

@@ -96,9 +96,23 @@ def _did_rows(effects: pd.DataFrame | None, k: int) -> pd.DataFrame:
     return suppress_effects(e.reset_index(drop=True), k) if len(e) else pd.DataFrame()
 
 
+def split_kommune_changes(published_effects: pd.DataFrame
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The (suppressed) effects without the network's per-kommune change rows, and those rows
+    (group: a kommune code) for their own table ``network_change``: one kommune's change in
+    every measure and pair would make the study's effects table hundreds of rows long."""
+    if not len(published_effects) or "source" not in published_effects:
+        return published_effects, published_effects.iloc[0:0]
+    per_kommune = ((published_effects["source"].astype(str) == "network")
+                   & ~published_effects["group"].astype(str).isin(
+                       ["all", "network", "comparison"]))
+    return (published_effects[~per_kommune].reset_index(drop=True),
+            published_effects[per_kommune].reset_index(drop=True))
+
+
 def add_tables(ctx: ReportContext, ties: pd.DataFrame | None,
                ties_pooled: pd.DataFrame | None, measures_pooled: pd.DataFrame | None,
-               effects: pd.DataFrame | None) -> None:
+               effects: pd.DataFrame | None, change: pd.DataFrame | None = None) -> None:
     """``ties`` (by kommune × wave) and ``ties_pooled`` (by group × wave): tie tables
     (:func:`~evaluation_pipeline.analysis.collaboration.tie_table`), not suppressed;
     ``measures_pooled``: the pooled ties' measures; ``effects``: the network's Effect rows
@@ -122,6 +136,11 @@ def add_tables(ctx: ReportContext, ties: pd.DataFrame | None,
                                           + ["suppressed"]], source=src,
                     kinds={"group": "text", "wave": "text", "measure": "text",
                            "value": "estimate", "n_respondents": "count"})
+    if change is not None and len(change):
+        # each kommune's change from the baseline (respondent bootstrap), suppressed like
+        # the effects table
+        ctx.add("network_change", change[[c for c in change.columns if c != "_estimate"]],
+                source=src, method=t("method_effects", ctx.lang))
     did = _did_rows(effects, k)
     if len(did):
         # the network's outcomes by name in every published table (the effects table too)
