@@ -900,8 +900,6 @@ LABELS["nb"].update({
     "tab_network_ties_pooled": "Samarbeidsbånd mellom tjenestene, nettverks- og "
                                "sammenligningskommunene samlet, per runde.",
     "tab_network_ties_kommune": "Samarbeidsbånd mellom tjenestene per kommune og runde.",
-    "tab_network_change": "Endring i samarbeidsnettverket fra baseline i hver kommune "
-                          "(respondent-bootstrap innen kommune).",
     "tab_network_did": "Endring i samarbeidsnettverket, nettverk mot sammenligning "
                        "(forskjell-i-forskjeller).",
     "fig_network_sociograms": "Jevnlig samarbeid mellom tjenestene (sosiogram) ved baseline og "
@@ -958,8 +956,6 @@ LABELS["en"].update({
     "tab_network_ties_pooled": "Collaboration ties between the services, network and "
                                "comparison kommuner pooled, by wave.",
     "tab_network_ties_kommune": "Collaboration ties between the services by kommune and wave.",
-    "tab_network_change": "Change in the collaboration network from the baseline in each "
-                          "kommune (respondent bootstrap within the kommune).",
     "tab_network_did": "Change in the collaboration network, network vs comparison "
                        "(difference-in-differences).",
     "fig_network_sociograms": "Regular collaboration between the services (sociogram) at "

@@ -146,8 +146,8 @@ def build_study_report(
     base = publishable_tables(study, effects, survey_summary, registry_means, theme_freq)
     # the suppressed effects keep the raw estimates (the logic chain hides the same ones)
     published_effects = base["effects"].assign(_estimate=effects["estimate"].to_numpy())
-    # the network's per-kommune changes (hundreds of rows) have their own table
-    published_effects, network_change = network.split_kommune_changes(published_effects)
+    # the network's per-kommune changes are not published (see split_kommune_changes)
+    published_effects, _ = network.split_kommune_changes(published_effects)
 
     # the tables, in the order they are written
     chain.add_tables(ctx, logic_chain, published_effects)
@@ -156,7 +156,7 @@ def build_study_report(
                       item_dist)
     if collaboration_ties_pooled is not None or collaboration_effects is not None:
         network.add_tables(ctx, collaboration_ties, collaboration_ties_pooled,
-                           collaboration_measures_pooled, collaboration_effects, network_change)
+                           collaboration_measures_pooled, collaboration_effects)
     registry.add_tables(ctx, base.get("registry_group_rates"), published_effects, has)
     interviews.add_tables(ctx, base.get("interview_theme_counts"), theme_role_freq, co_occ,
                           intercoder)

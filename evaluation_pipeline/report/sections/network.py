@@ -99,8 +99,13 @@ def _did_rows(effects: pd.DataFrame | None, k: int) -> pd.DataFrame:
 def split_kommune_changes(published_effects: pd.DataFrame
                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The (suppressed) effects without the network's per-kommune change rows, and those rows
-    (group: a kommune code) for their own table ``network_change``: one kommune's change in
-    every measure and pair would make the study's effects table hundreds of rows long."""
+    (group: a kommune code).
+
+    The per-kommune rows are not published (they stay in the warehouse's ``effects`` and
+    ``collaboration_effects``): a kommune's change in a pair or a measure is computed from
+    its ties at two waves, and where one of those ties is hidden (fewer than k respondents)
+    the change and the shown tie give the hidden value back. Their n counts the kommune's
+    respondents, not the tie's, so :func:`suppress_effects` would not hide them."""
     if not len(published_effects) or "source" not in published_effects:
         return published_effects, published_effects.iloc[0:0]
     per_kommune = ((published_effects["source"].astype(str) == "network")
@@ -112,7 +117,7 @@ def split_kommune_changes(published_effects: pd.DataFrame
 
 def add_tables(ctx: ReportContext, ties: pd.DataFrame | None,
                ties_pooled: pd.DataFrame | None, measures_pooled: pd.DataFrame | None,
-               effects: pd.DataFrame | None, change: pd.DataFrame | None = None) -> None:
+               effects: pd.DataFrame | None) -> None:
     """``ties`` (by kommune × wave) and ``ties_pooled`` (by group × wave): tie tables
     (:func:`~evaluation_pipeline.analysis.collaboration.tie_table`), not suppressed;
     ``measures_pooled``: the pooled ties' measures; ``effects``: the network's Effect rows
@@ -136,11 +141,6 @@ def add_tables(ctx: ReportContext, ties: pd.DataFrame | None,
                                           + ["suppressed"]], source=src,
                     kinds={"group": "text", "wave": "text", "measure": "text",
                            "value": "estimate", "n_respondents": "count"})
-    if change is not None and len(change):
-        # each kommune's change from the baseline (respondent bootstrap), suppressed like
-        # the effects table
-        ctx.add("network_change", change[[c for c in change.columns if c != "_estimate"]],
-                source=src, method=t("method_effects", ctx.lang))
     did = _did_rows(effects, k)
     if len(did):
         # the network's outcomes by name in every published table (the effects table too)
