@@ -62,7 +62,8 @@ def rm_identified_set(betahat, n_pre: int, n_post: int, l_vec=None,
 
 @dataclass
 class _Piece:
-    """One polyhedron Δ^RM_{s,±}: the moments y(θ) = Y − a1·θ, nuisance matrix X."""
+    """One polyhedron Δ^RM_{s,±}: the moments y(θ) = Y − a1·θ and their ARP test (nuisance
+    matrix X, covariance of y), with the least-favourable critical value for C-LF."""
 
     Y: np.ndarray
     a1: np.ndarray
