@@ -236,3 +236,83 @@ def test_bad_shapes_raise():
         se.original_ci([1.0, 2.0], np.eye(2), 0, 2)
     with pytest.raises(ValueError):
         se.rm_ci([1.0, 2.0, 3.0], np.eye(2), 1, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The shortcuts of the implementation against the LPs they replace
+
+
+def _rm_set_by_lps(b, n_pre, n_post, lv, mbar):
+    """The identified set under Δ^RM(M̄) from its definition: per pre-period change s and
+    sign, max and min l'δ_post by LP with δ_pre = β_pre, |every pre change| <= ±Δδ_s and
+    |every post change| <= M̄·(±Δδ_s) (δ at the reference = 0); the union of the pieces."""
+    n = n_pre + n_post + 1                        # δ over −n_pre..n_post, reference at n_pre
+    D = np.diff(np.eye(n), axis=0)                # first differences
+    lo, hi = math.inf, -math.inf
+    c = np.zeros(n)
+    c[n_pre + 1:] = lv
+    eq = np.eye(n)[:n_pre + 1]
+    beq = np.append(b[:n_pre], 0.0)
+    for s in range(n_pre):
+        for sign in (1.0, -1.0):
+            cap = sign * D[s]                     # the largest pre change, with its sign
+            A = np.array([r - f * cap for f, d in ((1.0, D[:n_pre]), (mbar, D[n_pre:]))
+                          for r in (*d, *(-d))])
+            res = [optimize.linprog(sg * c, A_ub=A, b_ub=np.zeros(len(A)), A_eq=eq, b_eq=beq,
+                                    bounds=[(None, None)] * n, method="highs")
+                   for sg in (-1.0, 1.0)]
+            if res[0].status == 0:
+                lo = min(lo, lv @ b[n_pre:] + res[0].fun)
+                hi = max(hi, lv @ b[n_pre:] - res[1].fun)
+    return lo, hi
+
+
+def test_rm_identified_set_closed_form_matches_the_lps():
+    rng = np.random.default_rng(7)
+    for i in range(60):
+        n_pre, n_post = int(rng.integers(1, 5)), int(rng.integers(1, 6))
+        b = rng.normal(size=n_pre + n_post)
+        lv = rng.normal(size=n_post) if i % 2 else np.full(n_post, 1 / n_post)
+        mbar = float(rng.uniform(0, 3))
+        want = _rm_set_by_lps(b, n_pre, n_post, lv, mbar)
+        got = se.rm_identified_set(b, n_pre, n_post, lv, mbar)
+        assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_arp_statistic_by_dual_vertices_matches_the_lp():
+    # η(y) = min_δ max_j (y − Xδ)_j/sd_j: the largest λ'y over the dual polytope's vertices
+    from evaluation_pipeline.analysis.sensitivity.arp import ARPTest, eta_lp
+
+    rng = np.random.default_rng(3)
+    seen = 0
+    for _ in range(40):
+        m, k = int(rng.integers(4, 12)), int(rng.integers(0, 4))
+        X = rng.normal(size=(m, k))
+        L = rng.normal(size=(m, m))
+        sigma = L @ L.T + 0.1 * np.eye(m)
+        y = rng.normal(size=m)
+        test = ARPTest(X, sigma)
+        lp, got = eta_lp(y, X, test.sd), test.eta(y)
+        if lp is None:  # the dual is infeasible (the LP unbounded): no vertex
+            assert got is None
+            continue
+        assert got[0] == pytest.approx(lp[0], abs=1e-9)
+        np.testing.assert_allclose(got[1], lp[1], atol=1e-7)
+        seen += 1
+    assert seen >= 20
+
+
+def test_rm_breakdown_shortcut_decides_as_the_full_ci():
+    # the breakdown search's test "the refined CI excludes 0" stops the bisection of an end
+    # early; it must decide as the full CI does, on both sides of the breakdown value
+    from evaluation_pipeline.analysis.sensitivity.core import excludes_zero
+    from evaluation_pipeline.analysis.sensitivity.rm import _rm_excludes_zero
+
+    lv = np.full(4, 0.25)
+    seen = set()
+    for mbar in (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.9, 1.5):
+        full = se.rm_ci(BC_BETAHAT, BC_SIGMA, 4, 4, lv, mbar, grid_points=30, refine=True)
+        short = _rm_excludes_zero(BC_BETAHAT, BC_SIGMA, 4, 4, lv, mbar, 0.05, "C-LF", 0)
+        assert short == excludes_zero(*full)
+        seen.add(short)
+    assert seen == {True, False}

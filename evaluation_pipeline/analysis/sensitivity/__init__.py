@@ -28,7 +28,9 @@ consistent with the data when δ is only known to lie in a set Δ:
 
 Where it lives: :mod:`.core` (the coefficient split, the original CI, the pre-trend
 Wald test, the breakdown bisection), :mod:`.arp` (the ARP test and the least-favourable
-critical value), :mod:`.rm` (Δ^RM: identified set, robust CI, breakdown), :mod:`.flci`
+critical value; the test statistic from the vertices of its dual polytope, listed once per
+M̄, instead of an LP per θ), :mod:`.rm` (Δ^RM: identified set in closed form, robust CI,
+breakdown), :mod:`.flci`
 (Δ^SD: FLCI, the M scale, breakdown), :mod:`.summary` (:func:`sensitivity_analysis`).
 
 Why our own code: the methods' reference implementation is the R package HonestDiD (and its

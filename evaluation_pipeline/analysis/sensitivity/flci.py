@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from .core import bisect_breakdown, excludes_zero, split_estimates, target_weights
 
@@ -22,11 +22,12 @@ def _sd_D(n_pre: int, n_post: int) -> np.ndarray:
 
 
 def _folded_normal_quantile(p: float, mu: float) -> float:
-    """c with P(|Z + μ| <= c) = p (exact; HonestDiD simulates it)."""
+    """c with P(|Z + μ| <= c) = p (exact; HonestDiD simulates it). Φ is ``special.ndtr``,
+    what ``stats.norm.cdf`` computes, without its per-call argument handling."""
     mu = abs(mu)
 
     def f(c):
-        return stats.norm.cdf(c - mu) - stats.norm.cdf(-c - mu) - p
+        return special.ndtr(c - mu) - special.ndtr(-c - mu) - p
 
     return float(optimize.brentq(f, 0.0, mu + 10.0, xtol=1e-12))
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .core import (
     MBAR_GRID,
@@ -48,7 +49,19 @@ def sensitivity_analysis(betahat, sigma, n_pre: int, n_post: int, l_vec=None,
     effect): the original CI, robust CIs under Δ^RM(M̄) for ``mbar_grid`` (``method``
     C-LF or ARP, refined grid) and under Δ^SD(M) (FLCI) for ``m_grid`` (default: 9 values
     from 0 to :func:`sd_m_upper`, or, with one pre-period, to the sd of the pre-period
-    coefficient), both breakdown values and the pre-trend Wald test."""
+    coefficient), both breakdown values and the pre-trend Wald test.
+
+    With one BLAS thread: its matrices are tiny (at most the moments × 1000 simulation
+    draws), and OpenBLAS's threads would only spin (twice the CPU time on two cores). It
+    also makes the FLCI ends independent of the machine's thread count: a different
+    summation order moves SLSQP's path and the ends by up to ~1e-5 relative."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyse(betahat, sigma, n_pre, n_post, l_vec, alpha, mbar_grid, m_grid,
+                        method, seed)
+
+
+def _analyse(betahat, sigma, n_pre, n_post, l_vec, alpha, mbar_grid, m_grid, method,
+             seed) -> SensitivityResult:
     b, S = split_estimates(betahat, sigma, n_pre, n_post)
     lv = target_weights(l_vec, n_post)
     notes = []
