@@ -119,7 +119,8 @@ def test_progress_off_a_terminal_is_one_line_per_finished_step(broken_study, cap
     assert "\r" not in out
     lines = [ln for ln in out.splitlines() if ln.startswith("[evaluation-pipeline] wave w2012")]
     steps = _wave_run_steps("w2012")
-    assert len(steps) == 3  # survey_answers, validate, survey_wave_analysis
+    # survey_answers, validate, survey_wave_analysis, collaboration_wave_analysis
+    assert len(steps) == 4
     assert len(lines) == len(steps)
     for i, (line, step) in enumerate(zip(lines, steps, strict=True), start=1):
         assert line == f"[evaluation-pipeline] wave w2012 {i}/{len(steps)} {step} done"
