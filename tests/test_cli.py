@@ -124,7 +124,7 @@ def test_progress_off_a_terminal_is_one_line_per_finished_step(broken_study, cap
     assert len(lines) == len(steps)
     for i, (line, step) in enumerate(zip(lines, steps, strict=True), start=1):
         assert line == f"[evaluation-pipeline] wave w2012 {i}/{len(steps)} {step} done"
-    assert "[evaluation-pipeline] wave w2016 0/3 survey_answers FAILED" in out
+    assert "[evaluation-pipeline] wave w2016 0/4 survey_answers FAILED" in out
 
 
 class _Terminal(io.StringIO):
