@@ -141,13 +141,13 @@ def test_progress_on_a_terminal_rewrites_one_status_line(broken_study, monkeypat
     w2012 = out.split("\n")[0]  # the whole wave on one line, redrawn with "\r"
     states = [s.rstrip() for s in w2012.split("\r") if s]
     steps = _wave_run_steps("w2012")
-    assert states[0] == "[evaluation-pipeline] wave w2012 0/3  survey_answers"
-    assert states[-1] == "[evaluation-pipeline] wave w2012 3/3  -"
+    assert states[0] == "[evaluation-pipeline] wave w2012 0/4  survey_answers"
+    assert states[-1] == "[evaluation-pipeline] wave w2012 4/4  -"
     for step in steps:  # every asset shown while it runs, then counted
         assert any(s.endswith(f"  {step}") for s in states), step
     done = [int(s.split()[3].split("/")[0]) for s in states]
     assert done == sorted(done) and set(done) == set(range(len(steps) + 1))
-    assert "wave w2016 0/3  survey_answers" in out.split("\n")[1]
+    assert "wave w2016 0/4  survey_answers" in out.split("\n")[1]
 
 
 def test_waves_in_parallel_workers_report_a_failing_wave(broken_study, monkeypatch, capfd):

@@ -173,6 +173,17 @@ def _twfe(ind, est, lo, hi, p):
 
 
 @pytest.fixture
+def example_study(example_study):
+    """The example study's logic chain without its collaboration-network element: the hand
+    computations below are for its 7 survey, registry and interview indicators."""
+    chain = example_study.logic_chain
+    outcomes = [el for el in chain.outcomes
+                if not any(ref.startswith("network:") for ref in el.indicators)]
+    return example_study.model_copy(
+        update={"logic_chain": chain.model_copy(update={"outcomes": outcomes})})
+
+
+@pytest.fixture
 def flip_effects():
     return effects_frame([
         _shift("Felles rutiner", 15, 7), _shift("Møteplasser og strukturer", 13, 5),

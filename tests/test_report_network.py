@@ -252,7 +252,8 @@ def test_english_labels(report_en):
         assert word in sec
     assert "Tetthet" not in sec and "Nettverk" not in sec
     pub = pd.read_csv(out.table_files["network_did"]["publication_csv"])
-    assert "Density" in set(pub["Outcome"])
+    # the outcome's name as in the logic chain and the effects table
+    assert "Density of the collaboration network" in set(pub["Outcome"])
 
 
 def test_infinite_ci_ends_are_printed_unbounded(study, frames, tmp_path):
@@ -395,3 +396,18 @@ def test_the_source_network_is_not_read_as_the_network_kommuner():
     assert nb["Kilde"].tolist() == ["Samhandlingsnettverk", "Spørreundersøkelse"]
     assert nb["Gruppe"].tolist() == ["Nettverk", "Nettverk"]
     assert formatted(tb, "en")["Source"].tolist() == ["Collaboration network", "Survey"]
+
+
+def test_methods_describe_the_network_analysis(report_nb, report_en, study):
+    """The methods section names the regular-tie rule of study.yaml and the inference used
+    (the DiD rows' estimator: randomization inference)."""
+    c = study.survey.collaboration
+    for (_, out), words in ((report_nb, ("Samhandlingsnettverket: et bånd", "randomiserings")),
+                            (report_en, ("Collaboration network: a tie", "randomization"))):
+        html = _html(out)
+        i = html.index("<h2 id='methods'>")
+        methods = html[i:html.index("<h2", i + 5)]
+        for w in words:
+            assert w in methods
+        assert f"are {c.frequency.regular_from} or higher" in methods or \
+            f"er {c.frequency.regular_from} eller høyere" in methods

@@ -175,6 +175,14 @@ LABELS = {
         "Sant'Annas estimator for forskjøvet innmelding.",
         "methods_interviews": "Intervjuer: andel intervjuer som nevner hvert tema per runde; "
         "endring med Newcombes konfidensintervall og Fishers eksakte test (Holm-justert).",
+        "methods_network": "Samhandlingsnettverket: et bånd A → B er jevnlig når minst "
+        "{share} av svarene fra tjeneste A om tjeneste B er {regular_from} eller høyere. Per "
+        "kommune og runde: tetthet av jevnlige bånd, Freemans gradsentralisering, gjensidighet, "
+        "asymmetri, isolerte tjenester og gjennomsnittlig kvalitet. Endring fra baseline med "
+        "respondent-bootstrap (Rao–Wu) innen kommune × runde × tjeneste; nettverk mot "
+        "sammenligning som forskjell-i-forskjeller av kommunenes endringer, med "
+        "randomiseringsinferens over kommunenes gruppetilhørighet (p-verdi og KI ved "
+        "testinversjon) og villt klyngebootstrap som kontroll.",
         "methods_tables": "Tabeller: estimater med 2 desimaler, p-verdier med 3 (under 0,001 "
         "som <0,001), antall som heltall og andeler i prosent med 1 desimal. Celler med færre "
         "enn {k} enheter vises ikke (:), heller ikke celler som kunne regnes ut fra summer.",
@@ -407,6 +415,14 @@ LABELS = {
         "methods_interviews": "Interviews: share of interviews mentioning each theme per "
         "round; change with Newcombe's confidence interval and Fisher's exact test (Holm "
         "adjusted).",
+        "methods_network": "Collaboration network: a tie A → B is regular when at least "
+        "{share} of service A's answers about service B are {regular_from} or higher. Per "
+        "kommune and wave: density of regular ties, Freeman's degree centralization, "
+        "reciprocity, asymmetry, isolated services and mean quality. Change from the baseline "
+        "by a respondent bootstrap (Rao–Wu) within kommune × wave × service; network vs "
+        "comparison as the difference in differences of the kommuner's changes, with "
+        "randomization inference over the kommuner's group labels (p-value and CI by test "
+        "inversion) and the wild cluster bootstrap as a check.",
         "methods_tables": "Tables: estimates with 2 decimals, p-values with 3 (below 0.001 as "
         "<0.001), counts as integers and shares as percent with 1 decimal. Cells with fewer "
         "than {k} units are not shown (:), nor are cells that could be derived from totals.",
@@ -907,12 +923,12 @@ LABELS["nb"].update({
                               "det ble spurt om; tykkelsen viser hvor ofte, fargen hvor godt.",
     "fig_network_tie_change": "Endring i samarbeid per par av tjenester fra baseline til siste "
                               "runde, nettverk minus sammenligning.",
-    "network.measure.density": "Tetthet",
-    "network.measure.centralization": "Sentralisering",
-    "network.measure.reciprocity": "Gjensidighet",
-    "network.measure.asymmetry": "Asymmetri",
-    "network.measure.isolated": "Isolerte tjenester",
-    "network.measure.mean_quality": "Gjennomsnittlig kvalitet",
+    "network.short.density": "Tetthet",
+    "network.short.centralization": "Sentralisering",
+    "network.short.reciprocity": "Gjensidighet",
+    "network.short.asymmetry": "Asymmetri",
+    "network.short.isolated": "Isolerte tjenester",
+    "network.short.mean_quality": "Gjennomsnittlig kvalitet",
     "profile.network_ties": "Samarbeid mellom tjenestene",
     "profile.network_ties_caption": (
         "{name} ved baseline og i siste runde: pilene går fra tjenesten som svarte til "
@@ -964,12 +980,12 @@ LABELS["en"].update({
                               "colour how well.",
     "fig_network_tie_change": "Change in collaboration per pair of services from baseline to "
                               "the latest wave, network minus comparison.",
-    "network.measure.density": "Density",
-    "network.measure.centralization": "Centralization",
-    "network.measure.reciprocity": "Reciprocity",
-    "network.measure.asymmetry": "Asymmetry",
-    "network.measure.isolated": "Isolated services",
-    "network.measure.mean_quality": "Mean quality",
+    "network.short.density": "Density",
+    "network.short.centralization": "Centralization",
+    "network.short.reciprocity": "Reciprocity",
+    "network.short.asymmetry": "Asymmetry",
+    "network.short.isolated": "Isolated services",
+    "network.short.mean_quality": "Mean quality",
     "profile.network_ties": "Collaboration between the services",
     "profile.network_ties_caption": (
         "{name} at baseline and in the latest wave: arrows go from the service that answered "

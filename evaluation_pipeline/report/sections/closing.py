@@ -24,6 +24,7 @@ def sections(ctx: ReportContext, raw_effects: pd.DataFrame,
         Section(t("methods", lang), anchor="methods",
                 paragraphs=_methods_paragraphs(study, raw_effects, ctx.scale_labels, lang,
                                                 ctx.ind_labels)
+                + _network_methods(study, ctx.tabs, lang)
                 + inference_paragraphs(study, ctx.tabs, lang)
                 + [t("methods_tables", lang, k=k)]),
         Section(t("caveats", lang), anchor="caveats",
@@ -99,6 +100,16 @@ def _methods_paragraphs(study, effects: pd.DataFrame, scale_labels: dict[str, st
     if len(eff) and (eff["source"] == "interviews").any():
         out.append(t("methods_interviews", lang))
     return out
+
+
+def _network_methods(study, tabs, lang: str) -> list[str]:
+    """The collaboration network's methods, when the report has its section's tables."""
+    collab = study.survey.collaboration if study.survey is not None else None
+    if collab is None or not any(n in tabs for n in ("network_measures", "network_did")):
+        return []
+    share = f"{collab.regular_share:.0%}"
+    return [t("methods_network", lang, regular_from=collab.frequency.regular_from,
+              share=share.replace("%", " %") if lang == "nb" else share)]
 
 
 def _registry_weighting(twfe: pd.DataFrame, labels: dict[str, str], lang: str) -> list[str]:

@@ -144,8 +144,9 @@ def add_tables(ctx: ReportContext, ties: pd.DataFrame | None,
     did = _did_rows(effects, k)
     if len(did):
         # the network's outcomes by name in every published table (the effects table too)
-        ctx.names.update({o: outcome_label(o, ctx.lang)
-                          for o in dict.fromkeys(did["outcome"].astype(str))})
+        # (the logic chain's longer labels, from the study, stay where they are set)
+        for o in dict.fromkeys(did["outcome"].astype(str)):
+            ctx.names.setdefault(o, outcome_label(o, ctx.lang))
         ctx.add("network_did", did.assign(
             followup=did["contrast"].astype(str).str.split(" - ").str[0],
             n_kommuner=(pd.to_numeric(did["n_treated"], errors="coerce")
@@ -200,7 +201,7 @@ def outcome_label(outcome: str, lang: str) -> str:
     """A network outcome as the report writes it: a measure's name, a pair ``A – B``."""
     if outcome.startswith("tie:"):
         return outcome[4:].replace("-", " – ", 1)
-    key = f"network.measure.{outcome}"
+    key = f"network.short.{outcome}"
     from .context import label_keys
 
     return t(key, lang) if key in label_keys() else outcome
