@@ -292,7 +292,8 @@ def wild_cluster_bootstrap(
         tb = np.abs(t_boot(beta0))
         return float(np.mean(tb >= t_obs * (1 - 1e-10)))
 
-    ci = (_invert(pvalue, beta, se, alpha, -1), _invert(pvalue, beta, se, alpha, +1))
+    ci = (invert_pvalue(pvalue, beta, se, alpha, -1),
+          invert_pvalue(pvalue, beta, se, alpha, +1))
     return {
         "boot_p": pvalue(0.0), "boot_ci": ci, "draws": int(B), "weights": kind,
         "enumerated": enumerated, "ci_method": "test inversion (WCR)",
@@ -300,9 +301,12 @@ def wild_cluster_bootstrap(
     }
 
 
-def _invert(pvalue, beta: float, se: float, alpha: float, side: int) -> float:
+def invert_pvalue(pvalue, beta: float, se: float, alpha: float, side: int) -> float:
     """The end of {beta0: p(beta0) > alpha} on ``side`` of beta (p(beta) = 1): step outward
-    until a rejected beta0 is found, then bisect between it and the last accepted one."""
+    (first step 2·se, doubling) until a rejected beta0 is found, then bisect between it and
+    the last accepted one to 1e-9·se; ±inf when nothing is rejected within 60 doublings. The
+    CI by test inversion of the wild cluster bootstrap and of the collaboration network's
+    randomization inference."""
     inside = beta
     step = se * 2.0
     outside = None

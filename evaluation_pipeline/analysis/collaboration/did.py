@@ -36,7 +36,7 @@ import pandas as pd
 
 from ...errors import AnalysisError
 from ..effects import Effect, insufficient_effect
-from ..linear_model import wild_cluster_bootstrap
+from ..linear_model import invert_pvalue, wild_cluster_bootstrap
 from ..multiplicity import adjust_p
 from .change import MIN_RESPONDENTS, kommune_values, study_setup
 from .measures import MEASURES
@@ -104,32 +104,11 @@ def randomization_test(delta: np.ndarray, treated: np.ndarray, *, alpha: float =
         return float(np.mean(np.abs(a - delta0 * b) >= t_obs - 1e-10 * scale))
 
     spread = float(np.std(a)) or scale
-    ci = (_invert(pvalue, est, spread, alpha, -1), _invert(pvalue, est, spread, alpha, +1))
+    # (first step: one spread of the assignment distribution)
+    ci = (invert_pvalue(pvalue, est, spread / 2, alpha, -1),
+          invert_pvalue(pvalue, est, spread / 2, alpha, +1))
     return {"estimate": est, "p_value": pvalue(0.0), "ci": ci, "se": float(np.std(a)),
             "n_assignments": len(A), "enumerated": enumerated}
-
-
-def _invert(pvalue, est: float, step: float, alpha: float, side: int) -> float:
-    """The end of {δ: p(δ) > alpha} on ``side`` of ``est`` (p(est) = 1): step outward until
-    rejected, then bisect. ±inf when nothing is rejected within 2^40 steps."""
-    inside, outside = est, None
-    for _ in range(40):
-        cand = est + side * step
-        if pvalue(cand) <= alpha:
-            outside = cand
-            break
-        inside = cand
-        step *= 2.0
-    if outside is None:
-        return side * math.inf
-    tol = 1e-9 * max(abs(step), 1e-300)
-    while abs(outside - inside) > tol:
-        mid = 0.5 * (inside + outside)
-        if pvalue(mid) <= alpha:
-            outside = mid
-        else:
-            inside = mid
-    return 0.5 * (inside + outside)
 
 
 def _wcr_note(cells: pd.DataFrame, draws: int, seed: int, alpha: float) -> str:
